@@ -1,0 +1,141 @@
+"""Find a book's chapters: the reading order from the toc blocks, and the notebook files."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildError, Position
+from .source import Cell, Document, read_document
+
+TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
+CHAPTER_SUFFIXES = (".md", ".ipynb", ".py")
+SKIPPED_DIRS = {"build", "_build", ".git", ".ipynb_checkpoints", "node_modules"}
+
+
+@dataclass(frozen=True)
+class Book:
+    """The chapters in reading order, the notebook files, and every document read."""
+
+    order: tuple[str, ...]
+    notebooks: tuple[str, ...]
+    documents: dict[str, Document]
+
+    @property
+    def orphans(self) -> tuple[str, ...]:
+        """Notebook files that no toc reaches: they add nothing to the library."""
+        reached = set(self.order)
+        return tuple(path for path in self.notebooks if path not in reached)
+
+
+def load_book(config: Config) -> Book:
+    """Read every chapter the toc reaches and every file the notebook globs match."""
+    documents: dict[str, Document] = {}
+
+    def document(relpath: str) -> Document:
+        if relpath not in documents:
+            documents[relpath] = read_document(config.root, relpath, config.tabs)
+        return documents[relpath]
+
+    order = reading_order(config, document)
+    notebooks = notebook_files(config)
+    for relpath in notebooks:
+        document(relpath)
+    return Book(tuple(order), tuple(notebooks), documents)
+
+
+def reading_order(config: Config, document) -> list[str]:
+    """The root file, then depth-first every file its toc blocks list."""
+    root_file = resolve_entry(config.root, "", config.index, Position("config.ini", 0))
+    if root_file is None:
+        raise BuildError("config.ini", f"[build] index: {config.index}.md not found")
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(relpath: str) -> None:
+        seen.add(relpath)
+        order.append(relpath)
+        folder = str(Path(relpath).parent)
+        for entry, position in toc_entries(document(relpath)):
+            target = resolve_entry(config.root, "" if folder == "." else folder, entry, position)
+            if target is None:
+                raise BuildError(position, f"toc entry {entry!r} names no file (looked for {entry}.md next to {relpath})")
+            if target not in seen:
+                visit(target)
+
+    visit(root_file)
+    return order
+
+
+def toc_entries(document: Document) -> list[tuple[str, Position]]:
+    """Entries of the document's ```toc blocks; lines starting with ':' are options."""
+    entries = []
+    for cell in document.cells:
+        if cell.kind == "markdown":
+            entries.extend(_cell_toc_entries(cell))
+    return entries
+
+
+def _cell_toc_entries(cell: Cell) -> list[tuple[str, Position]]:
+    entries, fence = [], None
+    for line in cell.lines:
+        stripped = line.text.strip()
+        if fence is None:
+            match = TOC_FENCE.match(line.text)
+            fence = match.group(1) if match else None
+        elif stripped == fence:
+            fence = None
+        elif stripped and not stripped.startswith(":") and "://" not in stripped:
+            entries.append((_entry_target(stripped), cell.position_of(line.number)))
+    return entries
+
+
+def _entry_target(entry: str) -> str:
+    """``Title <path>`` names ``path``; a bare entry is the path itself."""
+    match = re.match(r"^.*<([^>]+)>$", entry)
+    return match.group(1).strip() if match else entry
+
+
+def resolve_entry(root: Path, folder: str, entry: str, position: Position) -> str | None:
+    """The chapter file a toc entry names, relative to the book root, or None."""
+    base = Path(folder) / entry if folder else Path(entry)
+    candidates = [base] if base.suffix in CHAPTER_SUFFIXES else [base.with_name(base.name + s) for s in CHAPTER_SUFFIXES]
+    for candidate in candidates:
+        if (root / candidate).is_file():
+            return _normalise(candidate)
+    return None
+
+
+def _normalise(path: Path) -> str:
+    parts: list[str] = []
+    for part in path.as_posix().split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def notebook_files(config: Config) -> list[str]:
+    """Files matched by ``[build] notebooks``, less exclusions and non-notebooks, sorted."""
+    found: set[str] = set()
+    for pattern in config.notebooks:
+        for path in config.root.glob(pattern):
+            relpath = path.relative_to(config.root).as_posix()
+            if path.is_file() and not _skipped(relpath):
+                found.add(relpath)
+    dropped = config.exclusions + config.non_notebooks
+    return sorted(path for path in found if not matches_any(path, dropped))
+
+
+def matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``relpath`` matches one of the glob patterns (``**`` spans folders)."""
+    return any(fnmatch.fnmatch(relpath, p) or fnmatch.fnmatch(relpath, p.replace("**/", "")) for p in patterns)
+
+
+def _skipped(relpath: str) -> bool:
+    return any(part in SKIPPED_DIRS for part in relpath.split("/")[:-1])

@@ -1,0 +1,137 @@
+"""The ``d2lbuild`` command line: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import BuildError
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The book's root (the folder holding config.ini); default: the current folder.",
+)
+
+
+def _tabs(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def reports_errors(command):
+    """Turn BuildError into ``position: message`` on stderr and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BuildError as err:
+            click.echo(str(err), err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _root(ctx: click.Context, root: Path | None) -> Path:
+    return (root or ctx.obj or Path.cwd()).resolve()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@root_option
+@click.version_option(package_name="d2lbuild")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """Build a multi-framework book: libraries, notebooks, and the proof that they run."""
+    ctx.obj = root
+
+
+@main.command()
+@click.option("--tab", help="Only this tab (comma-separated list, or all). Default: every tab.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a diff when a library file is stale.")
+@root_option
+@click.pass_context
+@reports_errors
+def extract(ctx: click.Context, tab: str | None, check: bool, root: Path | None) -> None:
+    """Write each tab's d2l library from the chapters' #@save blocks."""
+    from .pipeline import extract as run_extract
+
+    report = run_extract(_root(ctx, root), _tabs(tab), check=check)
+    for warning in report.warnings:
+        click.echo(str(warning), err=True)
+    for line in report.summaries:
+        click.echo(line)
+    for diff in report.diffs:
+        click.echo(diff, nl=False)
+    if check and report.diffs:
+        click.echo("the committed library is stale: run `d2lbuild extract` and commit the result", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--tab", help="Only this tab (comma-separated list, or all). Default: every tab.")
+@root_option
+@click.pass_context
+@reports_errors
+def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
+    """Write one notebook per section and tab under build/notebooks/TAB/."""
+    from .pipeline import build_notebooks
+
+    report = build_notebooks(_root(ctx, root), _tabs(tab))
+    if report.skipped:
+        click.echo(f"notebooks: {len(report.unchanged)} up to date")
+        return
+    for path in report.written:
+        click.echo(f"wrote {path}")
+    for path in report.removed:
+        click.echo(f"removed {path}")
+    click.echo(f"notebooks: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed")
+
+
+@main.command()
+@root_option
+@click.pass_context
+@reports_errors
+def check(ctx: click.Context, root: Path | None) -> None:
+    """Check the chapters: tab names, committed outputs, undefined library names, tab parity."""
+    from .book import load_book
+    from .checks import check_book
+    from .config import load_config
+    from .pipeline import libraries
+
+    config = load_config(_root(ctx, root))
+    book = load_book(config)
+    built = libraries(config, book, config.tabs)
+    report = check_book(config, book, built)
+    for lib in built.values():
+        for warning in lib.warnings:
+            click.echo(str(warning), err=True)
+    for warning in report.warnings:
+        click.echo(warning, err=True)
+    for error in report.errors:
+        click.echo(error, err=True)
+    _print_parity(report.parity, config.tabs)
+    if report.errors:
+        click.echo(f"check: {len(report.errors)} errors", err=True)
+        sys.exit(1)
+    click.echo("check: no errors")
+
+
+def _print_parity(rows, tabs: tuple[str, ...]) -> None:
+    if not rows:
+        click.echo("parity: every saved name exists in every tab")
+        return
+    click.echo(f"parity: {len(rows)} saved names are missing from some tabs")
+    width = max(len(name) for name, _ in rows)
+    click.echo("  " + "name".ljust(width) + "  " + "  ".join(tabs))
+    for name, present in rows:
+        marks = "  ".join(("yes" if present[tab] else "-").ljust(len(tab)) for tab in tabs)
+        click.echo("  " + name.ljust(width) + "  " + marks)

@@ -1,0 +1,276 @@
+"""Read ``config.ini``: d2lbook's sections and keys, plus the optional ``[eval]`` ones."""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BuildError
+
+CONFIG_NAME = "config.ini"
+DEFAULT_TIMEOUT = 600.0
+DEVICES = ("auto", "cpu", "gpu")
+# The module a tab's library lives in when ``lib_file`` is not given.
+DEFAULT_MODULES = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet", "jax": "jax"}
+_TAB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class TabLibrary:
+    """Where a tab's library goes and the aliases that serve it."""
+
+    tab: str
+    lib_file: str
+    lib_name: str
+    simple_alias: tuple[tuple[str, str], ...] = ()
+    fluent_alias: tuple[tuple[str, str], ...] = ()
+    args_alias: tuple[tuple[str, str], ...] = ()
+    alias_lines: tuple[str, ...] = ()
+    reverse_alias: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How a tab's notebooks are executed (``[eval]`` overridden by ``[eval-TAB]``)."""
+
+    requirements: tuple[str, ...] = ()
+    python: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    device: str = "auto"
+    timeout: float = DEFAULT_TIMEOUT
+    timeouts: tuple[tuple[str, float], ...] = ()
+    gpu_sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the build needs from ``config.ini``, as plain data."""
+
+    root: Path
+    tabs: tuple[str, ...]
+    index: str = "index"
+    notebooks: tuple[str, ...] = ("**/*.md",)
+    exclusions: tuple[str, ...] = ()
+    non_notebooks: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    release: str | None = None
+    version_file: str | None = None
+    libraries: tuple[TabLibrary, ...] = ()
+    evals: tuple[tuple[str, EvalSettings], ...] = ()
+    digest: str = ""
+    text: str = field(default="", repr=False)
+
+    @property
+    def default_tab(self) -> str:
+        return self.tabs[0]
+
+    def library(self, tab: str) -> TabLibrary:
+        return next(lib for lib in self.libraries if lib.tab == tab)
+
+    def eval_settings(self, tab: str) -> EvalSettings:
+        return dict(self.evals)[tab]
+
+
+def load_config(root: Path) -> Config:
+    """Read ``root/config.ini``; a broken file raises BuildError naming the key."""
+    path = root / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BuildError(CONFIG_NAME, f"not found in {root} (run in the book's root, or pass --root)") from None
+    except UnicodeDecodeError as err:
+        raise BuildError(CONFIG_NAME, f"not UTF-8 ({err.reason})") from None
+    return parse_config(text, root)
+
+
+def parse_config(text: str, root: Path) -> Config:
+    """Turn the text of ``config.ini`` into a Config."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # keys keep their case, as in d2lbook
+    try:
+        parser.read_string(text, source=CONFIG_NAME)
+    except configparser.Error as err:
+        line = getattr(err, "lineno", None)
+        where = f"{CONFIG_NAME}:{line}" if line else CONFIG_NAME
+        raise BuildError(where, _first_line(str(err))) from None
+    reader = _Reader(parser, text)
+    tabs = reader.tabs()
+    return Config(
+        root=root,
+        tabs=tabs,
+        index=reader.get("build", "index", "index").removesuffix(".md"),
+        notebooks=tuple(reader.words("build", "notebooks")) or ("**/*.md",),
+        exclusions=tuple(reader.words("build", "exclusions")),
+        non_notebooks=tuple(reader.words("build", "non-notebooks")),
+        resources=tuple(reader.words("build", "resources")),
+        release=reader.get("project", "release") or reader.get("library", "release"),
+        version_file=reader.get("library", "version_file"),
+        libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
+        evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
+        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+        text=text,
+    )
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0]
+
+
+def split_top_level(value: str, sep: str = ",") -> list[str]:
+    """Split on ``sep`` outside brackets, so ``a -> f(x, y), b`` gives two items."""
+    parts, depth, current = [], 0, []
+    for char in value:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char in sep and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
+class _Reader:
+    """Typed access to the parser, raising BuildError with the key's line."""
+
+    def __init__(self, parser: configparser.ConfigParser, text: str):
+        self.parser = parser
+        self.text = text
+
+    def where(self, section: str, key: str) -> str:
+        """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
+        current = None
+        for number, line in enumerate(self.text.splitlines(), 1):
+            stripped = line.strip()
+            if stripped.startswith("[") and stripped.endswith("]"):
+                current = stripped[1:-1].strip()
+            elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
+                return f"{CONFIG_NAME}:{number}"
+        return CONFIG_NAME
+
+    def fail(self, section: str, key: str, message: str) -> BuildError:
+        return BuildError(self.where(section, key), f"[{section}] {key}: {message}")
+
+    def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        value = self.parser.get(section, key, fallback=None)
+        if value is None:
+            return default
+        return value.strip() or default
+
+    def words(self, section: str, key: str) -> list[str]:
+        value = self.get(section, key) or ""
+        return [word for word in re.split(r"[\s,]+", value) if word]
+
+    def lines(self, section: str, key: str) -> list[str]:
+        value = self.get(section, key) or ""
+        return [line.strip() for line in value.splitlines() if line.strip()]
+
+    def tabs(self) -> tuple[str, ...]:
+        names = [name.strip() for name in (self.get("build", "tabs") or "").split(",") if name.strip()]
+        if not names:
+            return ("default",)
+        for name in names:
+            if not _TAB_NAME.match(name) or name == "all":
+                raise self.fail("build", "tabs", f"{name!r} is not a valid tab name")
+        if len(set(names)) != len(names):
+            raise self.fail("build", "tabs", "a tab is listed twice")
+        return tuple(names)
+
+    def mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
+        """Entries ``a -> b`` or ``a`` (meaning ``a -> a``), comma separated."""
+        pairs = []
+        for item in split_top_level(self.get(section, key) or ""):
+            source, arrow, target = item.partition("->")
+            source, target = source.strip(), target.strip()
+            if not arrow:
+                target = source
+            if not source.isidentifier() or not target:
+                raise self.fail(section, key, f"bad entry {item!r}: write 'name' or 'name -> target'")
+            pairs.append((source, target))
+        return tuple(pairs)
+
+    def reverse_mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
+        """One ``regex -> replacement`` per line."""
+        pairs = []
+        for line in self.lines(section, key):
+            pattern, arrow, replacement = line.partition("->")
+            if not arrow:
+                raise self.fail(section, key, f"bad entry {line!r}: write 'regex -> replacement'")
+            try:
+                re.compile(pattern.strip())
+            except re.error as err:
+                raise self.fail(section, key, f"bad regular expression {pattern.strip()!r}: {err}") from None
+            pairs.append((pattern.strip(), replacement.strip()))
+        return tuple(pairs)
+
+    def library(self, tab: str, first: bool) -> TabLibrary:
+        section = f"library-{tab}"
+        fallback_file = self.get("library", "save_filename") if first else None
+        lib_file = self.get(section, "lib_file") or fallback_file or f"d2l/{DEFAULT_MODULES.get(tab, tab)}.py"
+        return TabLibrary(
+            tab=tab,
+            lib_file=lib_file,
+            lib_name=self.get(section, "lib_name", DEFAULT_MODULES.get(tab, tab)),
+            simple_alias=self.mapping(section, "simple_alias"),
+            fluent_alias=self.mapping(section, "fluent_alias"),
+            args_alias=self.mapping(section, "args_alias"),
+            alias_lines=tuple(self.lines(section, "alias")),
+            reverse_alias=self.reverse_mapping(section, "reverse_alias"),
+        )
+
+    def eval_value(self, tab: str, key: str) -> tuple[str, str | None]:
+        """The section that sets ``key`` for ``tab`` and its value (``[eval-TAB]`` wins)."""
+        for section in (f"eval-{tab}", "eval"):
+            value = self.get(section, key)
+            if value is not None:
+                return section, value
+        return "eval", None
+
+    def seconds(self, section: str, key: str, value: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise self.fail(section, key, f"{value!r} is not a number of seconds") from None
+        if seconds <= 0:
+            raise self.fail(section, key, "must be more than 0 seconds")
+        return seconds
+
+    def eval_settings(self, tab: str) -> EvalSettings:
+        section, device = self.eval_value(tab, "device")
+        device = device or "auto"
+        if device not in DEVICES:
+            raise self.fail(section, "device", f"{device!r} is not one of {', '.join(DEVICES)}")
+        section, timeout = self.eval_value(tab, "timeout")
+        timeout_seconds = self.seconds(section, "timeout", timeout) if timeout else DEFAULT_TIMEOUT
+        timeouts = []
+        for section in ("eval", f"eval-{tab}"):  # per-tab globs are checked first
+            for line in self.lines(section, "timeouts"):
+                pattern, eq, seconds = line.rpartition("=")
+                if not eq or not pattern.strip():
+                    raise self.fail(section, "timeouts", f"bad entry {line!r}: write 'GLOB = SECONDS'")
+                timeouts.insert(0, (pattern.strip(), self.seconds(section, "timeouts", seconds.strip())))
+        env = []
+        for section in ("eval", f"eval-{tab}"):
+            for line in self.lines(section, "env"):
+                key, eq, value = line.partition("=")
+                if not eq or not key.strip().isidentifier():
+                    raise self.fail(section, "env", f"bad entry {line!r}: write 'NAME = VALUE'")
+                env.append((key.strip(), value.strip()))
+        _, python = self.eval_value(tab, "python")
+        _, requirements = self.eval_value(tab, "requirements")
+        _, gpu = self.eval_value(tab, "gpu_sections")
+        return EvalSettings(
+            requirements=tuple(line.strip() for line in (requirements or "").splitlines() if line.strip()),
+            python=python,
+            env=tuple(env),
+            device=device,
+            timeout=timeout_seconds,
+            timeouts=tuple(timeouts),
+            gpu_sections=tuple((gpu or "").split()),
+        )

@@ -1,0 +1,228 @@
+"""The build's library API: extract the libraries and write the notebooks (no printing here)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .book import Book, load_book, notebook_files
+from .config import Config, load_config
+from .errors import BuildError, Warning_
+from .fsutil import write_atomic, write_if_changed
+from .library import Library, build_library
+from .notebook import dumps, notebook_for
+from .saving import saved_blocks
+from .transforms import has_code, select_tab
+
+BUILD_DIR = "build"
+STATE_DIR = f"{BUILD_DIR}/.d2lbuild"
+
+
+def library_index_path(tab: str) -> str:
+    """Where extract writes a tab's library index and source map (read by eval)."""
+    return f"{BUILD_DIR}/library/{tab}.json"
+
+
+def notebook_path(tab: str, chapter: str) -> str:
+    """Where a chapter's notebook for ``tab`` goes."""
+    stem = re.sub(r"\.(md|ipynb|py)$", "", chapter)
+    return f"{BUILD_DIR}/notebooks/{tab}/{stem}.ipynb"
+
+
+def check_tabs(config: Config, tabs: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The tabs asked for (all when None), each checked against config."""
+    if not tabs or tabs == ("all",):
+        return config.tabs
+    for tab in tabs:
+        if tab not in config.tabs:
+            raise BuildError("config.ini", f"unknown tab {tab!r}; [build] tabs = {', '.join(config.tabs)}")
+    return tabs
+
+
+# --- extract -------------------------------------------------------------------------------
+
+
+@dataclass
+class ExtractReport:
+    """What extract did (or, with check, would do)."""
+
+    summaries: list[str] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+
+def libraries(config: Config, book: Book, tabs: tuple[str, ...]) -> dict[str, Library]:
+    """Each tab's library, built from the saved blocks of the chapters in reading order."""
+    result = {}
+    for tab in tabs:
+        library = config.library(tab)
+        blocks, sections = [], 0
+        for path in book.order:
+            document = book.documents[path]
+            found = saved_blocks(select_tab(document, tab), document.cells)
+            sections += bool(found)
+            blocks.extend(found)
+        existing = _read(config.root / library.lib_file)
+        result[tab] = build_library(blocks, library, existing, sections)
+    return result
+
+
+def version_text(config: Config) -> str | None:
+    """The version file with ``__version__`` set to ``[project] release``, or None when not configured."""
+    if not (config.version_file and config.release):
+        return None
+    existing = _read(config.root / config.version_file) or ""
+    line = f'__version__ = "{config.release}"'
+    if re.search(r"^__version__\s*=.*$", existing, re.M):
+        return re.sub(r"^__version__\s*=.*$", line, existing, count=1, flags=re.M)
+    return existing + ("" if not existing or existing.endswith("\n") else "\n") + line + "\n"
+
+
+def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False) -> ExtractReport:
+    """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
+    config = load_config(root)
+    tabs = check_tabs(config, tabs)
+    state = _State(root, "extract-" + "-".join(tabs))
+    if not check and state.fresh(config, __version__):
+        return ExtractReport(summaries=state.data["summaries"], skipped=True)
+    book = load_book(config)
+    built = libraries(config, book, tabs)
+    report = ExtractReport()
+    outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
+    version = version_text(config)
+    if version is not None:
+        outputs[config.version_file] = version
+    for tab, lib in built.items():
+        report.warnings.extend(lib.warnings)
+        changed = _read(root / config.library(tab).lib_file) != lib.text
+        note = " (stale)" if check and changed else "" if changed or check else " (unchanged)"
+        counts = f"{lib.definition_count} definitions from {lib.index['sections']} sections"
+        report.summaries.append(f"{config.library(tab).lib_file}: {counts}{note}")
+    if check:
+        report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
+        return report
+    for path, text in outputs.items():
+        write_if_changed(root / path, text)
+    for tab, lib in built.items():
+        write_if_changed(root / library_index_path(tab), json.dumps(lib.index, indent=1, sort_keys=True) + "\n")
+    state.save(config, __version__, book, list(outputs) + [library_index_path(tab) for tab in tabs], summaries=report.summaries)
+    return report
+
+
+def _diff(root: Path, path: str, text: str) -> str:
+    old = _read(root / path)
+    if old == text:
+        return ""
+    return "".join(difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), f"a/{path}", f"b/{path}"))
+
+
+# --- notebooks -----------------------------------------------------------------------------
+
+
+@dataclass
+class NotebookReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+
+def section_notebooks(config: Config, book: Book, tab: str) -> dict[str, str]:
+    """Notebook path -> JSON text for every section that has a notebook in ``tab``."""
+    library = config.library(tab)
+    result = {}
+    for path in book.notebooks:
+        document = book.documents[path]
+        cells = select_tab(document, tab)
+        saved_blocks(cells, document.cells)  # a bad #@save fails here as it does in extract
+        if has_code(document) and not any(cell.kind == "code" for cell in cells):
+            continue  # code, but none for this tab: no notebook
+        result[notebook_path(tab, path)] = dumps(notebook_for(path, cells, library))
+    return result
+
+
+def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> NotebookReport:
+    """Write the notebooks of every section and tab; only changed ones are rewritten, stale ones removed."""
+    config = load_config(root)
+    tabs = check_tabs(config, tabs)
+    state = _State(root, "notebooks-" + "-".join(tabs))
+    if state.fresh(config, __version__):
+        return NotebookReport(unchanged=state.data["outputs_list"], skipped=True)
+    book = load_book(config)
+    report = NotebookReport()
+    for tab in tabs:
+        expected = section_notebooks(config, book, tab)
+        for path, text in expected.items():
+            (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
+        report.removed.extend(_remove_stale(root, tab, set(expected)))
+    state.save(config, __version__, book, report.written + report.unchanged)
+    return report
+
+
+def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
+    folder = root / BUILD_DIR / "notebooks" / tab
+    removed = []
+    for path in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
+        relpath = path.relative_to(root).as_posix()
+        if relpath not in expected:
+            path.unlink()
+            removed.append(relpath)
+    return removed
+
+
+# --- no-change detection --------------------------------------------------------------------
+
+
+class _State:
+    """Stats of a command's inputs and outputs, to skip work when nothing changed."""
+
+    def __init__(self, root: Path, name: str):
+        self.root = root
+        self.path = root / STATE_DIR / f"{name}.json"
+        try:
+            self.data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def _stats(self, paths) -> dict[str, list[int]]:
+        stats = {}
+        for path in paths:
+            try:
+                info = (self.root / path).stat()
+                stats[path] = [info.st_mtime_ns, info.st_size]
+            except OSError:
+                stats[path] = None
+        return stats
+
+    def fresh(self, config: Config, version: str) -> bool:
+        data = self.data
+        if not data or data.get("version") != version or data.get("config") != config.digest:
+            return False
+        if data.get("notebook_files") != notebook_files(config):
+            return False
+        return self._stats(data["inputs"]) == data["inputs"] and self._stats(data["outputs"]) == data["outputs"]
+
+    def save(self, config: Config, version: str, book: Book, outputs: list[str], **extra) -> None:
+        inputs = sorted(set(book.order) | set(book.notebooks))
+        data = {
+            "version": version,
+            "config": config.digest,
+            "notebook_files": list(book.notebooks),
+            "inputs": self._stats(inputs),
+            "outputs": self._stats(sorted(outputs)),
+            "outputs_list": sorted(outputs),
+            **extra,
+        }
+        write_atomic(self.path, json.dumps(data))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None

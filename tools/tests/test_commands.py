@@ -1,0 +1,222 @@
+"""The extract, notebooks and check commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+from conftest import run, snapshot
+
+SECTION = """\
+# Section
+:label:`sec_one`
+
+```{.python .input}
+#@tab all
+def one():  #@save
+    return 1
+```
+"""
+
+
+def test_extract_writes_each_library_and_reports_counts(book):
+    root = book({"a.md": SECTION})
+    result = run(root, "extract")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "d2l/mxnet.py: 1 definitions from 1 sections",
+        "d2l/torch.py: 1 definitions from 1 sections",
+        "d2l/tensorflow.py: 1 definitions from 1 sections",
+    ]
+    assert "def one():" in (root / "d2l/torch.py").read_text()
+    index = json.loads((root / "build/library/pytorch.json").read_text())
+    assert index["definitions"][0]["names"] == ["one"] and index["definitions"][0]["line"] == 6
+
+
+def test_extract_is_idempotent_and_deterministic(book):
+    root = book({"a.md": SECTION})
+    run(root, "extract")
+    first = snapshot(root / "d2l")
+    stats = {p: (root / "d2l" / p).stat().st_mtime_ns for p in first}
+    (root / "build/.d2lbuild").exists() and [p.unlink() for p in (root / "build/.d2lbuild").iterdir()]
+    assert run(root, "extract").exit_code == 0
+    assert snapshot(root / "d2l") == first
+    assert {p: (root / "d2l" / p).stat().st_mtime_ns for p in first} == stats  # nothing rewritten
+
+
+def test_extract_check_reports_a_stale_library_with_a_diff(book):
+    root = book({"a.md": SECTION})
+    run(root, "extract")
+    assert run(root, "extract", "--check").exit_code == 0
+    (root / "a.md").write_text(SECTION.replace("return 1", "return 2"))
+    before = snapshot(root / "d2l")
+    result = run(root, "extract", "--check")
+    assert result.exit_code == 1
+    assert "-    return 1\n+    return 2" in result.stdout and "stale" in result.stderr
+    assert snapshot(root / "d2l") == before
+
+
+def test_extract_after_an_edit_is_not_skipped(book):
+    root = book({"a.md": SECTION})
+    run(root, "extract")
+    (root / "a.md").write_text(SECTION.replace("return 1", "return 22"))
+    assert run(root, "extract").exit_code == 0
+    assert "return 22" in (root / "d2l/torch.py").read_text()
+
+
+BAD_INPUTS = {
+    "unclosed fence": ("```{.python .input}\nx = 1\n", "a.md:3: code fence ``` is never closed"),
+    "unclosed tab block": (":begin_tab:`mxnet`\ntext\n", "a.md:3: :begin_tab: is never closed"),
+    "nested tab block": (":begin_tab:`mxnet`\n:begin_tab:`pytorch`\n", "a.md:4: :begin_tab: inside the tab block"),
+    "unopened tab block": ("text\n:end_tab:\n", "a.md:4: :end_tab: without a :begin_tab:"),
+    "unknown #@tab": ("```{.python .input}\n#@tab jax\nx = 1\n```\n", "a.md:4: unknown tab 'jax' in #@tab"),
+    "unknown %%tab": ("```{.python .input}\n%%tab jax\nx = 1\n```\n", "a.md:4: unknown tab 'jax' in %%tab"),
+    "unknown :begin_tab:": (":begin_tab:`jax`\nx\n:end_tab:\n", "a.md:3: unknown tab 'jax' in :begin_tab:"),
+    "save that does not parse": ("```{.python .input}\ndef f(:  #@save\n```\n", "a.md:4: #@save is used, but the cell does not parse"),
+    "save marking nothing": ("```{.python .input}\n#@save\n\nx = 1\n```\n", "a.md:4: #@save marks no statement"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("command", ["extract", "notebooks"])
+def test_bad_input_is_one_line_and_exit_1_and_touches_nothing(book, case, command):
+    root = book({"a.md": SECTION})
+    assert run(root, "extract").exit_code == 0 and run(root, "notebooks").exit_code == 0
+    before = snapshot(root)
+    body, expected = BAD_INPUTS[case]
+    (root / "a.md").write_text("# T\n\n" + body)
+    before["a.md"] = (root / "a.md").read_bytes()
+    result = run(root, command)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+    assert snapshot(root) == before
+
+
+def test_not_utf8_chapter_is_reported(book):
+    root = book({"a.md": SECTION})
+    (root / "a.md").write_bytes(b"# T\n\n\xff\n")
+    result = run(root, "extract")
+    assert result.exit_code == 1 and result.stderr.startswith("a.md:3: not UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("[build\ntabs = a\n", "config.ini:1: "),
+        ("[build]\ntabs = pytorch, all\n", "config.ini:2: [build] tabs: 'all' is not a valid tab name"),
+        ("[build]\ntabs = pytorch\n[library-pytorch]\nsimple_alias = a -> \n", "config.ini:4: [library-pytorch] simple_alias: bad entry"),
+        ("[build]\ntabs = pytorch\n[eval]\ntimeout = soon\n", "config.ini:4: [eval] timeout: 'soon' is not a number"),
+        ("[build]\ntabs = pytorch\n[eval-pytorch]\ndevice = tpu\n", "config.ini:4: [eval-pytorch] device: 'tpu' is not one of"),
+    ],
+)
+def test_broken_config_names_the_key(book, config, expected):
+    root = book({"a.md": SECTION}, config=config)
+    result = run(root, "extract")
+    assert result.exit_code == 1 and result.stderr.startswith(expected), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_config(tmp_path):
+    result = run(tmp_path, "extract")
+    assert result.exit_code == 1 and result.stderr.startswith("config.ini: not found")
+
+
+def test_release_becomes_version(book):
+    config = "[project]\nrelease = 2.0.1\n[build]\ntabs = pytorch\n[library]\nversion_file = d2l/__init__.py\n"
+    root = book({"a.md": SECTION}, config=config)
+    (root / "d2l").mkdir()
+    (root / "d2l/__init__.py").write_text('"""Doc."""\n__version__ = "0.0.1"\nX = 1\n')
+    run(root, "extract")
+    assert (root / "d2l/__init__.py").read_text() == '"""Doc."""\n__version__ = "2.0.1"\nX = 1\n'
+
+
+def test_library_follows_toc_order_and_orphans_only_get_notebooks(book):
+    files = {
+        "index.md": "# Book\n\n```toc\n:maxdepth: 2\n\npart/index\n```\n",
+        "part/index.md": "# Part\n\n```toc\nsecond\nfirst\n```\n",
+        "part/first.md": "```{.python .input}\n#@tab all\nFIRST = 1  #@save\n```\n",
+        "part/second.md": "```{.python .input}\n#@tab all\nSECOND = 2  #@save\n```\n",
+        "orphan.md": "```{.python .input}\n#@tab all\nORPHAN = 3  #@save\n```\n",
+    }
+    root = book(files)
+    assert run(root, "extract").exit_code == 0 and run(root, "notebooks").exit_code == 0
+    text = (root / "d2l/torch.py").read_text()
+    assert text.index("SECOND") < text.index("FIRST") and "ORPHAN" not in text
+    assert (root / "build/notebooks/pytorch/orphan.ipynb").is_file()
+    result = run(root, "check")
+    assert "orphan.md:1: warning: no toc reaches this file" in result.stderr
+
+
+def test_toc_entry_without_file(book):
+    root = book({"index.md": "# B\n\n```toc\nmissing\n```\n"})
+    result = run(root, "extract")
+    assert result.exit_code == 1 and result.stderr.startswith("index.md:4: toc entry 'missing' names no file")
+
+
+def test_notebooks_are_valid_and_carry_positions(book):
+    root = book({"a.md": SECTION + ":begin_tab:`tensorflow`\nTF only.\n:end_tab:\n"})
+    assert run(root, "notebooks").exit_code == 0
+    for tab in ("mxnet", "pytorch", "tensorflow"):
+        notebook = nbformat.read(root / f"build/notebooks/{tab}/a.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        assert notebook.metadata.kernelspec.name == f"d2l-{tab}"
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        assert code[0].metadata.d2lbuild == {"path": "a.md", "line": 6}
+        assert code[0].source == "def one():  #@save\n    return 1"
+        assert ("TF only." in json.dumps(notebook)) == (tab == "tensorflow")
+
+
+def test_section_without_code_for_a_tab_has_no_notebook(book):
+    root = book({"a.md": "```{.python .input}\n#@tab pytorch\nx = 1\n```\n", "prose.md": "# Only words\n"})
+    run(root, "notebooks")
+    assert (root / "build/notebooks/pytorch/a.ipynb").is_file()
+    assert not (root / "build/notebooks/mxnet/a.ipynb").exists()
+    assert (root / "build/notebooks/mxnet/prose.ipynb").is_file()
+
+
+def test_only_changed_notebooks_are_rewritten_and_deleted_ones_removed(book):
+    root = book({"a.md": SECTION, "b.md": SECTION.replace("one", "two")})
+    run(root, "notebooks")
+    a = root / "build/notebooks/pytorch/a.ipynb"
+    b = root / "build/notebooks/pytorch/b.ipynb"
+    os.utime(a, ns=(1, 1))
+    os.utime(b, ns=(1, 1))
+    (root / "b.md").write_text(SECTION.replace("one", "three"))
+    result = run(root, "notebooks")
+    assert a.stat().st_mtime_ns == 1 and b.stat().st_mtime_ns != 1
+    assert "notebooks: 3 written, 6 unchanged, 0 removed" in result.stdout
+    (root / "b.md").unlink()
+    (root / "index.md").write_text("# Book\n\n```toc\na\n```\n")
+    result = run(root, "notebooks")
+    assert not b.exists() and "removed build/notebooks/pytorch/b.ipynb" in result.stdout
+
+
+def test_second_notebooks_run_changes_nothing(book):
+    root = book({"a.md": SECTION})
+    run(root, "notebooks")
+    before = snapshot(root / "build/notebooks")
+    result = run(root, "notebooks")
+    assert result.stdout.startswith("notebooks: ") and "up to date" in result.stdout
+    assert snapshot(root / "build/notebooks") == before
+
+
+def test_check_reports_committed_outputs_undefined_names_and_parity(book):
+    files = {
+        "a.md": "```{.python .input}\n#@tab pytorch\ndef f():  #@save\n    return missing_name\n```\n\n```{.json .output n=1}\n[]\n```\n",
+    }
+    root = book(files)
+    result = run(root, "check")
+    assert result.exit_code == 1
+    assert "a.md:4: undefined name 'missing_name' (in d2l/torch.py:" in result.stderr
+    assert "a.md:7: an output block is committed here" in result.stderr
+    assert "f       -      yes      -" in result.stdout or "f  " in result.stdout
+    assert "parity: 1 saved names are missing from some tabs" in result.stdout
+
+
+def test_check_passes_a_clean_book(book):
+    root = book({"a.md": SECTION})
+    result = run(root, "check")
+    assert result.exit_code == 0 and "parity: every saved name exists in every tab" in result.stdout

@@ -1,0 +1,104 @@
+"""Reading chapters: fences, tab marks, tab blocks, helper cells, encodings, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from d2lbuild.errors import BuildError
+from d2lbuild.source import read_markdown, split_lines
+
+TABS = ("mxnet", "pytorch", "tensorflow")
+
+
+def cells_of(text: str):
+    return read_markdown("ch.md", split_lines(text), TABS)
+
+
+def test_only_python_input_fences_are_code_cells():
+    cells = cells_of("intro\n\n```{.python .input  n=3}\nx = 1\n```\n\n```python\ny = 2\n```\n\n```{.python .output}\nout\n```\n")
+    assert [cell.kind for cell in cells] == ["markdown", "code", "markdown"]
+    assert cells[1].text == "x = 1"
+    assert "y = 2" in cells[2].text and "out" in cells[2].text
+
+
+def test_fence_closes_only_with_a_backtick_run_of_the_same_length():
+    cells = cells_of("````{.python .input}\ns = '''\n```\n'''\n````\n")
+    assert len(cells) == 1
+    assert cells[0].text == "s = '''\n```\n'''"
+
+
+def test_code_cell_positions_are_chapter_lines():
+    cells = cells_of("# T\n\n```{.python .input}\n#@tab all\na = 1\nb = 2\n```\n")
+    code = cells[1]
+    assert [line.number for line in code.lines] == [5, 6]
+    assert str(code.position) == "ch.md:5"
+
+
+@pytest.mark.parametrize(
+    ("mark", "tabs"),
+    [
+        ("#@tab pytorch", ("pytorch",)),
+        ("#@tab tensorflow, mxnet", ("mxnet", "tensorflow")),
+        ("%%tab pytorch, tensorflow", ("pytorch", "tensorflow")),
+        ("#@tab all", TABS),
+        ("x = 1", ("mxnet",)),  # no mark: the default tab, the first in config
+    ],
+)
+def test_tab_marks_choose_tabs_and_are_removed(mark, tabs):
+    (cell,) = cells_of(f"```{{.python .input}}\n{mark}\nprint(1)\n```\n")
+    assert cell.tabs == tabs
+    assert "@tab" not in cell.text and "%%tab" not in cell.text
+
+
+def test_begin_tab_markdown_belongs_to_its_tabs():
+    cells = cells_of("shared\n:begin_tab:`pytorch, tensorflow`\nonly some\n:end_tab:\nafter\n")
+    assert [(cell.text.strip(), cell.tabs) for cell in cells] == [
+        ("shared", None),
+        ("only some", ("pytorch", "tensorflow")),
+        ("after", None),
+    ]
+
+
+def test_helper_cell_is_flagged():
+    (cell,) = cells_of("```{.python .input}\n%load_ext d2lbook.tab\ntab.interact_select(['mxnet'])\n```\n")
+    assert cell.helper
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("a\n```{.python .input}\nx = 1\n", "ch.md:2", "never closed"),
+        ("a\n````{.python .input}\nx = 1\n```\n", "ch.md:2", "never closed"),
+        (":begin_tab:`mxnet`\ntext\n", "ch.md:1", "never closed"),
+        (":begin_tab:`mxnet`\n:begin_tab:`pytorch`\n:end_tab:\n", "ch.md:2", "inside the tab block"),
+        ("text\n:end_tab:\n", "ch.md:2", "without a :begin_tab:"),
+        (":begin_tab:`jax`\nx\n:end_tab:\n", "ch.md:1", "unknown tab 'jax'"),
+        ("```{.python .input}\n#@tab pytorch, jax\nx = 1\n```\n", "ch.md:2", "unknown tab 'jax' in #@tab"),
+        ("```{.python .input}\n%%tab torch\nx = 1\n```\n", "ch.md:2", "unknown tab 'torch' in %%tab"),
+        ("```{.python .input}\n#@tab\nx = 1\n```\n", "ch.md:2", "names no tab"),
+    ],
+)
+def test_bad_input_names_the_line(text, where, words):
+    with pytest.raises(BuildError) as caught:
+        cells_of(text)
+    assert str(caught.value).startswith(where + ": ")
+    assert words in str(caught.value)
+
+
+def test_crlf_and_byte_order_mark_are_fine(book):
+    from d2lbuild.source import read_document
+
+    root = book({"ch.md": "x"})
+    (root / "ch.md").write_bytes(b"\xef\xbb\xbf# T\r\n\r\n```{.python .input}\r\n#@tab all\r\nx = 1\r\n```\r\n")
+    document = read_document(root, "ch.md", TABS)
+    code = document.cells[1]
+    assert code.text == "x = 1" and code.lines[0].number == 5 and code.tabs == TABS
+
+
+def test_not_utf8_names_the_line(book):
+    from d2lbuild.source import read_document
+
+    root = book({"ch.md": "x"})
+    (root / "ch.md").write_bytes(b"# T\n\nGr\xfc\xdfe\n")
+    with pytest.raises(BuildError, match=r"^ch\.md:3: not UTF-8"):
+        read_document(root, "ch.md", TABS)
