@@ -135,3 +135,59 @@ def _print_parity(rows, tabs: tuple[str, ...]) -> None:
     for name, present in rows:
         marks = "  ".join(("yes" if present[tab] else "-").ljust(len(tab)) for tab in tabs)
         click.echo("  " + name.ljust(width) + "  " + marks)
+
+
+@main.command()
+@click.option("--tab", default=None, help="Tabs to prepare (comma-separated, or all). Default: every tab.")
+@root_option
+@click.pass_context
+@reports_errors
+def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
+    """Create build/envs/TAB with the tab's requirements (nothing happens when nothing changed)."""
+    from .config import load_config
+    from .envs import ensure_environment
+    from .pipeline import check_tabs
+
+    config = load_config(_root(ctx, root))
+    for name in check_tabs(config, _tabs(tab)):
+        environment = ensure_environment(config, name, log=click.echo)
+        if not environment.created:
+            click.echo(f"env {name}: up to date ({environment.python})")
+
+
+@main.command(name="eval")
+@click.option("--tab", default=None, help="Tab to evaluate (comma-separated, or all). Default: the default tab.")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Notebooks run at once. Default: the number of cores.")
+@click.option("--force", is_flag=True, help="Run every notebook, ignoring the cache.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None, help="Override config: cpu hides every GPU.")
+@click.option("--gpus", default=None, help="GPU indices to use, comma-separated (default: what nvidia-smi lists).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML here.")
+@root_option
+@click.pass_context
+@reports_errors
+def eval_command(ctx, tab, jobs, force, device, gpus, junit, root) -> None:
+    """Execute the tab's notebooks against the library just extracted; exit 1 when one fails."""
+    import os
+
+    from .config import load_config
+    from .evaluate import EvalOptions, evaluate
+    from .report import LiveProgress, PlainProgress, summary_lines, write_junit
+
+    book_root = _root(ctx, root)
+    tabs = _tabs(tab) or (load_config(book_root).default_tab,)
+    live = sys.stdout.isatty() and not os.environ.get("CI")
+    progress = (lambda total: LiveProgress(total, click.echo)) if live else (lambda total: PlainProgress(total, click.echo))
+    gpu_list = tuple(g for g in gpus.split(",") if g.strip()) if gpus is not None else None
+    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list)
+    outcome = evaluate(book_root, options, progress, log=click.echo)
+    click.echo("")
+    for line in summary_lines(outcome.results):
+        click.echo(line)
+    if junit:
+        write_junit(junit, outcome.results)
+    for result in outcome.failed:
+        click.echo(f"\nFAILED {result.reason}", err=True)
+        if result.traceback:
+            click.echo(result.traceback, err=True)
+    if outcome.failed:
+        sys.exit(1)

@@ -1,0 +1,105 @@
+"""Per-tab Python environments (``d2lbuild env``) and the GPUs this machine has."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildError
+from .fsutil import write_atomic
+
+ENV_DIR = "build/envs"
+KERNEL_PACKAGES = ("ipykernel",)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The interpreter a tab's kernels run and the digest of what is installed in it."""
+
+    tab: str
+    python: str
+    freeze_digest: str
+    created: bool = False
+
+
+def env_folder(root: Path, tab: str) -> Path:
+    return root / ENV_DIR / tab
+
+
+def _stamp(config: Config, tab: str) -> dict:
+    settings = config.eval_settings(tab)
+    return {"requirements": list(settings.requirements), "python": settings.python, "base": sys.version}
+
+
+def ensure_environment(config: Config, tab: str, log=print) -> Environment:
+    """Create or reuse ``build/envs/TAB``; nothing is done when the requirements did not change."""
+    settings = config.eval_settings(tab)
+    folder = env_folder(config.root, tab)
+    stamp = _stamp(config, tab)
+    stamp_file, freeze_file = folder / "d2lbuild-env.json", folder / "freeze.txt"
+    if settings.python:
+        python = shutil.which(settings.python) or settings.python
+        if not Path(python).exists():
+            raise BuildError("config.ini", f"[eval-{tab}] python: {settings.python} not found")
+        return Environment(tab, python, _digest(_freeze(python)))
+    if not settings.requirements:  # no environment configured: this interpreter runs the kernels
+        return Environment(tab, sys.executable, _digest(f"{sys.executable}\n{sys.version}"))
+    python = str(folder / "bin" / "python")
+    if _read_json(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
+        return Environment(tab, python, _digest(freeze_file.read_text()))
+    log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
+    if folder.exists():
+        shutil.rmtree(folder)
+    _run([sys.executable, "-m", "venv", str(folder)], tab)
+    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *settings.requirements, *KERNEL_PACKAGES], tab)
+    freeze = _freeze(python)
+    write_atomic(freeze_file, freeze)
+    write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
+    log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
+    return Environment(tab, python, _digest(freeze), created=True)
+
+
+def _run(command: list[str], tab: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise BuildError("config.ini", f"[eval-{tab}] requirements: {' '.join(command[:4])} ... failed:\n" + "\n".join(tail))
+
+
+def _freeze(python: str) -> str:
+    result = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True)
+    return result.stdout
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices as nvidia-smi lists them; none when it is missing or fails."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return []
+    nvidia_smi = shutil.which("nvidia-smi")
+    if not nvidia_smi:
+        return []
+    try:
+        result = subprocess.run([nvidia_smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if result.returncode != 0:
+        return []
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]

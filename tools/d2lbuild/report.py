@@ -1,0 +1,142 @@
+"""Show eval progress and results: a live display on a terminal, plain lines otherwise, JSON and JUnit files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+from .fsutil import write_atomic
+from .runner import RunResult
+from .schedule import Job
+
+
+class PlainProgress:
+    """One line per finished notebook, for logs and CI."""
+
+    def __init__(self, total: int, echo):
+        self.total, self.done, self.echo = total, 0, echo
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def started(self, job: Job, gpu: str | None) -> None:
+        pass
+
+    def finished(self, result: RunResult) -> None:
+        self.done += 1
+        gpu = f" gpu {result.gpu}" if result.gpu is not None else ""
+        line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{gpu}"
+        self.echo(line)
+        if result.status == "failed":
+            self.echo(f"    {result.reason}")
+
+
+class LiveProgress(PlainProgress):
+    """A rich live display: done/total, what is running, elapsed time."""
+
+    def __init__(self, total: int, echo):
+        from rich.console import Console
+        from rich.live import Live
+
+        super().__init__(total, echo)
+        self.console = Console()
+        self.running: dict[str, tuple[float, str]] = {}
+        self.start = time.monotonic()
+        self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+
+    def __enter__(self):
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.live.__exit__(*exc)
+
+    def _render(self):
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 1))
+        elapsed = time.monotonic() - self.start
+        table.add_row(f"[bold]eval[/] {self.done}/{self.total} done, {len(self.running)} running, {elapsed:.0f}s elapsed")
+        for name, (since, gpu) in self.running.items():
+            table.add_row(f"  running {name}{gpu}  {time.monotonic() - since:.0f}s")
+        return table
+
+    def started(self, job: Job, gpu: str | None) -> None:
+        self.running[f"{job.tab} {job.chapter}"] = (time.monotonic(), f" (gpu {gpu})" if gpu is not None else "")
+        self.live.update(self._render())
+
+    def finished(self, result: RunResult) -> None:
+        self.running.pop(f"{result.job.tab} {result.job.chapter}", None)
+        self.done += 1
+        style = {"ok": "green", "cached": "dim", "failed": "bold red"}[result.status]
+        self.live.console.print(f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}")
+        if result.status == "failed":
+            self.live.console.print(f"    [red]{result.reason}[/]", markup=True, highlight=False)
+        self.live.update(self._render())
+
+
+def summary_lines(results: list[RunResult]) -> list[str]:
+    """The end-of-run table: notebook, status, seconds, cached or run, GPU rule."""
+    width = max((len(r.job.chapter) for r in results), default=8)
+    lines = [f"{'notebook'.ljust(width)}  {'tab':10}  status  seconds  run     device"]
+    for result in sorted(results, key=lambda r: (r.job.tab, r.job.chapter)):
+        run = "cached" if result.status == "cached" else "run"
+        status = "ok" if result.status == "cached" else result.status
+        device = f"gpu {result.gpu}" if result.gpu is not None else "cpu"
+        if result.job.needs_gpu:
+            device += f" ({result.job.gpu_reason})"
+        lines.append(f"{result.job.chapter.ljust(width)}  {result.job.tab:10}  {status:6}  {result.seconds:7.1f}  {run:6}  {device}")
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "cached", "failed")}
+    lines.append(f"{len(results)} notebooks: {counts['ok']} ran ok, {counts['cached']} cached, {counts['failed']} failed")
+    return lines
+
+
+def result_record(result: RunResult) -> dict:
+    return {
+        "chapter": result.job.chapter,
+        "notebook": result.job.result,
+        "status": "ok" if result.status == "cached" else result.status,
+        "cached": result.status == "cached",
+        "seconds": round(result.seconds, 3),
+        "gpu": result.gpu,
+        "needs_gpu": result.job.needs_gpu,
+        "gpu_rule": result.job.gpu_reason,
+        "timeout": result.job.timeout,
+        "reason": result.reason,
+        "traceback": result.traceback,
+        "library_names": result.depends_on,
+    }
+
+
+def write_report(path: Path, tab: str, results: list[RunResult], meta: dict) -> None:
+    records = [result_record(r) for r in sorted(results, key=lambda r: r.job.chapter)]
+    data = {"tab": tab, **meta, "notebooks": records}
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_junit(path: Path, results: list[RunResult]) -> None:
+    """JUnit XML: a test suite per tab, a test case per notebook."""
+    suites = ElementTree.Element("testsuites")
+    for tab in sorted({r.job.tab for r in results}):
+        mine = [r for r in results if r.job.tab == tab]
+        suite = ElementTree.SubElement(
+            suites,
+            "testsuite",
+            name=f"eval-{tab}",
+            tests=str(len(mine)),
+            failures=str(sum(r.status == "failed" for r in mine)),
+            time=f"{sum(r.seconds for r in mine):.3f}",
+        )
+        for result in sorted(mine, key=lambda r: r.job.chapter):
+            case = ElementTree.SubElement(suite, "testcase", classname=tab, name=result.job.chapter, time=f"{result.seconds:.3f}")
+            if result.status == "failed":
+                failure = ElementTree.SubElement(case, "failure", message=result.reason)
+                failure.text = result.traceback
+            elif result.status == "cached":
+                ElementTree.SubElement(case, "system-out").text = "cached: nothing it depends on changed"
+    write_atomic(path, ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")

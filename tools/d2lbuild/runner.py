@@ -1,0 +1,177 @@
+"""Execute one notebook in a kernel of its tab's environment, and explain a failure in chapter lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import chapter_position
+from .errors import Position
+from .schedule import Job
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
+
+
+@dataclass
+class RunResult:
+    """The outcome of one notebook: ok, failed or cached, with the reason and traceback of a failure."""
+
+    job: Job
+    status: str
+    seconds: float = 0.0
+    reason: str = ""
+    traceback: str = ""
+    gpu: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KernelLauncher:
+    """Starts kernels of one tab: its interpreter, environment variables, and ipc sockets."""
+
+    tab: str
+    python: str
+    env: dict[str, str]
+    cwd: str
+    socket_dir: str
+
+    async def start(self, number: int):
+        """Start a kernel process; it finishes booting while the caller does other work."""
+        from jupyter_client import AsyncKernelManager
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec_dir = Path(self.socket_dir) / "kernels" / f"d2l-{self.tab}"
+        if not (spec_dir / "kernel.json").is_file():
+            spec_dir.mkdir(parents=True, exist_ok=True)
+            argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            spec = {"argv": argv, "display_name": f"d2l {self.tab}", "language": "python"}
+            (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        manager = AsyncKernelManager(
+            kernel_name=f"d2l-{self.tab}",
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]),
+            transport="ipc",
+            ip=os.path.join(self.socket_dir, f"k{number}"),
+            connection_file=os.path.join(self.socket_dir, f"k{number}.json"),
+        )
+        await manager.start_kernel(cwd=self.cwd, env={**os.environ, **self.env})
+        return manager
+
+
+def socket_folder() -> str:
+    """A short private folder for ipc sockets (Unix socket paths are limited to about 100 bytes)."""
+    return tempfile.mkdtemp(prefix="d2l-")
+
+
+async def shutdown(manager) -> None:
+    try:
+        await manager.shutdown_kernel(now=True)
+    except Exception:  # the kernel may already be gone; nothing more to clean
+        pass
+
+
+def setup_code(cwd: str, cuda_visible_devices: str) -> str:
+    """Run before a notebook's first cell: its working directory and the GPUs it may see."""
+    return (
+        "import os as _d2l_os\n"
+        f"_d2l_os.chdir({cwd!r})\n"
+        f"_d2l_os.environ['CUDA_VISIBLE_DEVICES'] = {cuda_visible_devices!r}\n"
+        "del _d2l_os\n"
+    )
+
+
+async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dict) -> tuple[RunResult, object]:
+    """Run every cell of ``job``'s notebook; returns the result and the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    notebook = nbformat.read(root / job.notebook, as_version=4)
+    client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=120)
+    started = time.monotonic()
+    current = None
+    try:
+        await client.async_start_new_kernel_client()
+        message = client.kc.execute(setup_code(cwd, cuda), silent=True, store_history=False)
+        reply = await client.async_wait_for_reply(message)
+        if reply is None or reply["content"]["status"] != "ok":
+            raise RuntimeError(f"could not enter {cwd}")
+        for number, cell in enumerate(notebook.cells):
+            current = cell
+            await client.async_execute_cell(cell, number, execution_count=client.code_cells_executed + 1)
+        return RunResult(job, "ok", time.monotonic() - started), notebook
+    except CellExecutionError as err:
+        reason, trace = explain_error(job, current, err, root, index)
+    except CellTimeoutError:
+        reason, trace = f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s", ""
+    except DeadKernelError:
+        reason, trace = f"{cell_position(current, job)}: {await death_reason(manager)}", ""
+    except (RuntimeError, TimeoutError) as err:  # the kernel never became ready
+        reason, trace = f"{job.chapter}: kernel failed to start: {err}", ""
+    finally:
+        if client.kc is not None:
+            client.kc.stop_channels()
+    return RunResult(job, "failed", time.monotonic() - started, reason, trace), notebook
+
+
+def cell_position(cell, job: Job, line_in_cell: int | None = None) -> Position | str:
+    """The chapter position of a notebook cell (and of a line in it)."""
+    if cell is None:
+        return job.chapter
+    where = cell.get("metadata", {}).get("d2lbuild")
+    if not where:
+        return job.chapter
+    line = where["line"]
+    if line_in_cell is not None:
+        lines = where.get("lines")
+        offset = line_in_cell - 1
+        line = lines[offset] if lines and 0 <= offset < len(lines) else line + offset
+    return Position(where["path"], line, where.get("cell"))
+
+
+async def death_reason(manager) -> str:
+    """Why a kernel died: its exit status or the signal that killed it."""
+    await asyncio.sleep(0.2)
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    code = process.poll() if process is not None else None
+    if code is None:
+        return "the kernel died"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"the kernel died: killed by {name}{hint}"
+    return f"the kernel died: it exited with status {code}"
+
+
+def explain_error(job: Job, cell, err, root: Path, index: dict) -> tuple[str, str]:
+    """One line naming the chapter line that raised, and the traceback with library frames mapped."""
+    outputs = [out for out in (cell.get("outputs", []) if cell else []) if out.get("output_type") == "error"]
+    trace = "\n".join(outputs[-1]["traceback"]) if outputs else str(err)
+    trace = ANSI.sub("", trace)
+    frames = CELL_FRAME.findall(trace)
+    position = cell_position(cell, job, int(frames[-1]) if frames else None)
+    message = f"{err.ename}: {err.evalue}".strip().splitlines()[0] if err.ename else "the cell raised an error"
+    return f"{position}: {message}", annotate_library_frames(trace, index)
+
+
+def annotate_library_frames(trace: str, index: dict) -> str:
+    """Add ``[saved at chapters/x.md:LINE]`` to every traceback frame inside the tab's library."""
+    library = re.escape(index["library"])
+    pattern = re.compile(rf"(\S*{library}):(\d+)|(\S*{library}), line (\d+)")
+    lines = []
+    for text in trace.splitlines():
+        match = pattern.search(text)
+        if match:
+            number = int(match.group(2) or match.group(4))
+            where = chapter_position(index, number)
+            if where is not None:
+                text = f"{text}  [saved at {where}]"
+        lines.append(text)
+    return "\n".join(lines)
