@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -195,19 +194,16 @@ def alias_definitions(library: TabLibrary) -> list[tuple[list[str], str]]:
     return lines
 
 
+IDENTIFIER = re.compile(r"(?<![\w.])(?:d2l\.)?([A-Za-z_]\w*)")
+
+
 def used_names(code: str) -> set[str]:
-    """Names a piece of code may take from the library: ``d2l.X`` attributes and bare names."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set(re.findall(r"(?<![\w.])d2l\.(\w+)", code))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "d2l":
-            names.add(node.attr)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-    return names
+    """Names a piece of code may take from the library: ``d2l.X`` and bare identifiers.
+
+    Words in strings and comments count too: the cache may re-run a notebook it did not
+    have to, but never skips one it should run.
+    """
+    return set(IDENTIFIER.findall(code))
 
 
 def _digest(text: str) -> str:

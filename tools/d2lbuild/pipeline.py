@@ -83,6 +83,17 @@ def version_text(config: Config) -> str | None:
     return existing + ("" if not existing or existing.endswith("\n") else "\n") + line + "\n"
 
 
+def package_markers(config: Config, tabs: tuple[str, ...]) -> list[str]:
+    """``__init__.py`` files missing beside library files: without one, an installed ``d2l`` would win."""
+    markers = []
+    for tab in tabs:
+        folder = Path(config.library(tab).lib_file).parent
+        marker = (folder / "__init__.py").as_posix()
+        if folder != Path(".") and marker not in markers and not (config.root / marker).exists():
+            markers.append(marker)
+    return markers
+
+
 def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False) -> ExtractReport:
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
@@ -94,6 +105,8 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     built = libraries(config, book, tabs)
     report = ExtractReport()
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
+    for package in package_markers(config, tabs):
+        outputs[package] = ""
     version = version_text(config)
     if version is not None:
         outputs[config.version_file] = version
@@ -109,7 +122,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     for path, text in outputs.items():
         write_if_changed(root / path, text)
     for tab, lib in built.items():
-        write_if_changed(root / library_index_path(tab), json.dumps(lib.index, indent=1, sort_keys=True) + "\n")
+        write_if_changed(root / library_index_path(tab), json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n")
     state.save(config, __version__, book, list(outputs) + [library_index_path(tab) for tab in tabs], summaries=report.summaries)
     return report
 

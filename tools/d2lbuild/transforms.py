@@ -67,29 +67,38 @@ def branch_tabs(test: ast.expr) -> tuple[str, ...] | None:
 
 def resolve_branches(cell: Cell, tab: str) -> Cell:
     """Keep the branch of each ``if tab.selected(...)`` that matches ``tab``, dedented."""
-    if "selected" not in cell.text and "USE_" not in cell.text:
+    if not _may_branch(cell.text):
         return cell
     lines = list(cell.lines)
-    while True:
-        module = parse_cell(cell, lines, "the cell has a tab branch")
-        found = _first_branch(module)
+    while _may_branch("\n".join(line.text for line in lines)):
+        found = _first_branch(parse_cell(cell, lines, "the cell has a tab branch"))
         if found is None:
-            return replace(cell, lines=tuple(lines))
+            break
         node, parent_body = found
         lines = _rewrite_branch(lines, node, tab in branch_tabs(node.test), len(parent_body) == 1)
+    return replace(cell, lines=tuple(lines))
+
+
+def _may_branch(text: str) -> bool:
+    return "selected(" in text or "USE_" in text
 
 
 def _first_branch(module: ast.Module) -> tuple[ast.If, list[ast.stmt]] | None:
+    """The earliest tab branch and the statement list holding it (only statements are visited)."""
     best = None
-    for parent in ast.walk(module):
-        for field in ("body", "orelse", "finalbody"):
-            body = getattr(parent, field, None)
-            if not isinstance(body, list):
-                continue
-            for node in body:
-                if isinstance(node, ast.If) and branch_tabs(node.test) is not None:
-                    if best is None or node.lineno < best[0].lineno:
-                        best = (node, body)
+    stack: list[list[ast.stmt]] = [module.body]
+    while stack:
+        body = stack.pop()
+        for node in body:
+            if isinstance(node, ast.If) and branch_tabs(node.test) is not None:
+                if best is None or node.lineno < best[0].lineno:
+                    best = (node, body)
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    stack.append(inner)
+            stack.extend(handler.body for handler in getattr(node, "handlers", []))
+            stack.extend(case.body for case in getattr(node, "cases", []))
     return best
 
 

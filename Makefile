@@ -1,0 +1,55 @@
+# Two commands set everything up on a fresh machine:
+#   make        extract the libraries, write the notebooks, evaluate the default tab
+#   make test   lint and unit tests of the toolchain, and the committed library checked against the chapters
+PYTHON ?= python3
+VENV := build/venv
+BIN := $(VENV)/bin
+D2LBUILD := $(BIN)/d2lbuild
+TAB ?=
+TAB_OPTION := $(if $(TAB),--tab $(TAB))
+
+.PHONY: all tools extract notebooks check env env-all eval eval-all test bench clean
+
+all: notebooks eval
+
+$(VENV)/.installed: tools/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench]'
+	touch $@
+
+tools: $(VENV)/.installed
+
+extract: tools
+	$(D2LBUILD) extract
+
+notebooks: tools
+	$(D2LBUILD) extract
+	$(D2LBUILD) notebooks
+
+check: tools
+	$(D2LBUILD) check
+
+env: tools
+	$(D2LBUILD) env $(TAB_OPTION)
+
+env-all: tools
+	$(D2LBUILD) env --tab all
+
+eval: tools
+	$(D2LBUILD) eval $(TAB_OPTION)
+
+eval-all: tools
+	$(D2LBUILD) eval --tab all --junit build/eval/junit.xml
+
+test: tools
+	$(BIN)/ruff check tools
+	$(BIN)/python -m pytest tools/tests -q -m "not framework"
+	$(D2LBUILD) extract --check
+	$(D2LBUILD) check
+
+bench: tools
+	$(BIN)/python tools/bench/bench_build.py
+	$(BIN)/python tools/bench/bench_eval.py
+
+clean:
+	rm -rf build
