@@ -76,7 +76,30 @@ def resolve_branches(cell: Cell, tab: str) -> Cell:
             break
         node, parent_body = found
         lines = _rewrite_branch(lines, node, tab in branch_tabs(node.test), len(parent_body) == 1)
+    while _may_branch("\n".join(line.text for line in lines)):
+        expression = _first_branch_expression(parse_cell(cell, lines, "the cell has a tab branch"))
+        if expression is None:
+            break
+        lines = _rewrite_expression(cell, lines, expression, tab)
     return replace(cell, lines=tuple(lines))
+
+
+def _first_branch_expression(module: ast.Module) -> ast.IfExp | None:
+    """The earliest ``a if tab.selected(...) else b`` expression."""
+    found = [node for node in ast.walk(module) if isinstance(node, ast.IfExp) and branch_tabs(node.test) is not None]
+    return min(found, key=lambda node: (node.lineno, node.col_offset)) if found else None
+
+
+def _rewrite_expression(cell: Cell, lines: list[Line], node: ast.IfExp, tab: str) -> list[Line]:
+    """Replace a one-line conditional expression on a tab by the branch for ``tab``."""
+    if node.lineno != node.end_lineno:
+        raise BuildError(cell.position_of(lines[node.lineno - 1].number), "a tab.selected(...) expression must fit on one line")
+    line = lines[node.lineno - 1]
+    chosen = node.body if tab in branch_tabs(node.test) else node.orelse
+    text = line.text.encode()  # ast offsets count UTF-8 bytes
+    branch = text[chosen.col_offset : chosen.end_col_offset].decode()
+    new = text[: node.col_offset].decode() + f"({branch})" + text[node.end_col_offset :].decode()
+    return lines[: node.lineno - 1] + [Line(new, line.number)] + lines[node.lineno :]
 
 
 def _may_branch(text: str) -> bool:

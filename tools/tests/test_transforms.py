@@ -102,3 +102,9 @@ def test_aliases(source, expected):
 def test_alias_keeps_line_count():
     text = "y = d2l.reshape(x,\n    (2, 2))\nz = 1"
     assert rewrite_aliases(text, TORCH).count("\n") == 2
+
+
+def test_tab_branch_in_a_conditional_expression():
+    text = "size = 3 if tab.selected('tensorflow') else 1\nprint(size)\n"
+    assert resolve_branches(code(text), "tensorflow").text == "size = (3)\nprint(size)"
+    assert resolve_branches(code(text), "mxnet").text == "size = (1)\nprint(size)"

@@ -1,0 +1,104 @@
+"""Benchmark d2lbuild eval against nbconvert and plain python, 1 vs 2 workers, and a cached eval.
+
+Prints figures; asserts nothing. The notebooks are plain Python (no framework), each doing a
+fixed amount of single-threaded work, so that the differences are the runners' overheads.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+NOTEBOOKS = 20
+CACHED_NOTEBOOKS = 300
+CONFIG = "[build]\nindex = index\nnotebooks = **/*.md\ntabs = python\n[eval]\ntimeout = 120\n"
+WORK = "total = 0\nfor i in range({n}):\n    total += i * i % 7\nprint(total)\n"
+
+
+def write_book(root: Path, count: int, loops: int) -> Path:
+    (root / "ch").mkdir(parents=True)
+    (root / "config.ini").write_text(CONFIG)
+    entries = []
+    for number in range(count):
+        name = f"nb{number:03d}"
+        entries.append(f"ch/{name}")
+        code = "import math\nvalues = [math.sqrt(i) for i in range(1000)]\n"
+        text = f"# Notebook {number}\n\n```{{.python .input}}\n{code}```\n\nProse.\n\n```{{.python .input}}\n{WORK.format(n=loops)}```\n"
+        (root / "ch" / f"{name}.md").write_text(text)
+    (root / "index.md").write_text("# Bench\n\n```toc\n" + "\n".join(entries) + "\n```\n")
+    return root
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU (this process's children) seconds of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def d2lbuild(*args: str) -> list[str]:
+    return [sys.executable, "-m", "d2lbuild", *args]
+
+
+def notebook_paths(root: Path) -> list[Path]:
+    return sorted((root / "build/notebooks/python/ch").glob("*.ipynb"))
+
+
+def plain_python(root: Path) -> tuple[float, float]:
+    """The floor: each notebook's code run as a script by plain python, one after another."""
+    scripts = []
+    for path in notebook_paths(root):
+        cells = json.loads(path.read_text())["cells"]
+        script = path.with_suffix(".py")
+        script.write_text("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code") + "\n")
+        scripts.append(script)
+    wall = cpu = 0.0
+    for script in scripts:
+        w, c = timed([sys.executable, str(script)], script.parent)
+        wall, cpu = wall + w, cpu + c
+    return wall, cpu
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_book(Path(folder) / "small", NOTEBOOKS, 600_000)
+        subprocess.run(d2lbuild("notebooks"), cwd=root, check=True, stdout=subprocess.DEVNULL)
+        floor = plain_python(root)
+        out = Path(folder) / "nbconvert"
+        nbconvert = shutil.which("jupyter") or str(Path(sys.executable).parent / "jupyter")
+        paths = [str(p) for p in notebook_paths(root)]
+        kernel = "--ExecutePreprocessor.kernel_name=python3"  # built notebooks name the d2l-TAB kernelspec
+        convert = timed([nbconvert, "nbconvert", "--to", "notebook", "--execute", kernel, "--output-dir", str(out), *paths], root)
+        one = timed(d2lbuild("eval", "-j", "1", "--force"), root)
+        two = timed(d2lbuild("eval", "-j", "2", "--force"), root)
+        print(f"{NOTEBOOKS} notebooks (+ the index page for eval), each ~{floor[0] / NOTEBOOKS:.2f} s of plain python")
+        print(f"{'runner':34} {'wall s':>8} {'cpu s':>8} {'overhead/notebook s':>20}")
+        for name, (wall, cpu) in [
+            ("plain python (floor)", floor),
+            ("jupyter nbconvert --execute", convert),
+            ("d2lbuild eval -j 1", one),
+            ("d2lbuild eval -j 2", two),
+        ]:
+            print(f"{name:34} {wall:8.2f} {cpu:8.2f} {(wall - floor[0]) / NOTEBOOKS:20.3f}")
+        ratio = ((one[0] - floor[0]) / NOTEBOOKS) / max((convert[0] - floor[0]) / NOTEBOOKS, 1e-9)
+        print(f"eval overhead / nbconvert overhead: {ratio:.2f} (target <= 0.5)")
+        print(f"speed-up from 1 to 2 workers: {one[0] / two[0]:.2f}x (target >= 1.8)")
+
+        big = write_book(Path(folder) / "big", CACHED_NOTEBOOKS, 10)
+        first = timed(d2lbuild("eval", "-j", "2"), big)
+        cached = timed(d2lbuild("eval", "-j", "2"), big)
+        print(f"{CACHED_NOTEBOOKS} tiny notebooks: first eval {first[0]:.1f} s wall; fully cached eval {cached[0]:.3f} s wall, "
+              f"{cached[1]:.3f} s cpu (target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()
