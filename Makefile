@@ -43,7 +43,7 @@ eval-all: tools
 
 test: tools
 	$(BIN)/ruff check tools
-	$(BIN)/python -m pytest tools/tests -q -m "not framework"
+	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
 
