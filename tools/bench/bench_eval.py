@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 NOTEBOOKS = 20
+# about a second of work per notebook, like the book's own; pass another count as the first argument
+LOOPS = 15_000_000
 CACHED_NOTEBOOKS = 300
 CONFIG = "[build]\nindex = index\nnotebooks = **/*.md\ntabs = python\n[eval]\ntimeout = 120\n"
 WORK = "total = 0\nfor i in range({n}):\n    total += i * i % 7\nprint(total)\n"
@@ -70,7 +72,8 @@ def plain_python(root: Path) -> tuple[float, float]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        root = write_book(Path(folder) / "small", NOTEBOOKS, 600_000)
+        loops = int(sys.argv[1]) if len(sys.argv) > 1 else LOOPS
+        root = write_book(Path(folder) / "small", NOTEBOOKS, loops)
         subprocess.run(d2lbuild("notebooks"), cwd=root, check=True, stdout=subprocess.DEVNULL)
         floor = plain_python(root)
         out = Path(folder) / "nbconvert"

@@ -51,7 +51,8 @@ class KernelLauncher:
         spec_dir = Path(self.socket_dir) / "kernels" / f"d2l-{self.tab}"
         if not (spec_dir / "kernel.json").is_file():
             spec_dir.mkdir(parents=True, exist_ok=True)
-            argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            # history in memory: parallel kernels would otherwise contend for one SQLite file
+            argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--HistoryManager.hist_file=:memory:"]
             spec = {"argv": argv, "display_name": f"d2l {self.tab}", "language": "python"}
             (spec_dir / "kernel.json").write_text(json.dumps(spec))
         manager = AsyncKernelManager(
