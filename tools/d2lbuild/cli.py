@@ -66,7 +66,7 @@ def extract(ctx: click.Context, tab: str | None, check: bool, root: Path | None)
 
     report = run_extract(_root(ctx, root), _tabs(tab), check=check)
     for warning in report.warnings:
-        click.echo(str(warning), err=True)
+        click.echo(warning, err=True)
     for line in report.summaries:
         click.echo(line)
     for diff in report.diffs:

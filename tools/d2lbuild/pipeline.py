@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .book import Book, load_book, notebook_files
 from .config import Config, load_config
-from .errors import BuildError, Warning_
+from .errors import BuildError
 from .fsutil import write_atomic, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
@@ -51,7 +51,7 @@ class ExtractReport:
     """What extract did (or, with check, would do)."""
 
     summaries: list[str] = field(default_factory=list)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     diffs: list[str] = field(default_factory=list)
     skipped: bool = False
 
@@ -100,7 +100,8 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     tabs = check_tabs(config, tabs)
     state = _State(root, "extract-" + "-".join(tabs))
     if not check and state.fresh(config, __version__):
-        return ExtractReport(summaries=state.data["summaries"], skipped=True)
+        summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
+        return ExtractReport(summaries=summaries, warnings=state.data["warnings"], skipped=True)
     book = load_book(config)
     built = libraries(config, book, tabs)
     report = ExtractReport()
@@ -111,7 +112,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     if version is not None:
         outputs[config.version_file] = version
     for tab, lib in built.items():
-        report.warnings.extend(lib.warnings)
+        report.warnings.extend(str(warning) for warning in lib.warnings)
         changed = _read(root / config.library(tab).lib_file) != lib.text
         note = " (stale)" if check and changed else "" if changed or check else " (unchanged)"
         counts = f"{lib.definition_count} definitions from {lib.index['sections']} sections"
@@ -123,7 +124,8 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
         write_if_changed(root / path, text)
     for tab, lib in built.items():
         write_if_changed(root / library_index_path(tab), json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n")
-    state.save(config, __version__, book, list(outputs) + [library_index_path(tab) for tab in tabs], summaries=report.summaries)
+    written = list(outputs) + [library_index_path(tab) for tab in tabs]
+    state.save(config, __version__, book, written, summaries=report.summaries, warnings=report.warnings)
     return report
 
 

@@ -220,3 +220,12 @@ def test_check_passes_a_clean_book(book):
     root = book({"a.md": SECTION})
     result = run(root, "check")
     assert result.exit_code == 0 and "parity: every saved name exists in every tab" in result.stdout
+
+
+def test_warnings_are_repeated_when_nothing_changed(book):
+    twice = "```{.python .input}\n#@tab all\ndef f():  #@save\n    return 1\n```\n\n```{.python .input}\n#@tab all\ndef f():  #@save\n    return 2\n```\n"
+    root = book({"a.md": twice})
+    first, second = run(root, "extract"), run(root, "extract")
+    assert "a.md:9: warning: f is saved again; this replaces the definition at a.md:3" in first.stderr
+    assert first.stderr == second.stderr
+    assert second.stdout.splitlines()[0] == "d2l/mxnet.py: 1 definitions from 1 sections (unchanged)"
