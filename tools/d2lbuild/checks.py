@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from .book import Book
@@ -24,6 +25,7 @@ def check_book(config: Config, book: Book, built: dict[str, Library]) -> CheckRe
     report = CheckReport()
     for path in sorted(book.documents):
         report.errors.extend(committed_outputs(book, path))
+        report.errors.extend(unknown_selected_tabs(book, path, config.tabs))
     for tab, library in built.items():
         report.errors.extend(undefined_names(library, config.library(tab).lib_file))
     orphan = "warning: no toc reaches this file; its #@save blocks are not in the library"
@@ -43,6 +45,23 @@ def committed_outputs(book: Book, path: str) -> list[str]:
                 fence = FENCE.match(line.text)
                 if fence and OUTPUT_INFO.match(fence.group(3).strip()):
                     found.append(f"{cell.position_of(line.number)}: an output block is committed here; remove it")
+    return found
+
+
+SELECTED = re.compile(r"\btab\.selected\(([^)]*)\)")
+
+
+def unknown_selected_tabs(book: Book, path: str, tabs: tuple[str, ...]) -> list[str]:
+    """``tab.selected('x')`` naming a tab the book does not have: its branch would silently vanish."""
+    found = []
+    for cell in book.documents[path].cells:
+        if cell.kind != "code" or "tab.selected" not in cell.text:
+            continue
+        for line in cell.lines:
+            for match in SELECTED.finditer(line.text):
+                for name in re.findall(r"""['"]([^'"]+)['"]""", match.group(1)):
+                    if name not in tabs:
+                        found.append(f"{cell.position_of(line.number)}: tab.selected names unknown tab {name!r}; tabs = {', '.join(tabs)}")
     return found
 
 

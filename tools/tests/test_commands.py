@@ -229,3 +229,9 @@ def test_warnings_are_repeated_when_nothing_changed(book):
     assert "a.md:9: warning: f is saved again; this replaces the definition at a.md:3" in first.stderr
     assert first.stderr == second.stderr
     assert second.stdout.splitlines()[0] == "d2l/mxnet.py: 1 definitions from 1 sections (unchanged)"
+
+
+def test_check_reports_unknown_tabs_in_tab_selected(book):
+    root = book({"a.md": "```{.python .input}\n#@tab all\nif tab.selected('pytroch'):\n    x = 1\n```\n"})
+    result = run(root, "check")
+    assert result.exit_code == 1 and "a.md:3: tab.selected names unknown tab 'pytroch'" in result.stderr
