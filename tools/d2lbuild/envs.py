@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import BuildError
-from .fsutil import write_atomic
+from .fsutil import write_atomic, write_if_changed
 
 ENV_DIR = "build/envs"
 KERNEL_PACKAGES = ("ipykernel",)
@@ -53,6 +53,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         return Environment(tab, sys.executable, _digest(f"{sys.executable}\n{sys.version}"))
     python = str(folder / "bin" / "python")
     if _read_json(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
+        write_kernelspec(config, tab, folder, python)
         return Environment(tab, python, _digest(freeze_file.read_text()))
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
     if folder.exists():
@@ -62,8 +63,26 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
+    write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
     return Environment(tab, python, _digest(freeze), created=True)
+
+
+def write_kernelspec(config: Config, tab: str, folder: Path, python: str) -> None:
+    """The ``d2l-TAB`` kernel the notebooks name, for a Jupyter run from this environment.
+
+    It puts the repository first on PYTHONPATH, as eval does, so the notebooks import its library.
+    """
+    from .notebook import kernelspec
+
+    spec = kernelspec(tab)
+    data = {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": spec["display_name"],
+        "language": "python",
+        "env": {"PYTHONPATH": str(config.root), **dict(config.eval_settings(tab).env)},
+    }
+    write_if_changed(folder / "share" / "jupyter" / "kernels" / spec["name"] / "kernel.json", json.dumps(data, indent=1) + "\n")
 
 
 def _run(command: list[str], tab: str) -> None:

@@ -95,3 +95,16 @@ def test_report_json_and_junit(tmp_path):
     write_junit(tmp_path / "junit.xml", results())
     text = (tmp_path / "junit.xml").read_text()
     assert 'tests="3" failures="1"' in text and 'message="ch/c.md:4: ValueError: no"' in text
+
+
+def test_environment_gets_the_kernelspec_notebooks_name(tmp_path):
+    config = config_with(tmp_path, "[eval-pytorch]\nrequirements = torch==2.13.0\nenv = TF_CPP_MIN_LOG_LEVEL = 1\n")
+    folder = config.root / "build/envs/pytorch"
+    (folder / "bin").mkdir(parents=True)
+    (folder / "bin/python").symlink_to(sys.executable)
+    (folder / "freeze.txt").write_text("torch==2.13.0\n")
+    (folder / "d2lbuild-env.json").write_text(json.dumps(_stamp(config, "pytorch")))
+    ensure_environment(config, "pytorch", log=lambda _: None)
+    spec = json.loads((folder / "share/jupyter/kernels/d2l-pytorch/kernel.json").read_text())
+    assert spec["argv"][0] == str(folder / "bin/python")
+    assert spec["env"] == {"PYTHONPATH": str(config.root), "TF_CPP_MIN_LOG_LEVEL": "1"}
