@@ -704,6 +704,18 @@ class Vocab:
             return [self.idx_to_token[int(i)] for i in indices]
         return self.idx_to_token[int(indices)]
 
+    def encode(self, text):
+        """The indices of the characters of a string.
+
+        Defined in :numref:`sec_language_model`"""
+        return self[list(text)]
+
+    def decode(self, indices):
+        """The string that a sequence of indices spells.
+
+        Defined in :numref:`sec_language_model`"""
+        return ''.join(self.to_tokens([int(i) for i in indices]))
+
 
 def load_corpus_story(max_tokens=-1):
     """Return the story as a list of character indices and its vocabulary.

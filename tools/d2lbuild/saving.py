@@ -169,14 +169,20 @@ def _kind(node: ast.stmt) -> str:
 
 
 def add_to_class_target(decorator: ast.expr) -> str | None:
-    """``C`` for a decorator ``@d2l.add_to_class(C)`` or ``@add_to_class(C)``."""
-    if not (isinstance(decorator, ast.Call) and len(decorator.args) == 1 and isinstance(decorator.args[0], ast.Name)):
+    """``C`` for a decorator ``@d2l.add_to_class(C)``, ``@d2l.add_to_class(d2l.C)`` or ``@add_to_class(C)``."""
+    if not (isinstance(decorator, ast.Call) and len(decorator.args) == 1):
         return None
-    func = decorator.func
+    func, target = decorator.func, decorator.args[0]
     named = (isinstance(func, ast.Attribute) and func.attr == "add_to_class") or (
         isinstance(func, ast.Name) and func.id == "add_to_class"
     )
-    return decorator.args[0].id if named else None
+    if not named:
+        return None
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "d2l":
+        return target.attr  # a class saved in an earlier section, reached through the library
+    return None
 
 
 def defined_names(node: ast.stmt) -> list[str]:

@@ -76,3 +76,12 @@ def test_alias_lines():
     ]
     library = library_of("```{.python .input}\nimport tensorflow as tf  #@save\n```\n", lib=lib)
     assert library.text.endswith("normal = lambda m, s, shape: tf.random.normal(shape, m, s)\n")
+
+
+def test_add_to_class_grows_a_class_of_an_earlier_section():
+    first = "```{.python .input}\nclass Vocab:  #@save\n    pass\n```\n"
+    later = "```{.python .input}\n@d2l.add_to_class(d2l.Vocab)  #@save\ndef encode(self, text):\n    return list(text)\n```\n"
+    blocks = saved_blocks(read_markdown("a.md", split_lines(first), TABS)) + saved_blocks(read_markdown("b.md", split_lines(later), TABS))
+    library = build_library(blocks, LIB, None, 2)
+    assert "class Vocab:\n    pass\n\n    def encode(self, text):\n        return list(text)\n" in library.text
+    assert library.index["definitions"][0]["methods"] == [{"name": "encode", "path": "b.md", "line": 2, "cell": None}]
