@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BuildError
@@ -61,7 +61,6 @@ class Config:
     libraries: tuple[TabLibrary, ...] = ()
     evals: tuple[tuple[str, EvalSettings], ...] = ()
     digest: str = ""
-    text: str = field(default="", repr=False)
 
     @property
     def default_tab(self) -> str:
@@ -111,7 +110,6 @@ def parse_config(text: str, root: Path) -> Config:
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
         digest=hashlib.sha256(text.encode()).hexdigest()[:16],
-        text=text,
     )
 
 

@@ -70,12 +70,12 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
     folder = eval_folder(root, tab)
     link_resources(config, folder)
     cache = EvalCache(folder / "cache.json")
-    context = "\0".join([environment.freeze_digest, resources_digest(root, config.resources), __version__])
+    resources = resources_digest(root, config.resources)
     notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
     cached, to_run, keys = [], [], {}
     for path in notebooks:
         job, code = plan_job(config, tab, path, use_gpus)
-        key, names = notebook_key(code, index, context, "", f"gpu={use_gpus and job.needs_gpu}")
+        key, names = notebook_key(code, index, environment.freeze_digest, resources, f"{__version__} gpu={use_gpus and job.needs_gpu}")
         keys[job.chapter] = (key, names)
         entry = None if options.force else cache.hit(job.chapter, key, root / job.result)
         if entry is not None:

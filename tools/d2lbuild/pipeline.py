@@ -167,7 +167,7 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     tabs = check_tabs(config, tabs)
     state = _State(root, "notebooks-" + "-".join(tabs))
     if state.fresh(config, __version__):
-        return NotebookReport(unchanged=state.data["outputs_list"], skipped=True)
+        return NotebookReport(unchanged=sorted(state.data["outputs"]), skipped=True)
     book = load_book(config)
     report = NotebookReport()
     for tab in tabs:
@@ -230,7 +230,6 @@ class _State:
             "notebook_files": list(book.notebooks),
             "inputs": self._stats(inputs),
             "outputs": self._stats(sorted(outputs)),
-            "outputs_list": sorted(outputs),
             **extra,
         }
         write_atomic(self.path, json.dumps(data))

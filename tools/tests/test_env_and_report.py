@@ -23,6 +23,16 @@ def config_with(tmp_path: Path, eval_section: str):
     return load_config(root)
 
 
+def fake_environment(config) -> Path:
+    """build/envs/pytorch as `d2lbuild env` leaves it, without installing anything."""
+    folder = config.root / "build/envs/pytorch"
+    (folder / "bin").mkdir(parents=True)
+    (folder / "bin/python").symlink_to(sys.executable)
+    (folder / "freeze.txt").write_text("numpy==2.0\ntorch==2.13.0\n")
+    (folder / "d2lbuild-env.json").write_text(json.dumps(_stamp(config, "pytorch")))
+    return folder
+
+
 def test_no_requirements_means_this_interpreter(tmp_path):
     environment = ensure_environment(config_with(tmp_path, ""), "pytorch", log=lambda _: None)
     assert environment.python == sys.executable and not environment.created
@@ -42,11 +52,7 @@ def test_missing_python_is_a_config_error(tmp_path):
 
 def test_unchanged_requirements_reuse_the_environment(tmp_path):
     config = config_with(tmp_path, "[eval-pytorch]\nrequirements =\n    torch==2.13.0\n    numpy\n")
-    folder = config.root / "build/envs/pytorch"
-    (folder / "bin").mkdir(parents=True)
-    (folder / "bin/python").symlink_to(sys.executable)
-    (folder / "freeze.txt").write_text("numpy==2.0\ntorch==2.13.0\n")
-    (folder / "d2lbuild-env.json").write_text(json.dumps(_stamp(config, "pytorch")))
+    folder = fake_environment(config)
     logged: list[str] = []
     environment = ensure_environment(config, "pytorch", log=logged.append)
     assert not environment.created and logged == []
@@ -99,11 +105,7 @@ def test_report_json_and_junit(tmp_path):
 
 def test_environment_gets_the_kernelspec_notebooks_name(tmp_path):
     config = config_with(tmp_path, "[eval-pytorch]\nrequirements = torch==2.13.0\nenv = TF_CPP_MIN_LOG_LEVEL = 1\n")
-    folder = config.root / "build/envs/pytorch"
-    (folder / "bin").mkdir(parents=True)
-    (folder / "bin/python").symlink_to(sys.executable)
-    (folder / "freeze.txt").write_text("torch==2.13.0\n")
-    (folder / "d2lbuild-env.json").write_text(json.dumps(_stamp(config, "pytorch")))
+    folder = fake_environment(config)
     ensure_environment(config, "pytorch", log=lambda _: None)
     spec = json.loads((folder / "share/jupyter/kernels/d2l-pytorch/kernel.json").read_text())
     assert spec["argv"][0] == str(folder / "bin/python")
