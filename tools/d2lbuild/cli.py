@@ -86,6 +86,8 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     from .pipeline import build_notebooks
 
     report = build_notebooks(_root(ctx, root), _tabs(tab))
+    for warning in report.warnings:
+        click.echo(warning, err=True)
     if report.skipped:
         click.echo(f"notebooks: {len(report.unchanged)} up to date")
         return
