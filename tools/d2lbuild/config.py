@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import configparser
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import BuildError
+from .fsutil import digest
 
 CONFIG_NAME = "config.ini"
 DEFAULT_TIMEOUT = 600.0
@@ -97,7 +97,7 @@ def parse_config(text: str, root: Path) -> Config:
         raise BuildError(where, _first_line(str(err))) from None
     reader = _Reader(parser, text)
     tabs = reader.tabs()
-    return Config(
+    config = Config(
         root=root,
         tabs=tabs,
         index=reader.get("build", "index", "index").removesuffix(".md"),
@@ -109,8 +109,36 @@ def parse_config(text: str, root: Path) -> Config:
         version_file=reader.get("library", "version_file"),
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
-        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+        digest=digest(text),
     )
+    check_paths(reader, config)
+    return config
+
+
+def leaves_root(path: str) -> bool:
+    """Whether a relative path from the book's root is absolute or climbs above the root with ``..``."""
+    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).drive:
+        return True
+    depth = 0
+    for part in PurePosixPath(path).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return True
+    return False
+
+
+def check_paths(reader: _Reader, config: Config) -> None:
+    """Every file or glob the config names stays inside the book's root, and no resource lies inside build/."""
+    named = [("build", "index", config.index), ("library", "version_file", config.version_file)]
+    named += [("build", key, value) for key, values in (("resources", config.resources), ("notebooks", config.notebooks),
+              ("exclusions", config.exclusions), ("non-notebooks", config.non_notebooks)) for value in values]
+    named += [(f"library-{lib.tab}", "lib_file", lib.lib_file) for lib in config.libraries]
+    for section, key, value in named:
+        if value and leaves_root(value):
+            raise reader.fail(section, key, f"{value} is outside the book's root; name paths relative to the folder of {CONFIG_NAME}")
+    for resource in config.resources:
+        if PurePosixPath(resource).parts[:1] == ("build",):
+            raise reader.fail("build", "resources", f"{resource} is inside build/, which d2lbuild writes")
 
 
 def _first_line(message: str) -> str:
