@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,15 +84,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
     root = config.root
     folder = eval_folder(root, tab)
     with eval_lock(root, folder, tab, log):
-        if options.force:
-            discard_states(root)
-        extract(root, (tab,))
-        built = build_notebooks(root, (tab,))
-        environment = ensure_environment(config, tab, log)
-        copy_resources(config, folder, log)
-        cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
-        notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
-        plan = plan_tab(config, tab, options, environment, notebooks, cache)
+        plan, environment, cache = prepare_tab(config, tab, options, log)
         with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
             for result in plan.cached:
                 progress.finished(result)
@@ -106,6 +99,21 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         remove_deleted_results(root, folder, results, cache, log)
         write_report(folder / "report.json", tab, results, plan.meta)
     return results, evaluator.signal
+
+
+def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[TabPlan, Environment, EvalCache]:
+    """Bring the library, notebooks, environment and resource copies up to date, and plan the runs."""
+    root = config.root
+    if options.force:
+        discard_states(root)
+    extract(root, (tab,))
+    built = build_notebooks(root, (tab,))
+    environment = ensure_environment(config, tab, log)
+    folder = eval_folder(root, tab)
+    copy_resources(config, folder, log)
+    cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
+    notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
+    return plan_tab(config, tab, options, environment, notebooks, cache), environment, cache
 
 
 def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache) -> TabPlan:
@@ -251,6 +259,8 @@ class Evaluator:
         return results
 
     def _catch_signals(self):
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            return lambda: None
         loop = asyncio.get_running_loop()
         previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
         for number in STOP_SIGNALS:

@@ -1,0 +1,284 @@
+"""Trustworthy builds: nothing outside build/ is touched, a cached result is never stale, errors are one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run, write_book
+
+from d2lbuild.config import load_config
+from d2lbuild.evaluate import EvalOptions, evaluate, prepare_tab
+from d2lbuild.report import PlainProgress
+
+CONFIG = """\
+[build]
+index = index
+notebooks = ch/*.md
+tabs = pytorch
+resources = data/
+
+[eval]
+timeout = 30
+env =
+    FLAG = 1
+"""
+
+LIBRARY = """\
+# Library
+
+```{.python .input}
+def double(x):  #@save
+    return 2 * x
+
+def triple(x):  #@save
+    return 3 * x
+```
+"""
+
+CHAPTERS = {
+    "ch/lib.md": LIBRARY,
+    "ch/env.md": "# Env\n\n```{.python .input}\nimport os\nassert os.environ['FLAG'] == '1'\n```\n",
+    "ch/slow.md": "# Slow\n\n```{.python .input}\nimport time\ntime.sleep(0.5)\n```\n",
+    "ch/from.md": "# From\n\n```{.python .input}\nfrom d2l.torch import double\nassert double(2) == 4\n```\n",
+    "ch/alias.md": "# Alias\n\n```{.python .input}\nimport d2l.torch as lib\nassert lib.triple(1) == 3\n```\n",
+    "ch/package.md": "# Package\n\n```{.python .input}\nimport fakepkg\nassert fakepkg.VALUE == 1\n```\n",
+    "ch/data.md": "# Data\n\n```{.python .input}\nopen('../data/out.txt', 'w').write('written by a notebook')\nprint(open('../data/words.txt').read())\n```\n",
+}
+
+
+def install_fake_package(site: Path, version: int) -> None:
+    """What ``pip install fakepkg==VERSION`` leaves in a site folder."""
+    for old in site.glob("fakepkg-*.dist-info"):
+        (old / "METADATA").unlink()
+        old.rmdir()
+    (site / "fakepkg.py").write_text(f"VALUE = {version}\n")
+    (site / f"fakepkg-{version}.0.dist-info").mkdir()
+    (site / f"fakepkg-{version}.0.dist-info/METADATA").write_text(f"Name: fakepkg\nVersion: {version}.0\n")
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """A book evaluated once, every notebook ok; each test edits it, looks at the plan, and undoes the edit."""
+    base = tmp_path_factory.mktemp("trust")
+    site = base / "site"
+    site.mkdir()
+    install_fake_package(site, 1)
+    root = write_book(base / "book", CHAPTERS, config=CONFIG)
+    (root / "data").mkdir()
+    (root / "data/words.txt").write_text("hello\n")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PYTHONPATH", str(site))
+    lines: list[str] = []
+    outcome = evaluate(root, EvalOptions(workers=2), lambda total: PlainProgress(total, lines.append), log=lines.append)
+    assert {r.job.chapter: r.status.value for r in outcome.results} == dict.fromkeys(CHAPTERS, "ok"), lines
+    yield root, site
+    patch.undo()
+
+
+def would_run(root: Path) -> set[str]:
+    """The chapters a cached eval would run now."""
+    plan, _, _ = prepare_tab(load_config(root), "pytorch", EvalOptions(workers=2), log=lambda line: None)
+    return {job.chapter for job in plan.jobs}
+
+
+@pytest.fixture
+def edit(evaluated):
+    """Change a file of the book for one test; it is restored afterwards."""
+    root, _ = evaluated
+    saved: dict[Path, str] = {}
+
+    def change(relpath: str, old: str, new: str) -> None:
+        path = root / relpath
+        saved.setdefault(path, path.read_text())
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new))
+
+    yield change
+    for path, text in saved.items():
+        path.write_text(text)
+    assert would_run(root) == set()
+
+
+def test_nothing_runs_when_nothing_changed(evaluated):
+    root, _ = evaluated
+    assert would_run(root) == set()
+
+
+def test_env_lines_are_in_the_key(evaluated, edit):
+    edit("config.ini", "FLAG = 1", "FLAG = 2")
+    assert "ch/env.md" in would_run(evaluated[0])
+
+
+def test_timeouts_are_in_the_key(evaluated, edit):
+    edit("config.ini", "timeout = 30\n", "timeout = 30\ntimeouts =\n    ch/slow.md = 0.1\n")
+    assert would_run(evaluated[0]) == {"ch/slow.md"}
+
+
+def test_names_taken_by_from_import_are_in_the_key(evaluated, edit):
+    edit("ch/lib.md", "return 2 * x", "return 5 * x")
+    assert would_run(evaluated[0]) == {"ch/lib.md", "ch/from.md"}
+
+
+def test_names_reached_through_an_import_alias_are_in_the_key(evaluated, edit):
+    edit("ch/lib.md", "return 3 * x", "return 4 * x")
+    assert would_run(evaluated[0]) == {"ch/lib.md", "ch/alias.md"}
+
+
+def test_code_the_import_runs_is_in_the_key(evaluated, edit):
+    edit("ch/lib.md", "def triple(x):  #@save", "def triple(x, scale=1 / 0):  #@save")  # a default value fails at import
+    assert would_run(evaluated[0]) == {"ch/lib.md", "ch/from.md", "ch/alias.md"}
+
+
+def test_packages_installed_after_the_environment_was_made_are_in_the_key(evaluated):
+    root, site = evaluated
+    install_fake_package(site, 2)
+    try:
+        assert would_run(root) == set(CHAPTERS)
+    finally:
+        install_fake_package(site, 1)
+    assert would_run(root) == set()
+
+
+def test_the_tools_own_source_is_in_the_key(evaluated, monkeypatch):
+    monkeypatch.setattr("d2lbuild.evaluate.source_digest", lambda: "another d2lbuild")
+    assert would_run(evaluated[0]) == set(CHAPTERS)
+
+
+def test_resources_are_real_copies_that_notebooks_may_write(evaluated):
+    root, _ = evaluated
+    assert not (root / "data/out.txt").exists()  # the notebook wrote into its copy, not into the repository
+    copy = root / "build/eval/pytorch/data"
+    assert not copy.is_symlink() and (copy / "out.txt").read_text() == "written by a notebook"
+    assert would_run(root) == set()  # and the write does not invalidate the cache
+
+
+def test_a_changed_resource_is_copied_again(evaluated, edit):
+    root, _ = evaluated
+    edit("data/words.txt", "hello", "bye")
+    assert would_run(root) == set(CHAPTERS)
+    assert (root / "build/eval/pytorch/data/words.txt").read_text() == "bye\n"
+
+
+def test_an_absolute_resource_is_an_error_and_survives(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "keep.txt").write_text("precious")
+    config = CONFIG.replace("resources = data/", f"resources = data/ {shared}/")
+    root = write_book(tmp_path / "book", {"ch/a.md": "# A\n"}, config=config)
+    result = run(root, "eval")
+    assert result.exit_code == 1
+    assert result.stderr == f"config.ini:5: [build] resources: {shared}/ is outside the book's root; name paths relative to the folder of config.ini\n"
+    assert (shared / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("key, value", [("resources", "../outside"), ("notebooks", "/etc/*.md"), ("index", "../index")])
+def test_config_paths_leaving_the_root_are_errors(book, key, value):
+    root = book({"a.md": "# A\n"}, config=f"[build]\nindex = index\n{key} = {value}\ntabs = pytorch\n")
+    result = run(root, "extract")
+    assert result.exit_code == 1 and f"[build] {key}: {value} is outside the book's root" in result.stderr
+
+
+@pytest.mark.parametrize("entry", ["../../secret", "/etc/passwd"])
+def test_toc_entries_leaving_the_root_are_errors(book, entry):
+    root = book({"index.md": f"# Book\n\n```toc\na\n{entry}\n```\n", "a.md": "# A\n"})
+    result = run(root, "extract")
+    assert result.exit_code == 1
+    assert result.stderr == f"index.md:5: toc entry {entry!r} leaves the book's root; name chapters inside it\n"
+
+
+def test_build_being_a_file_is_one_line(book):
+    root = book({"a.md": "# A\n"})
+    (root / "build").write_text("not a folder")
+    for command in ("extract", "notebooks", "eval"):
+        result = run(root, command)
+        assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1 and result.stderr.startswith("build"), result.stderr
+
+
+def test_a_library_folder_that_cannot_be_written_is_one_line(book):
+    root = book({"a.md": "# A\n\n```{.python .input}\ndef f():  #@save\n    pass\n```\n"}, tabs="pytorch")
+    (root / "d2l").write_text("a file where the library folder should be")
+    result = run(root, "extract")
+    assert result.exit_code == 1 and result.stderr.startswith("d2l/torch.py: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_an_unreadable_chapter_is_one_line(book, monkeypatch):
+    root = book({"a.md": "# A\n"})
+    original = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "a.md":
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = run(root, "extract")
+    assert (result.exit_code, result.stderr) == (1, "a.md: permission denied\n")
+
+
+def test_a_python_that_is_not_an_interpreter_is_one_line(book):
+    root = book({"a.md": "# A\n"}, config="[build]\nindex = index\ntabs = pytorch\n\n[eval]\npython = /etc/passwd\n")
+    result = run(root, "eval")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("config.ini: [eval-pytorch] python: /etc/passwd cannot be run") and len(result.stderr.splitlines()) == 1
+
+
+def test_a_cache_file_of_the_wrong_shape_is_discarded_with_a_warning(tmp_path):
+    root = write_book(tmp_path / "book", {"ch/a.md": "# A\n\n```{.python .input}\nx = 1\n```\n"}, config=CONFIG)
+    (root / "build/eval/pytorch").mkdir(parents=True)
+    (root / "build/eval/pytorch/cache.json").write_text(json.dumps({"ch/a.md": "not an entry"}))
+    result = run(root, "eval")
+    assert result.exit_code == 0, result.stderr
+    assert "build/eval/pytorch/cache.json: warning: entry 'ch/a.md' is not one d2lbuild wrote; discarded" in result.stdout
+    (root / "build/eval/pytorch/cache.json").write_text("[]")
+    result = run(root, "eval")
+    assert result.exit_code == 0 and "cache.json: warning: not a state file d2lbuild wrote" in result.stdout
+    assert "1 notebooks: 1 ran ok" in result.stdout
+
+
+def test_results_of_deleted_chapters_are_removed(tmp_path):
+    files = {"ch/a.md": "# A\n\n```{.python .input}\nx = 1\n```\n", "ch/b.md": "# B\n\n```{.python .input}\nx = 2\n```\n"}
+    root = write_book(tmp_path / "book", files, config=CONFIG)
+    assert run(root, "eval").exit_code == 0
+    (root / "ch/b.md").unlink()
+    (root / "index.md").write_text("# Book\n\n```toc\nch/a\n```\n")
+    assert run(root, "eval").exit_code == 0
+    assert not (root / "build/eval/pytorch/ch/b.ipynb").exists() and (root / "build/eval/pytorch/ch/a.ipynb").is_file()
+    assert set(json.loads((root / "build/eval/pytorch/cache.json").read_text())) == {"ch/a.md"}
+
+
+def test_a_second_eval_of_a_tab_waits_for_the_first(tmp_path):
+    import fcntl
+    import threading
+
+    root = write_book(tmp_path / "book", {"ch/a.md": "# A\n\n```{.python .input}\nx = 1\n```\n"}, config=CONFIG)
+    (root / "build/eval/pytorch").mkdir(parents=True)
+    lines: list[str] = []
+    with open(root / "build/eval/pytorch/.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        second = threading.Thread(target=evaluate, args=(root, EvalOptions(workers=1), lambda total: PlainProgress(total, lines.append), lines.append))
+        second.start()
+        second.join(1.0)
+        assert second.is_alive() and lines == ["build/eval/pytorch/.lock: another eval of pytorch is running; waiting for it to finish"]
+    second.join(60)
+    assert not second.is_alive() and lines[-1].endswith("ch/a.md")
+
+
+def test_force_rebuilds_a_library_whose_state_says_unchanged(evaluated, monkeypatch):
+    root, _ = evaluated
+    state = next((root / "build/.d2lbuild").glob("extract-*.json"))
+    data = json.loads(state.read_text())
+    library = root / "d2l/torch.py"
+    text = library.read_text()
+    library.write_text(text.replace("return 2 * x", "return 9 * x"))
+    data["outputs"]["d2l/torch.py"] = __import__("d2lbuild.fsutil", fromlist=["digest"]).digest(library.read_text())
+    state.write_text(json.dumps(data))  # a state that vouches for the edited library
+    try:
+        plan, _, _ = prepare_tab(load_config(root), "pytorch", EvalOptions(workers=2, force=True), log=lambda line: None)
+        assert library.read_text() == text and len(plan.jobs) == len(CHAPTERS)
+    finally:
+        library.write_text(text)
+    assert os.path.exists(sys.executable)
