@@ -78,21 +78,30 @@ def installed_digest(python: str, tab: str, root: Path) -> str:
     RECORD (file hashes) or METADATA: a package installed, upgraded or reinstalled after the
     environment was made changes the digest. The book's root (first on the kernels' path) is left out.
     """
-    try:
-        result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=120)
-        version, executable, path = json.loads(result.stdout) if result.returncode == 0 else (None, None, None)
-    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
-        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
-        raise BuildError("config.ini", f"[eval-{tab}] python: {python} cannot be run as a Python interpreter: {reason}") from None
-    if version is None:
-        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise BuildError("config.ini", f"[eval-{tab}] python: {python} is not a working Python interpreter: {tail}")
+    version, executable, path = interpreter_paths(python, tab)
     parts = [version, executable]
     for entry in dict.fromkeys(path):
         folder = Path(entry or ".")
         if entry and folder.is_dir() and folder.resolve() != root.resolve():
             parts.extend(_distributions(folder))
     return digest("\n".join(parts))
+
+
+def interpreter_paths(python: str, tab: str) -> tuple[str, str, list[str]]:
+    """The interpreter's version, executable and ``sys.path`` as a kernel started now would see them."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):  # this interpreter: no process to start
+        extra = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+        return sys.version, sys.executable, extra + sys.path
+    try:
+        result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=120)
+        found = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} cannot be run as a Python interpreter: {reason}") from None
+    if not (isinstance(found, list) and len(found) == 3):
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} is not a working Python interpreter: {tail}")
+    return found[0], found[1], found[2]
 
 
 def _distributions(folder: Path) -> list[str]:
