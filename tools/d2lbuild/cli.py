@@ -145,6 +145,8 @@ def check(ctx: click.Context, root: Path | None) -> None:
     book = load_book(config)
     built = libraries(config, book, config.tabs)
     report = check_book(config, book, built)
+    for warning in config.warnings:
+        click.echo(warning, err=True)
     for lib in built.values():
         for warning in lib.warnings:
             click.echo(str(warning), err=True)

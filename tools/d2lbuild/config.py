@@ -61,6 +61,7 @@ class Config:
     libraries: tuple[TabLibrary, ...] = ()
     evals: tuple[tuple[str, EvalSettings], ...] = ()
     digest: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def default_tab(self) -> str:
@@ -110,9 +111,44 @@ def parse_config(text: str, root: Path) -> Config:
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
         digest=digest(text),
+        warnings=tuple(config_warnings(text, tabs)),
     )
     check_paths(reader, config)
+    check_collisions(reader, config)
     return config
+
+
+def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
+    """Keys given twice in a section (the later one wins), and ``[library-X]`` sections for no tab."""
+    warnings, seen, section = [], {}, None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            seen = {}
+            if section.startswith("library-") and section[len("library-") :] not in tabs:
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: [{section}] names no tab of [build] tabs; it is ignored")
+        elif section and line[:1] not in (" ", "\t", "#", ";", "") and re.match(r"[^=:]+[=:]", stripped):
+            key = re.split(r"\s*[=:]", stripped, maxsplit=1)[0]
+            if key in seen:
+                again = f"[{section}] {key} is set again (first at line {seen[key]}); this value wins"
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: {again}")
+            seen.setdefault(key, number)
+    return warnings
+
+
+def check_collisions(reader: _Reader, config: Config) -> None:
+    """Two tabs writing one library file, or the version file being a library: one would overwrite the other."""
+    owners: dict[str, str] = {}
+    for lib in config.libraries:
+        path = PurePosixPath(lib.lib_file).as_posix()
+        if path in owners:
+            where = reader.where(f"library-{owners[path]}", "lib_file")
+            raise reader.fail(f"library-{lib.tab}", "lib_file", f"{path} is also the library of tab {owners[path]} ({where})")
+        owners[path] = lib.tab
+    version = config.version_file and PurePosixPath(config.version_file).as_posix()
+    if version in owners:
+        raise reader.fail("library", "version_file", f"{version} is the library of tab {owners[version]}; name another file")
 
 
 def leaves_root(path: str) -> bool:

@@ -126,7 +126,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
         raise BuildError("config.ini", f"[eval-{tab}] device = gpu, but no GPU is visible (nvidia-smi lists none)")
     use_gpus = device != "cpu" and bool(gpus)
     workers = max(1, options.workers or usable_cpus())
-    variables = kernel_env(config, settings.env, workers)
+    variables = kernel_env(config, eval_folder(root, tab), settings.env, workers)
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
     common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
@@ -161,15 +161,21 @@ def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, 
     return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason), cells
 
 
-def kernel_env(config: Config, extra: tuple[tuple[str, str], ...], workers: int) -> dict[str, str]:
+def kernel_env(config: Config, folder: Path, extra: tuple[tuple[str, str], ...], workers: int) -> dict[str, str]:
     """Variables of every kernel: the repository first on PYTHONPATH, one share of the CPUs, config's env."""
     existing = os.environ.get("PYTHONPATH")
     threads = str(max(1, usable_cpus() // workers))
     env = {name: threads for name in THREAD_VARIABLES}
     env["PYTHONPATH"] = str(config.root) + (os.pathsep + existing if existing else "")
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env.update(kernel_state_folders(folder))
     env.update(dict(extra))
     return env
+
+
+def kernel_state_folders(folder: Path) -> dict[str, str]:
+    """Folders IPython and matplotlib would otherwise create in the home directory: kept under build/."""
+    return {"IPYTHONDIR": str(folder / ".ipython"), "MPLCONFIGDIR": str(folder / ".matplotlib")}
 
 
 def remove_deleted_results(root: Path, folder: Path, results: list[RunResult], cache: EvalCache, log) -> None:

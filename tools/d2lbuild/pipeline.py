@@ -102,10 +102,10 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     state.snapshot(chapters + [f"{config.index}.md"])
     if not check and state.fresh(config.digest, chapters) and _has_texts(state.data, "summaries", "warnings"):
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
-        return ExtractReport(summaries=summaries, warnings=state.data["warnings"], skipped=True)
+        return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = load_book(config)
     built = libraries(config, book, tabs)
-    report = ExtractReport(warnings=list(state.warnings))
+    report = ExtractReport(warnings=list(config.warnings) + state.warnings)
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
         outputs[package] = ""

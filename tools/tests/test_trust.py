@@ -286,3 +286,73 @@ def test_force_rebuilds_a_library_whose_state_says_unchanged(evaluated, monkeypa
     finally:
         library.write_text(text)
     assert os.path.exists(sys.executable)
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        (
+            "[build]\ntabs = pytorch, mxnet\n[library-pytorch]\nlib_file = d2l/x.py\n[library-mxnet]\nlib_file = d2l/x.py\n",
+            "config.ini:7: [library-mxnet] lib_file: d2l/x.py is also the library of tab pytorch (config.ini:5)\n",
+        ),
+        (
+            "[build]\ntabs = pytorch\n[library]\nversion_file = d2l/torch.py\n",
+            "config.ini:5: [library] version_file: d2l/torch.py is the library of tab pytorch; name another file\n",
+        ),
+    ],
+)
+def test_config_collisions_are_errors_naming_both(book, config, expected):
+    root = book({"a.md": "# A\n"}, config="[build]\nindex = index\n" + config.removeprefix("[build]\n"))
+    result = run(root, "extract")
+    assert (result.exit_code, result.stderr) == (1, expected)
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"x.md": "# X\n", "x.py": "# %%\nx = 1\n"}, "x.py:1: collides with x.md: both would become the notebook x.ipynb; rename one\n"),
+        ({"a.md": "# A\n", "a.failed.md": "# F\n"}, "a.failed.md:1: collides with a.md: its notebook is where a failed run of a.md is kept; rename it\n"),
+    ],
+)
+def test_chapter_collisions_are_errors_naming_both(book, files, expected):
+    config = "[build]\nindex = index\nnotebooks = *.md *.py\ntabs = pytorch\n"
+    root = book({"index.md": "# Book\n", **files}, config=config)
+    result = run(root, "notebooks")
+    assert (result.exit_code, result.stderr) == (1, expected)
+
+
+def test_duplicate_keys_and_a_library_section_for_no_tab_are_warnings(book):
+    config = "[build]\nindex = index\ntabs = pytorch\ntabs = pytorch\n\n[library-jax]\nlib_file = d2l/jax.py\n"
+    root = book({"a.md": "# A\n"}, config=config)
+    result = run(root, "extract")
+    assert result.exit_code == 0
+    assert "config.ini:4: warning: [build] tabs is set again (first at line 3); this value wins" in result.stderr
+    assert "config.ini:6: warning: [library-jax] names no tab of [build] tabs; it is ignored" in result.stderr
+
+
+@pytest.mark.parametrize("pattern, chapter, matched", [("*.md", "ch/a.md", False), ("**/*.md", "ch/a.md", True), ("ch/*.md", "ch/x/a.md", False)])
+def test_a_star_does_not_cross_folders(pattern, chapter, matched):
+    from d2lbuild.config import EvalSettings
+    from d2lbuild.schedule import gpu_need, timeout_for
+
+    settings = EvalSettings(timeout=600, timeouts=((pattern, 5),), gpu_sections=(pattern,))
+    assert (timeout_for(chapter, settings) == 5) is matched and gpu_need(chapter, "", settings)[0] is matched
+
+
+def test_eval_writes_nothing_outside_build(tmp_path, monkeypatch):
+    from conftest import snapshot
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    files = {"ch/a.md": "# A\n\n```{.python .input}\nopen('../data/words.txt', 'a').write('more')\nget_ipython().run_line_magic('who', '')\n```\n"}
+    root = write_book(tmp_path / "book", files, config=CONFIG)
+    (root / "data").mkdir()
+    (root / "data/words.txt").write_text("hello\n")
+    before = snapshot(root)
+    result = run(root, "eval")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    after = {path: data for path, data in snapshot(root).items() if not path.startswith(("build/", "d2l/"))}
+    assert after == before
+    assert sorted(path.relative_to(root).as_posix() for path in (root / "d2l").iterdir()) == ["d2l/__init__.py", "d2l/torch.py"]
+    assert list(home.iterdir()) == []
