@@ -97,14 +97,17 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
     then ``t.f``, ``from d2l.torch import f``. A star import, a bare use of the module (``getattr(d2l, s)``)
     or code that does not parse gives None: any name may be used.
     """
-    found = set(D2L_NAME.findall("\n".join(cells)))
+    text = "\n".join(cells)
     package = module.split(".")[0]
+    if package not in text:  # neither imported nor mentioned: no need to parse
+        return False, set()
+    found = set(D2L_NAME.findall(text))
     trees = []
     for code in cells:
         try:
             trees.append(ast.parse("\n".join(MAGIC.sub(r"\1pass  #", line, count=1) for line in code.splitlines())))
         except (SyntaxError, ValueError):
-            return package in "\n".join(cells), None
+            return True, None
     scan = _ImportScan(module)
     for tree in trees:
         scan.imports(tree)
