@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BuildError
+from .errors import BuildError, Stopped
 
 root_option = click.option(
     "--root",
@@ -26,12 +26,8 @@ def _tabs(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-class Terminated(Exception):
-    """SIGTERM outside the notebook runs (which handle it themselves)."""
-
-
 def _terminate(number, frame) -> None:
-    raise Terminated
+    raise Stopped(number)
 
 
 def reports_errors(command):
@@ -51,9 +47,9 @@ def reports_errors(command):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except Terminated:
+        except Stopped as stop:
             click.echo("terminated", err=True)
-            sys.exit(143)
+            sys.exit(128 + stop.number)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

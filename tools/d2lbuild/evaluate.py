@@ -15,7 +15,7 @@ from pathlib import Path
 from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
 from .envs import Environment, ensure_environment, visible_gpus
-from .errors import BuildError
+from .errors import BuildError, Stopped
 from .fsutil import read_json_object, source_digest, write_atomic
 from .pipeline import BUILD_DIR, build_notebooks, check_tabs, extract, library_index_path
 from .report import write_report
@@ -57,7 +57,12 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     check_build_folder(root)
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
-        results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
+        try:
+            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
+        except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
+            results, stopped_by = [], signal.SIGINT
+        except Stopped as stop:
+            results, stopped_by = [], stop.number
         outcome.results.extend(results)
         if stopped_by is not None:
             outcome.stopped_by = stopped_by
