@@ -55,6 +55,8 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     """Evaluate the tabs one after another; ``progress_factory(total)`` makes the progress display."""
     config = load_config(root)
     check_build_folder(root)
+    for warning in config.warnings:
+        log(warning)
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
         try:

@@ -367,3 +367,20 @@ def test_eval_writes_nothing_outside_build(tmp_path, monkeypatch):
     assert after == before
     assert sorted(path.relative_to(root).as_posix() for path in (root / "d2l").iterdir()) == ["d2l/__init__.py", "d2l/torch.py"]
     assert list(home.iterdir()) == []
+
+
+def test_a_resource_link_left_by_an_earlier_version_is_replaced_by_a_copy(tmp_path):
+    from d2lbuild.workspace import copy_resources
+
+    root = write_book(tmp_path / "book", {"ch/a.md": "# A\n"}, config=CONFIG)
+    (root / "data").mkdir()
+    (root / "data/words.txt").write_text("hello\n")
+    folder = root / "build/eval/pytorch"
+    folder.mkdir(parents=True)
+    (folder / "data").symlink_to(root / "data", target_is_directory=True)
+    copy_resources(load_config(root), folder, warn=lambda line: None)
+    assert (root / "data/words.txt").read_text() == "hello\n"
+    assert not (folder / "data").is_symlink() and (folder / "data/words.txt").read_text() == "hello\n"
+    (root / "data/words.txt").unlink()
+    copy_resources(load_config(root), folder, warn=lambda line: None)
+    assert not (folder / "data/words.txt").exists()  # a copy whose source is gone goes too
