@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .fsutil import digest, read_json_object, write_atomic
 
-D2L_NAME = re.compile(r"(?<![\w.])d2l\.(\w+)")
 MAGIC = re.compile(r"^(\s*)[%!]")
 
 
@@ -55,7 +54,7 @@ def import_time(text: str) -> tuple[str, frozenset[str] | None]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.body = [ast.Pass()]
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     return digest(ast.unparse(tree)), frozenset(names)
 
 
@@ -101,7 +100,6 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
     package = module.split(".")[0]
     if package not in text:  # neither imported nor mentioned: no need to parse
         return False, set()
-    found = set(D2L_NAME.findall(text))
     trees = []
     for code in cells:
         try:
@@ -116,7 +114,7 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
         return mentioned, None if mentioned else set()
     for tree in trees:
         scan.uses(tree)
-    return True, None if scan.anything else found | scan.names
+    return True, None if scan.anything else scan.names
 
 
 class _ImportScan:
