@@ -59,7 +59,7 @@ def reports_errors(command):
 
 def file_error(err: OSError, root: Path | None) -> str:
     """``path: what is wrong`` for a file-system error, the path relative to the book's root when inside it."""
-    path = err.filename if err.filename is not None else "d2lbuild"
+    path = err.filename2 or err.filename or "d2lbuild"  # a failed rename names its target second
     base = (root or Path.cwd()).resolve()
     try:
         path = Path(path).resolve().relative_to(base).as_posix()

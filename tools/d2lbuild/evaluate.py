@@ -249,6 +249,7 @@ class Evaluator:
         self.background: list[asyncio.Task] = []
         self.numbers = itertools.count()
         self.signal: int | None = None
+        self.closing = False  # the pool is being torn down: no job starts any more
         self.condition: asyncio.Condition | None = None
 
     async def run(self, jobs: list[Job]) -> list[RunResult]:
@@ -259,6 +260,7 @@ class Evaluator:
         try:
             await asyncio.gather(*workers)
         finally:
+            self.closing = True
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -322,7 +324,7 @@ class Evaluator:
     async def take(self):
         """The next job that can start now and its GPU, or None when there is none left (or the eval stops)."""
         async with self.condition:
-            while self.pending and self.signal is None:
+            while self.pending and self.signal is None and not self.closing:
                 chosen = next_job(self.pending, self.free, self.use_gpus)
                 if chosen is not None:
                     job = self.pending.pop(chosen)
@@ -361,7 +363,7 @@ class Evaluator:
         """Run one job on the kernel ``start`` gives; an interruption makes it ``interrupted``."""
         job, gpu, cuda = item
         began = asyncio.get_running_loop().time()
-        task = asyncio.create_task(self.execute(job, start, gpu, cuda))
+        task = asyncio.create_task(self.run_notebook(job, start, gpu, cuda))
         self.running[task] = start
         try:
             return await task
@@ -375,7 +377,7 @@ class Evaluator:
             self.background.append(asyncio.create_task(self.stop_kernel(start, graceful=self.signal is not None)))
             await self.release(gpu)
 
-    async def execute(self, job: Job, start: asyncio.Task, gpu: str | None, cuda: str) -> RunResult:
+    async def run_notebook(self, job: Job, start: asyncio.Task, gpu: str | None, cuda: str) -> RunResult:
         try:
             manager = await start
         except Exception as err:  # the kernel process could not be launched

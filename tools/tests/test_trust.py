@@ -384,3 +384,10 @@ def test_a_resource_link_left_by_an_earlier_version_is_replaced_by_a_copy(tmp_pa
     (root / "data/words.txt").unlink()
     copy_resources(load_config(root), folder, warn=lambda line: None)
     assert not (folder / "data/words.txt").exists()  # a copy whose source is gone goes too
+
+
+def test_a_folder_where_the_library_file_goes_is_named_not_the_temporary_file(book):
+    root = book({"a.md": "# A\n\n```{.python .input}\ndef f():  #@save\n    pass\n```\n"}, tabs="pytorch")
+    (root / "d2l/torch.py").mkdir(parents=True)
+    result = run(root, "extract")
+    assert (result.exit_code, result.stderr) == (1, "d2l/torch.py: is a directory\n")
