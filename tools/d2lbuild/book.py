@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, leaves_root
+from .config import Config, is_absolute, leaves_root
 from .errors import BuildError, Position
 from .source import Cell, Document, read_document
 
@@ -102,7 +102,7 @@ def _entry_target(entry: str) -> str:
 
 def resolve_entry(root: Path, folder: str, entry: str, position: Position) -> str | None:
     """The chapter file a toc entry names, relative to the book root, or None."""
-    if leaves_root(f"{folder}/{entry}" if folder else entry):
+    if is_absolute(entry) or leaves_root(f"{folder}/{entry}" if folder else entry):
         raise BuildError(position, f"toc entry {entry!r} leaves the book's root; name chapters inside it")
     base = Path(folder) / entry if folder else Path(entry)
     candidates = [base] if base.suffix in CHAPTER_SUFFIXES else [base.with_name(base.name + s) for s in CHAPTER_SUFFIXES]

@@ -151,9 +151,13 @@ def check_collisions(reader: _Reader, config: Config) -> None:
         raise reader.fail("library", "version_file", f"{version} is the library of tab {owners[version]}; name another file")
 
 
+def is_absolute(path: str) -> bool:
+    return PurePosixPath(path).is_absolute() or bool(PureWindowsPath(path).drive)
+
+
 def leaves_root(path: str) -> bool:
     """Whether a relative path from the book's root is absolute or climbs above the root with ``..``."""
-    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).drive:
+    if is_absolute(path):
         return True
     depth = 0
     for part in PurePosixPath(path).parts:

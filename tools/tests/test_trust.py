@@ -182,12 +182,20 @@ def test_config_paths_leaving_the_root_are_errors(book, key, value):
     assert result.exit_code == 1 and f"[build] {key}: {value} is outside the book's root" in result.stderr
 
 
-@pytest.mark.parametrize("entry", ["../../secret", "/etc/passwd"])
+@pytest.mark.parametrize("entry", ["../../secret", "/etc/passwd", "ch/../../secret"])
 def test_toc_entries_leaving_the_root_are_errors(book, entry):
     root = book({"index.md": f"# Book\n\n```toc\na\n{entry}\n```\n", "a.md": "# A\n"})
     result = run(root, "extract")
     assert result.exit_code == 1
     assert result.stderr == f"index.md:5: toc entry {entry!r} leaves the book's root; name chapters inside it\n"
+
+
+@pytest.mark.parametrize("entry", ["../../secret", "/etc/passwd"])
+def test_toc_entries_of_a_nested_file_leaving_the_root_are_errors(book, entry):
+    files = {"index.md": "# Book\n\n```toc\nch/index\n```\n", "ch/index.md": f"# Ch\n\n```toc\n../a\n{entry}\n```\n", "a.md": "# A\n"}
+    result = run(book(files), "extract")
+    assert result.exit_code == 1
+    assert result.stderr == f"ch/index.md:5: toc entry {entry!r} leaves the book's root; name chapters inside it\n"
 
 
 def test_build_being_a_file_is_one_line(book):
