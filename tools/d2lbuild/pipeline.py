@@ -8,20 +8,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
 from .book import Book, load_book, notebook_files
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
 from .formatting import CodeFormatter
-from .fsutil import write_atomic, write_if_changed
+from .fsutil import write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import saved_blocks
+from .state import STATE_DIR, BuildState
 from .transforms import in_tab, select_tab
 
 BUILD_DIR = "build"
-STATE_DIR = f"{BUILD_DIR}/.d2lbuild"
 
 
 def library_index_path(tab: str) -> str:
@@ -115,14 +114,16 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = _State(root, "extract-" + "-".join(tabs))
-    if not check and state.fresh(config, __version__):
+    state = BuildState(root, "extract-" + "-".join(tabs))
+    chapters = notebook_files(config)
+    state.snapshot(chapters + [f"{config.index}.md"])
+    if not check and state.fresh(config.digest, chapters) and _has_texts(state.data, "summaries", "warnings"):
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
-        return ExtractReport(summaries=summaries, warnings=state.data["warnings"], skipped=True)
+        return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = load_book(config)
     formatter = code_formatter(config)
     built = libraries(config, book, tabs, formatter)
-    report = ExtractReport(warnings=reading_warnings(book, built))
+    report = ExtractReport(warnings=list(config.warnings) + state.warnings + reading_warnings(book, built))
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
         outputs[package] = ""
@@ -138,14 +139,18 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     if check:
         report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
         return report
+    for tab, lib in built.items():
+        outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
     for path, text in outputs.items():
         write_if_changed(root / path, text)
     formatter.save()
-    for tab, lib in built.items():
-        write_if_changed(root / library_index_path(tab), json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n")
-    written = list(outputs) + [library_index_path(tab) for tab in tabs]
-    state.save(config, __version__, book, written, summaries=report.summaries, warnings=report.warnings)
+    inputs = list(book.order) + list(book.notebooks)
+    state.save(config.digest, chapters, inputs, outputs, summaries=report.summaries, warnings=report.warnings)
     return report
+
+
+def _has_texts(data: dict, *keys: str) -> bool:
+    return all(isinstance(data.get(key), list) and all(isinstance(item, str) for item in data[key]) for key in keys)
 
 
 def check_chapters(root: Path) -> CheckReport:
@@ -153,7 +158,9 @@ def check_chapters(root: Path) -> CheckReport:
     config = load_config(root)
     book = load_book(config)
     built = libraries(config, book, config.tabs, code_formatter(config))
-    return check_book(config, book, built, reading_warnings(book, built))
+    report = check_book(config, book, built, reading_warnings(book, built))
+    report.warnings[:0] = list(config.warnings)
+    return report
 
 
 def _diff(root: Path, path: str, text: str) -> str:
@@ -196,21 +203,24 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     """
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = _State(root, "notebooks-" + "-".join(tabs))
-    if state.fresh(config, __version__):
-        return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data.get("warnings", []), skipped=True)
+    state = BuildState(root, "notebooks-" + "-".join(tabs))
+    chapters = notebook_files(config)
+    state.snapshot(chapters + [f"{config.index}.md"])
+    if state.fresh(config.digest, chapters) and _has_texts(state.data, "warnings"):
+        return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data["warnings"], skipped=True)
     book = load_book(config)
     formatter = code_formatter(config)
     save_warnings: list[Warning_] = []
-    expected = {tab: section_notebooks(config, book, tab, formatter, save_warnings) for tab in tabs}
+    expected = {tab: section_notebooks(config, book, tab, formatter, save_warnings) for tab in tabs}  # every tab before any write
     warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
-    report = NotebookReport(warnings=list(dict.fromkeys(warnings)))
+    report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
         for path, text in expected[tab].items():
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
         report.removed.extend(_remove_stale(root, tab, set(expected[tab])))
     formatter.save()
-    state.save(config, __version__, book, report.written + report.unchanged, warnings=report.warnings)
+    outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
+    state.save(config.digest, chapters, list(book.order) + list(book.notebooks), outputs, warnings=report.warnings)
     return report
 
 
@@ -223,51 +233,6 @@ def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
             path.unlink()
             removed.append(relpath)
     return removed
-
-
-# --- no-change detection --------------------------------------------------------------------
-
-
-class _State:
-    """Stats of a command's inputs and outputs, to skip work when nothing changed."""
-
-    def __init__(self, root: Path, name: str):
-        self.root = root
-        self.path = root / STATE_DIR / f"{name}.json"
-        try:
-            self.data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.data = {}
-
-    def _stats(self, paths) -> dict[str, list[int]]:
-        stats = {}
-        for path in paths:
-            try:
-                info = (self.root / path).stat()
-                stats[path] = [info.st_mtime_ns, info.st_size]
-            except OSError:
-                stats[path] = None
-        return stats
-
-    def fresh(self, config: Config, version: str) -> bool:
-        data = self.data
-        if not data or data.get("version") != version or data.get("config") != config.digest:
-            return False
-        if data.get("notebook_files") != notebook_files(config):
-            return False
-        return self._stats(data["inputs"]) == data["inputs"] and self._stats(data["outputs"]) == data["outputs"]
-
-    def save(self, config: Config, version: str, book: Book, outputs: list[str], **extra) -> None:
-        inputs = sorted(set(book.order) | set(book.notebooks))
-        data = {
-            "version": version,
-            "config": config.digest,
-            "notebook_files": list(book.notebooks),
-            "inputs": self._stats(inputs),
-            "outputs": self._stats(sorted(outputs)),
-            **extra,
-        }
-        write_atomic(self.path, json.dumps(data))
 
 
 def _read(path: Path) -> str | None:
