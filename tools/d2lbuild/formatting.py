@@ -1,13 +1,16 @@
 """Lay out code as d2lbook does: imports sorted by isort (no blank lines between sections), trailing spaces gone.
 
-isort is imported only when some code has an import, and each result is kept by content, in memory and in
-an optional store that the build keeps under ``build/``, so a rebuild formats nothing twice.
+isort is imported only when some code has an import. Each result, and the statements found by parsing a
+saved block, is kept by content, in memory and in an optional store that the build keeps under ``build/``,
+so a rebuild formats and parses nothing twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,14 +23,21 @@ class CodeFormatter:
     def __init__(self, root: Path | None = None, store: Path | None = None):
         self.root = root
         self.store = store
-        self.known: dict[str, str] = {}
         self.added = False
-        if store is not None:
-            try:
-                data = json.loads(store.read_text(encoding="utf-8"))
-                self.known = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
-            except (OSError, ValueError):
-                self.known = {}
+        data = _read_store(store)
+        self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
+        self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
+
+    def parsed_once(self, code: str, parse: Callable[[str], tuple]) -> tuple:
+        """``parse(code)``, kept by content: the statement summaries of a saved block (plain tuples)."""
+        key = hashlib.sha256(f"{sys.version_info[:2]}\0{code}".encode()).hexdigest()[:32]
+        found = self.parsed.get(key)
+        if found is None:
+            result = parse(code)
+            self.parsed[key] = [list(item) for item in result]
+            self.added = True
+            return result
+        return tuple(found)
 
     def __call__(self, source: str) -> str:
         if "import " in source:
@@ -42,8 +52,22 @@ class CodeFormatter:
     def save(self) -> None:
         """Keep what was formatted for the next run (only when something new was formatted)."""
         if self.store is not None and self.added:
-            write_atomic(self.store, json.dumps(self.known, sort_keys=True, ensure_ascii=False))
+            data = {"formatted": self.known, "parsed": self.parsed}
+            write_atomic(self.store, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             self.added = False
+
+
+def _read_store(store: Path | None) -> dict[str, dict]:
+    """The store's two tables; a missing or foreign file gives empty ones (it is only a cache)."""
+    if store is None:
+        return {}
+    try:
+        data = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {name: table for name, table in data.items() if isinstance(table, dict)}
 
 
 def sort_imports(source: str, directory: str) -> str:

@@ -136,6 +136,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
         note = " (stale)" if check and changed else "" if changed or check else " (unchanged)"
         counts = f"{lib.definition_count} definitions from {lib.index['sections']} sections"
         report.summaries.append(f"{config.library(tab).lib_file}: {counts}{note}")
+    report.warnings = list(dict.fromkeys(report.warnings))  # a chapter's warning is found once per tab
     if check:
         report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
         return report

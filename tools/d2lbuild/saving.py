@@ -136,7 +136,8 @@ def _laid_out(cell: Cell, lines: list[Line], chosen: set[int], label: str | None
     if not formatted:
         return None
     noted = add_notes(formatted, label) if label else formatted
-    return SavedBlock(tuple(noted), cell.path, cell.cell, _kind(noted), statements("\n".join(line.text for line in noted)))
+    found = formatter.parsed_once("\n".join(line.text for line in noted), statements)
+    return SavedBlock(tuple(noted), cell.path, cell.cell, _kind(noted), tuple(_statement(*item) for item in found))
 
 
 def marked_lines(lines: list[Line], mark: int) -> list[int]:
@@ -274,6 +275,11 @@ def statements(code: str) -> tuple[Statement, ...]:
         first = min([node.lineno] + [decorator.lineno for decorator in getattr(node, "decorator_list", [])])
         found.append(Statement(first, node.end_lineno, _node_kind(node), tuple(defined_names(node)), _imports(node)))
     return tuple(found)
+
+
+def _statement(first: int, last: int, kind: str, names, imports) -> Statement:
+    """A Statement from its fields, as kept in a store (lists become tuples)."""
+    return Statement(first, last, kind, tuple(names), tuple(tuple(pair) for pair in imports))
 
 
 def _node_kind(node: ast.stmt) -> str:
