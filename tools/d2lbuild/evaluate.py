@@ -19,6 +19,7 @@ from .fsutil import write_atomic
 from .pipeline import BUILD_DIR, build_notebooks, check_tabs, extract, library_index_path
 from .runner import KernelLauncher, RunResult, execute, shutdown, socket_folder
 from .schedule import Job, devices_for, gpu_need, next_job, timeout_for
+from .warm import WarmKernels, library_preload, without_book_modules
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MXNET_CPU_WORKER_NTHREADS")
 
@@ -30,6 +31,7 @@ class EvalOptions:
     force: bool = False
     device: str | None = None  # overrides config: auto, cpu or gpu
     gpus: tuple[str, ...] | None = None  # default: what nvidia-smi lists
+    cold: bool = False  # every kernel a new interpreter, no warm template
 
 
 @dataclass
@@ -72,10 +74,12 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
     cache = EvalCache(folder / "cache.json")
     resources = resources_digest(root, config.resources)
     notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
+    preload = preload_modules(config, tab, options.cold)
     cached, to_run, keys = [], [], {}
     for path in notebooks:
         job, code = plan_job(config, tab, path, use_gpus)
-        key, names = notebook_key(code, index, environment.freeze_digest, resources, f"{__version__} gpu={use_gpus and job.needs_gpu}")
+        run_settings = f"{__version__} gpu={use_gpus and job.needs_gpu} preload={preload}"
+        key, names = notebook_key(code, index, environment.freeze_digest, resources, run_settings)
         keys[job.chapter] = (key, names)
         entry = None if options.force else cache.hit(job.chapter, key, root / job.result)
         if entry is not None:
@@ -87,17 +91,29 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         for result in cached:
             progress.finished(result)
         variables = kernel_env(config, environment, settings.env, workers)
-        launcher = KernelLauncher(tab, environment.python, variables, str(folder), socket_folder())
+        sockets = socket_folder()
+        warm = None if preload is None else WarmKernels(environment.python, variables, preload, str(root), sockets, log)
+        launcher = KernelLauncher(tab, environment.python, variables, str(folder), sockets, warm)
         try:
             ran = asyncio.run(run_pool(to_run, launcher, workers, gpus, use_gpus, config, index, cache, keys, progress))
         finally:
             shutil.rmtree(launcher.socket_dir, ignore_errors=True)
     results = cached + ran
-    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python}
+    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload}
     from .report import write_report
 
     write_report(folder / "report.json", tab, results, meta)
     return results
+
+
+def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:
+    """What warm kernels import before forking (the library's third-party imports by default); None: cold kernels."""
+    configured = config.eval_settings(tab).preload
+    if cold or configured == ():
+        return None
+    if configured is None:
+        return library_preload(config.root / config.library(tab).lib_file, config.root)
+    return without_book_modules(configured, config.root)
 
 
 def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, str]:
@@ -189,6 +205,7 @@ async def run_pool(jobs, launcher, workers, gpus, use_gpus, config, index, cache
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*cleanups, return_exceptions=True)
+        await launcher.close()
     return results
 
 

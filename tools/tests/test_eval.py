@@ -240,7 +240,7 @@ def test_ctrl_c_stops_kernels_and_exits_130(tmp_path):
 
 
 def kernels_under(root: Path) -> list[str]:
-    """Kernel processes whose working directory is this book's eval folder."""
+    """Kernel processes (cold, or forked by a warm template) whose working directory is in this book."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
@@ -248,6 +248,6 @@ def kernels_under(root: Path) -> list[str]:
             cwd = os.readlink(proc / "cwd")
         except OSError:
             continue
-        if "ipykernel_launcher" in cmdline and cwd.startswith(str(root)):
+        if ("ipykernel_launcher" in cmdline or "warm_template" in cmdline) and cwd.startswith(str(root)):
             found.append(proc.name)
     return found
