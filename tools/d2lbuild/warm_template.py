@@ -143,7 +143,11 @@ def apply_settings(request: dict) -> None:
 
 
 def reseed() -> None:
-    """Fresh entropy for every generator a new process would seed from entropy."""
+    """Fresh entropy for every generator a new process would seed from entropy.
+
+    MXNet's is left as it is: its generator starts from a fixed seed in a new process, and in a fork of a template
+    that drew nothing from it. TensorFlow seeds its ops' generators on first use, after the fork.
+    """
     import random
 
     random.seed()
@@ -153,9 +157,6 @@ def reseed() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.seed()  # the CUDA generators are seeded lazily, without initializing CUDA
-    mxnet = sys.modules.get("mxnet")
-    if mxnet is not None and hasattr(mxnet, "random"):
-        mxnet.random.seed(int.from_bytes(os.urandom(4), "little") >> 1)
 
 
 def run_kernel(argv: list[str]) -> None:
