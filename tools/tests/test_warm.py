@@ -124,14 +124,7 @@ def test_each_notebook_is_a_fresh_fork_of_the_template(isolation_book):
     assert report["preload"] == ["wave", "no_such_module_here"]
 
 
-def test_cold_starts_every_kernel_as_a_new_interpreter(isolation_book):
-    results, log = eval_book(isolation_book, cold=True)
-    assert {r.status for r in results.values()} == {"ok"}
-    assert printed(isolation_book, "ch/a.md")[:2] == ["False", "False"]
-    assert not [line for line in log if "warm kernels" in line]
-
-
-def test_preload_is_part_of_the_cache_key(isolation_book):
+def test_cold_kernels_and_the_preload_list_in_the_cache_key(isolation_book):
     lines: list[str] = []
 
     def run(**options):
@@ -140,7 +133,10 @@ def test_preload_is_part_of_the_cache_key(isolation_book):
 
     assert run() == {"ok"}
     assert run() == {"cached"}
-    assert run(cold=True) == {"ok"}
+    lines.clear()
+    assert run(cold=True) == {"ok"}  # another preload list: another key
+    assert printed(isolation_book, "ch/a.md")[:2] == ["False", "False"]  # a new interpreter: nothing preloaded
+    assert not [line for line in lines if "warm kernels" in line]
 
 
 FAILING = {
@@ -185,12 +181,11 @@ def test_a_killed_template_leaves_cold_kernels_that_pass(tmp_path):
     ]
 
 
-def test_a_template_that_cannot_start_falls_back_to_cold_kernels(tmp_path):
+def test_a_template_that_cannot_start_falls_back_to_cold_kernels(tmp_path, monkeypatch):
     root = write_book(tmp_path / "book", {"ch/n.md": "# N\n\n" + cell("print(1)")}, config=CONFIG)
-    broken = tmp_path / "python"
-    broken.write_text(f"#!/bin/sh\ncase \"$1\" in *warm_template.py) exit 5;; esac\nexec {sys.executable} \"$@\"\n")
-    broken.chmod(0o755)
-    (root / "config.ini").write_text(CONFIG + f"python = {broken}\n")
+    broken = tmp_path / "template.py"
+    broken.write_text("raise SystemExit(5)\n")
+    monkeypatch.setattr("d2lbuild.warm.TEMPLATE_SCRIPT", broken)
     results, log = eval_book(root)
     assert results["ch/n.md"].status == "ok"
     assert [line for line in log if "warm kernels" in line] == [
