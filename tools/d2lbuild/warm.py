@@ -183,6 +183,8 @@ class Template:
         """End the template: it kills the kernels still running and exits."""
         if self.process is None:
             return
+        if self.reader is None and self.process.returncode is None:  # it never became ready
+            self.process.kill()
         if self.process.stdin is not None:
             self.process.stdin.close()
         try:
@@ -270,6 +272,7 @@ class WarmKernels:
 
     async def close(self) -> None:
         if self.booting is not None:
+            self.booting.cancel()  # still importing (Ctrl-C early in an eval): no need to wait for it
             await asyncio.gather(self.booting, return_exceptions=True)
         await self.template.close()
 

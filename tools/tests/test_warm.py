@@ -251,3 +251,11 @@ def test_torch_state_and_generators_are_fresh_in_every_notebook(tmp_path):
     assert all(x != y for x, y in zip(a[2:], b[2:], strict=True)), (a, b)
     plot = json.loads((root / "build/eval/pytorch/ch/plot.ipynb").read_text())
     assert any("image/png" in out.get("data", {}) for c in plot["cells"] for out in c.get("outputs", []))
+
+
+def test_without_fork_kernels_start_cold(tmp_path, monkeypatch):
+    root = write_book(tmp_path / "book", {"ch/n.md": "# N\n\n" + cell("import sys", "print('wave' in sys.modules)")}, config=CONFIG)
+    monkeypatch.delattr("os.fork")
+    results, log = eval_book(root)
+    assert results["ch/n.md"].status == "ok" and printed(root, "ch/n.md") == ["False"]
+    assert [line for line in log if "warm kernels" in line] == ["warm kernels off: fork is not available on this platform; kernels start cold"]
