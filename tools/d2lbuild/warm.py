@@ -25,7 +25,7 @@ from jupyter_client.provisioning import LocalProvisioner
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
 FORK_SECONDS = 30.0
-READY_SECONDS = 60.0
+READY_SECONDS = 120.0  # as long as a cold kernel may take to start
 UNKNOWN_EXIT = 1  # the exit status of a kernel whose template died before it could report it
 
 
@@ -236,6 +236,9 @@ class WarmKernels:
             await wait_until_ready(manager)
         except Exception as err:  # the child did not come up: this and every later kernel start cold
             await stop(manager)
+            if self.template.process is not None and not self.template.alive:
+                await asyncio.gather(self.template.reader, return_exceptions=True)
+                self.fall_back(f"the template process died ({describe_status(self.template.returncode)})")
             self.fall_back(f"a forked kernel did not come up ({err or type(err).__name__})")
             self.log_once()
             return None
