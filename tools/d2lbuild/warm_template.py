@@ -15,6 +15,8 @@ import signal
 import sys
 
 KERNEL_MACHINERY = ("ipykernel.kernelapp", "ipykernel.ipkernel")
+# what a kernel imports while it starts (the debugger's modules weigh most); imported when present
+KERNEL_EXTRAS = ("ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer", "sqlite3", "psutil", "pdb")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -61,6 +63,11 @@ def preload(names: list[str], replies: int) -> list[str]:
     """Import the kernel machinery and each module; a module that fails is reported and dropped."""
     for name in KERNEL_MACHINERY:
         importlib.import_module(name)
+    for name in KERNEL_EXTRAS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a kernel without it imports nothing there either
+            pass
     loaded = []
     for name in names:
         try:
@@ -128,7 +135,6 @@ def become_kernel(request: dict, commands, replies: int) -> None:
 def apply_settings(request: dict) -> None:
     """The environment, ``sys.path`` (PYTHONPATH first, so the repository's library wins), folder and threads."""
     env = dict(request["env"])
-    env["JPY_PARENT_PID"] = "1"  # the kernel outlives its template; the parent stops it through its pid
     os.environ.clear()
     os.environ.update(env)
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
@@ -165,7 +171,9 @@ def run_kernel(argv: list[str]) -> None:
 
     args = argv[argv.index("ipykernel_launcher") + 1:]
     sys.argv = [argv[0], *args]
-    app = IPKernelApp.instance()
+    # parent_handle 1: no polling for the parent (the kernel outlives its template; d2lbuild stops it by its pid),
+    # and no console banner (the trait's default was read from the template's environment)
+    app = IPKernelApp.instance(parent_handle=1)
     app.initialize(args)
     inline = sys.modules.get("matplotlib_inline.backend_inline")
     if inline is not None and hasattr(inline, "_enable_matplotlib_integration"):
