@@ -183,10 +183,11 @@ def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None, help="Override config: cpu hides every GPU.")
 @click.option("--gpus", default=None, help="GPU indices to use, comma-separated (default: what nvidia-smi lists).")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML here.")
+@click.option("--cold", is_flag=True, help="Start every kernel as a new interpreter (no warm template; as preload = none).")
 @root_option
 @click.pass_context
 @reports_errors
-def eval_command(ctx, tab, jobs, force, device, gpus, junit, root) -> None:
+def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None:
     """Execute the tab's notebooks against the library just extracted; exit 1 when one fails."""
     import os
 
@@ -199,7 +200,7 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, root) -> None:
     live = sys.stdout.isatty() and not os.environ.get("CI")
     progress = (lambda total: LiveProgress(total, click.echo)) if live else (lambda total: PlainProgress(total, click.echo))
     gpu_list = tuple(g for g in gpus.split(",") if g.strip()) if gpus is not None else None
-    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list)
+    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold)
     outcome = evaluate(book_root, options, progress, log=click.echo)
     click.echo("")
     for line in summary_lines(outcome.results):

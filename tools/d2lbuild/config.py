@@ -44,6 +44,7 @@ class EvalSettings:
     timeout: float = DEFAULT_TIMEOUT
     timeouts: tuple[tuple[str, float], ...] = ()
     gpu_sections: tuple[str, ...] = ()
+    preload: tuple[str, ...] | None = None  # modules warm kernels import first; None: the library's imports; (): off
 
 
 @dataclass(frozen=True)
@@ -353,6 +354,13 @@ class _Reader:
         _, python = self.eval_value(tab, "python")
         _, requirements = self.eval_value(tab, "requirements")
         _, gpu = self.eval_value(tab, "gpu_sections")
+        section, preload = self.eval_value(tab, "preload")
+        preload_names = None if preload is None else tuple(re.split(r"[\s,]+", preload.strip()))
+        if preload_names == ("none",):
+            preload_names = ()
+        for name in preload_names or ():
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise self.fail(section, "preload", f"{name!r} is not a module name (or write 'none')")
         return EvalSettings(
             requirements=tuple(line.strip() for line in (requirements or "").splitlines() if line.strip()),
             python=python,
@@ -361,4 +369,5 @@ class _Reader:
             timeout=timeout_seconds,
             timeouts=tuple(timeouts),
             gpu_sections=tuple((gpu or "").split()),
+            preload=preload_names,
         )

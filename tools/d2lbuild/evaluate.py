@@ -22,6 +22,7 @@ from .report import write_report
 from .runner import KernelLauncher, RunResult, execute, kernel_process_group, kill_group, shutdown, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 from .state import discard_states
+from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MXNET_CPU_WORKER_NTHREADS")
@@ -35,6 +36,7 @@ class EvalOptions:
     force: bool = False
     device: str | None = None  # overrides config: auto, cpu or gpu
     gpus: tuple[str, ...] | None = None  # default: what nvidia-smi lists
+    cold: bool = False  # every kernel a new interpreter, no warm template
 
 
 @dataclass
@@ -84,6 +86,7 @@ class TabPlan:
     use_gpus: bool
     variables: dict[str, str]
     meta: dict
+    preload: tuple[str, ...] | None = None  # modules the warm template imports; None: cold kernels
 
 
 def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
@@ -95,7 +98,9 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
             for result in plan.cached:
                 progress.finished(result)
-            launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), socket_folder())
+            sockets = socket_folder()
+            warm = None if plan.preload is None else WarmKernels(environment.python, plan.variables, plan.preload, str(root), sockets, log)
+            launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
             store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
             evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
             try:
@@ -136,19 +141,30 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     variables = kernel_env(config, eval_folder(root, tab), settings.env, workers)
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
+    preload = preload_modules(config, tab, options.cold)
     common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
     jobs, cached, keys = [], [], {}
     for path in notebooks:
         job, cells = plan_job(config, tab, path, use_gpus)
-        keys[job.chapter] = job_key(job, cells, library, common, variables, environment.python, use_gpus)
+        keys[job.chapter] = job_key(job, cells, library, common, {**variables, "preload": repr(preload)}, environment.python, use_gpus)
         entry = None if options.force else cache.hit(job.chapter, keys[job.chapter][0], root / job.result)
         if entry is not None:
             cached.append(RunResult(job, Status.CACHED, entry["seconds"], depends_on=keys[job.chapter][1]))
         else:
             jobs.append(job)
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
-    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python}
-    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta)
+    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload}
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload)
+
+
+def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:
+    """What warm kernels import before forking (the library's third-party imports by default); None: cold kernels."""
+    configured = config.eval_settings(tab).preload
+    if cold or configured == ():
+        return None
+    if configured is None:
+        return library_preload(config.root / config.library(tab).lib_file, config.root)
+    return without_book_modules(configured, config.root)
 
 
 def job_key(job: Job, cells: list[str], library: LibraryFacts, common: dict, variables: dict, python: str, use_gpus: bool):
@@ -267,6 +283,7 @@ class Evaluator:
             while self.background:
                 await asyncio.gather(*self.background, return_exceptions=True)
                 self.background = [task for task in self.background if not task.done()]
+            await self.launcher.close()
             restore()
         for job in self.pending:
             results.append(RunResult(job, Status.NOT_RUN))

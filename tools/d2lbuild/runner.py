@@ -36,16 +36,32 @@ class RunResult:
 
 @dataclass(frozen=True)
 class KernelLauncher:
-    """Starts kernels of one tab: its interpreter, environment variables, and ipc sockets."""
+    """Starts kernels of one tab: its interpreter, environment variables, and ipc sockets.
+
+    With ``warm`` (a ``warm.WarmKernels``), kernels are forked from a template that has imported the framework,
+    and start cold when that is not possible.
+    """
 
     tab: str
     python: str
     env: dict[str, str]
     cwd: str
     socket_dir: str
+    warm: object | None = None
 
     async def start(self, number: int):
         """Start a kernel process; it finishes booting while the caller does other work."""
+        env = {**os.environ, **self.env}
+        if self.warm is not None:
+            manager = await self.warm.start(self.manager(f"w{number}"), self.cwd, env)
+            if manager is not None:
+                return manager
+        manager = self.manager(f"k{number}")
+        await manager.start_kernel(cwd=self.cwd, env=env)
+        return manager
+
+    def manager(self, name: str):
+        """A kernel manager of this tab's kernelspec, its sockets named ``name`` in the socket folder."""
         from jupyter_client import AsyncKernelManager
         from jupyter_client.kernelspec import KernelSpecManager
 
@@ -56,15 +72,18 @@ class KernelLauncher:
             argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--HistoryManager.hist_file=:memory:"]
             spec = {"argv": argv, "display_name": f"d2l {self.tab}", "language": "python"}
             (spec_dir / "kernel.json").write_text(json.dumps(spec))
-        manager = AsyncKernelManager(
+        return AsyncKernelManager(
             kernel_name=f"d2l-{self.tab}",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]),
             transport="ipc",
-            ip=os.path.join(self.socket_dir, f"k{number}"),
-            connection_file=os.path.join(self.socket_dir, f"k{number}.json"),
+            ip=os.path.join(self.socket_dir, name),
+            connection_file=os.path.join(self.socket_dir, f"{name}.json"),
         )
-        await manager.start_kernel(cwd=self.cwd, env={**os.environ, **self.env})
-        return manager
+
+    async def close(self) -> None:
+        """Stop the warm kernels' template, if any."""
+        if self.warm is not None:
+            await self.warm.close()
 
 
 def socket_folder() -> str:
