@@ -259,3 +259,19 @@ def test_without_fork_kernels_start_cold(tmp_path, monkeypatch):
     results, log = eval_book(root)
     assert results["ch/n.md"].status == "ok" and printed(root, "ch/n.md") == ["False"]
     assert [line for line in log if "warm kernels" in line] == ["warm kernels off: fork is not available on this platform; kernels start cold"]
+
+
+def test_a_forked_kernel_that_does_not_come_up_falls_back_to_cold_kernels(tmp_path, monkeypatch):
+    root = write_book(tmp_path / "book", {"ch/n.md": "# N\n\n" + cell("import sys", "print('wave' in sys.modules)")}, config=CONFIG)
+    failing = tmp_path / "template.py"
+    failing.write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tools/d2lbuild')!r})\nimport warm_template\n"
+        "def broken(argv):\n    raise SystemExit(4)\n"
+        "warm_template.run_kernel = broken\nwarm_template.main()\n"
+    )
+    monkeypatch.setattr("d2lbuild.warm.TEMPLATE_SCRIPT", failing)
+    results, log = eval_book(root)
+    assert results["ch/n.md"].status == "ok" and printed(root, "ch/n.md") == ["False"]
+    assert [line for line in log if "warm kernels off" in line] == [
+        "warm kernels off: a forked kernel did not come up (Kernel died before replying to kernel_info); kernels start cold"
+    ]
