@@ -956,6 +956,45 @@ class RNNModel(nn.Block):
         return self.rnn.begin_state(batch_size=batch_size, ctx=device)[0]
 
 
+class GRUScratch(d2l.RNNModelScratch):
+    """A one-layer character GRU whose parameters are plain arrays.
+
+    Defined in :numref:`sec_gru`"""
+    def __init__(self, vocab_size, num_hiddens, device):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return np.random.normal(0, scale / math.sqrt(rows), (rows, cols),
+                                    ctx=device)
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    np.zeros(num_hiddens, ctx=device))
+        self.W_xr, self.W_hr, self.b_r = block()
+        self.W_xz, self.W_hz, self.b_z = block()
+        self.W_xh, self.W_hh, self.b_h = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = np.zeros(vocab_size, ctx=device)
+        self.params = [self.W_xr, self.W_hr, self.b_r, self.W_xz, self.W_hz, self.b_z,
+                       self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
+        for p in self.params:
+            p.attach_grad()
+
+    def __call__(self, X, state):
+        inputs = npx.one_hot(X.T, self.vocab_size)
+        XR = np.dot(inputs, self.W_xr) + self.b_r  # all time steps at once
+        XZ = np.dot(inputs, self.W_xz) + self.b_z
+        XH = np.dot(inputs, self.W_xh) + self.b_h
+        H, hiddens = state, []
+        for t in range(inputs.shape[0]):
+            R = npx.sigmoid(XR[t] + np.dot(H, self.W_hr))
+            Z = npx.sigmoid(XZ[t] + np.dot(H, self.W_hz))
+            H_tilde = np.tanh(XH[t] + np.dot(R * H, self.W_hh))
+            H = Z * H + (1 - Z) * H_tilde
+            hiddens.append(H)
+        outputs = np.dot(np.stack(hiddens, 1), self.W_hq) + self.b_q
+        return outputs.reshape(-1, self.vocab_size), H
+
+
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
 

@@ -978,6 +978,44 @@ class RNNModel(tf.keras.Model):
         return tf.zeros((batch_size, self.num_hiddens))
 
 
+class GRUScratch(d2l.RNNModelScratch):
+    """A one-layer character GRU whose parameters are plain tf.Variables.
+
+    Defined in :numref:`sec_gru`"""
+    def __init__(self, vocab_size, num_hiddens, device=None):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return tf.Variable(tf.random.normal((rows, cols)) * scale /
+                               math.sqrt(rows))
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    tf.Variable(tf.zeros(num_hiddens)))
+        self.W_xr, self.W_hr, self.b_r = block()
+        self.W_xz, self.W_hz, self.b_z = block()
+        self.W_xh, self.W_hh, self.b_h = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = tf.Variable(tf.zeros(vocab_size))
+        self.trainable_variables = [
+            self.W_xr, self.W_hr, self.b_r, self.W_xz, self.W_hz, self.b_z,
+            self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
+
+    def __call__(self, X, state):
+        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
+        XR = tf.tensordot(inputs, self.W_xr, 1) + self.b_r  # all time steps at once
+        XZ = tf.tensordot(inputs, self.W_xz, 1) + self.b_z
+        XH = tf.tensordot(inputs, self.W_xh, 1) + self.b_h
+        H, hiddens = state, []
+        for t in range(inputs.shape[0]):
+            R = tf.sigmoid(XR[t] + tf.matmul(H, self.W_hr))
+            Z = tf.sigmoid(XZ[t] + tf.matmul(H, self.W_hz))
+            H_tilde = tf.tanh(XH[t] + tf.matmul(R * H, self.W_hh))
+            H = Z * H + (1 - Z) * H_tilde
+            hiddens.append(H)
+        outputs = tf.tensordot(tf.stack(hiddens, 1), self.W_hq, 1) + self.b_q
+        return tf.reshape(outputs, (-1, self.vocab_size)), H
+
+
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
 

@@ -977,6 +977,44 @@ class RNNModel(nn.Module):
         return torch.zeros(shape, device=device)
 
 
+class GRUScratch(d2l.RNNModelScratch):
+    """A one-layer character GRU whose parameters are plain tensors.
+
+    Defined in :numref:`sec_gru`"""
+    def __init__(self, vocab_size, num_hiddens, device):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return torch.randn(rows, cols, device=device) * scale / math.sqrt(rows)
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    torch.zeros(num_hiddens, device=device))
+        self.W_xr, self.W_hr, self.b_r = block()
+        self.W_xz, self.W_hz, self.b_z = block()
+        self.W_xh, self.W_hh, self.b_h = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = torch.zeros(vocab_size, device=device)
+        self.params = [self.W_xr, self.W_hr, self.b_r, self.W_xz, self.W_hz, self.b_z,
+                       self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
+        for p in self.params:
+            p.requires_grad_(True)
+
+    def __call__(self, X, state):
+        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        XR = inputs @ self.W_xr + self.b_r  # all time steps at once
+        XZ = inputs @ self.W_xz + self.b_z
+        XH = inputs @ self.W_xh + self.b_h
+        H, hiddens = state, []
+        for t in range(inputs.shape[0]):
+            R = torch.sigmoid(XR[t] + H @ self.W_hr)
+            Z = torch.sigmoid(XZ[t] + H @ self.W_hz)
+            H_tilde = torch.tanh(XH[t] + (R * H) @ self.W_hh)
+            H = Z * H + (1 - Z) * H_tilde
+            hiddens.append(H)
+        outputs = torch.stack(hiddens, 1) @ self.W_hq + self.b_q
+        return outputs.reshape(-1, self.vocab_size), H
+
+
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
 
