@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .errors import BuildError, Position
+from .errors import BuildError, Position, Warning_
 from .source import Cell, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
@@ -23,6 +23,15 @@ class Book:
     order: tuple[str, ...]
     notebooks: tuple[str, ...]
     documents: dict[str, Document]
+    toc_warnings: tuple[Warning_, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[Warning_, ...]:
+        """What d2lbook accepts but ``check`` rejects: toc entries naming no file, then each chapter's."""
+        found = list(self.toc_warnings)
+        for path in sorted(self.documents):
+            found.extend(self.documents[path].warnings)
+        return tuple(found)
 
     @property
     def orphans(self) -> tuple[str, ...]:
@@ -40,15 +49,16 @@ def load_book(config: Config) -> Book:
             documents[relpath] = read_document(config.root, relpath, config.tabs)
         return documents[relpath]
 
-    order = reading_order(config, document)
+    toc_warnings: list[Warning_] = []
+    order = reading_order(config, document, toc_warnings)
     notebooks = notebook_files(config)
     for relpath in notebooks:
         document(relpath)
-    return Book(tuple(order), tuple(notebooks), documents)
+    return Book(tuple(order), tuple(notebooks), documents, tuple(toc_warnings))
 
 
-def reading_order(config: Config, document) -> list[str]:
-    """The root file, then depth-first every file its toc blocks list."""
+def reading_order(config: Config, document, warnings: list[Warning_]) -> list[str]:
+    """The root file, then depth-first every file its toc blocks list (entries naming no file are skipped)."""
     root_file = resolve_entry(config.root, "", config.index, Position("config.ini", 0))
     if root_file is None:
         raise BuildError("config.ini", f"[build] index: {config.index}.md not found")
@@ -62,8 +72,8 @@ def reading_order(config: Config, document) -> list[str]:
         for entry, position in toc_entries(document(relpath)):
             target = resolve_entry(config.root, "" if folder == "." else folder, entry, position)
             if target is None:
-                raise BuildError(position, f"toc entry {entry!r} names no file (looked for {entry}.md next to {relpath})")
-            if target not in seen:
+                warnings.append(Warning_(position, f"toc entry {entry!r} names no file (looked for {entry}.md next to {relpath}); skipped"))
+            elif target not in seen:
                 visit(target)
 
     visit(root_file)

@@ -86,6 +86,8 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     from .pipeline import build_notebooks
 
     report = build_notebooks(_root(ctx, root), _tabs(tab))
+    for warning in report.warnings:
+        click.echo(warning, err=True)
     if report.skipped:
         click.echo(f"notebooks: {len(report.unchanged)} up to date")
         return
@@ -101,24 +103,15 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.pass_context
 @reports_errors
 def check(ctx: click.Context, root: Path | None) -> None:
-    """Check the chapters: tab names, committed outputs, undefined library names, tab parity."""
-    from .book import load_book
-    from .checks import check_book
-    from .config import load_config
-    from .pipeline import libraries
+    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity."""
+    from .pipeline import check_chapters
 
-    config = load_config(_root(ctx, root))
-    book = load_book(config)
-    built = libraries(config, book, config.tabs)
-    report = check_book(config, book, built)
-    for lib in built.values():
-        for warning in lib.warnings:
-            click.echo(str(warning), err=True)
+    report = check_chapters(_root(ctx, root))
     for warning in report.warnings:
         click.echo(warning, err=True)
     for error in report.errors:
         click.echo(error, err=True)
-    _print_parity(report.parity, config.tabs)
+    _print_parity(report.parity, report.tabs)
     if report.errors:
         click.echo(f"check: {len(report.errors)} errors", err=True)
         sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import hashlib
 import re
@@ -113,6 +114,15 @@ def parse_config(text: str, root: Path) -> Config:
     )
 
 
+def _expression(text: str) -> bool:
+    """Whether ``text`` is a Python expression (an alias target or template)."""
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
 def _first_line(message: str) -> str:
     return message.strip().splitlines()[0]
 
@@ -180,31 +190,43 @@ class _Reader:
             raise self.fail("build", "tabs", "a tab is listed twice")
         return tuple(names)
 
-    def mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
-        """Entries ``a -> b`` or ``a`` (meaning ``a -> a``), comma separated."""
+    def mapping(self, section: str, key: str, nested: bool = False) -> tuple[tuple[str, str], ...]:
+        """Entries ``a -> b`` or ``a`` (meaning ``a -> a``), split by lines, then by commas.
+
+        As in d2lbook, a line break separates entries even without a comma, and a trailing ``(``
+        (``exp(``) limits the notebook rewrite to calls while the library still gets ``exp``.
+        ``nested`` entries (templates such as ``tf.cast(x, args)``) keep commas inside brackets.
+        """
         pairs = []
-        for item in split_top_level(self.get(section, key) or ""):
-            source, arrow, target = item.partition("->")
-            source, target = source.strip(), target.strip()
-            if not arrow:
-                target = source
-            if not source.isidentifier() or not target:
-                raise self.fail(section, key, f"bad entry {item!r}: write 'name' or 'name -> target'")
-            pairs.append((source, target))
+        for line in (self.get(section, key) or "").splitlines():
+            for item in split_top_level(line) if nested else [part.strip() for part in line.split(",") if part.strip()]:
+                source, arrow, target = item.partition("->")
+                source, target = source.strip(), target.strip()
+                if not arrow:
+                    target = source
+                if not source.removesuffix("(").isidentifier() or not target or not _expression(target.removesuffix("(")):
+                    raise self.fail(section, key, f"bad entry {item!r}: write 'name' or 'name -> target'")
+                pairs.append((source, target))
         return tuple(pairs)
 
+    def alias_lines(self, section: str) -> tuple[str, ...]:
+        """``alias`` lines, copied into the library as they are: each must be Python."""
+        lines = tuple(self.lines(section, "alias"))
+        for line in lines:
+            try:
+                ast.parse(line)
+            except SyntaxError:
+                raise self.fail(section, "alias", f"{line!r} is not Python; the library would not parse") from None
+        return lines
+
     def reverse_mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
-        """One ``regex -> replacement`` per line."""
+        """One ``text -> replacement`` per line (the text is literal, as d2lbook reads it)."""
         pairs = []
         for line in self.lines(section, key):
-            pattern, arrow, replacement = line.partition("->")
-            if not arrow:
-                raise self.fail(section, key, f"bad entry {line!r}: write 'regex -> replacement'")
-            try:
-                re.compile(pattern.strip())
-            except re.error as err:
-                raise self.fail(section, key, f"bad regular expression {pattern.strip()!r}: {err}") from None
-            pairs.append((pattern.strip(), replacement.strip()))
+            source, arrow, replacement = line.partition("->")
+            if not arrow or not source.strip():
+                raise self.fail(section, key, f"bad entry {line!r}: write 'text -> replacement'")
+            pairs.append((source.strip(), replacement.strip()))
         return tuple(pairs)
 
     def library(self, tab: str, first: bool) -> TabLibrary:
@@ -217,8 +239,8 @@ class _Reader:
             lib_name=self.get(section, "lib_name", DEFAULT_MODULES.get(tab, tab)),
             simple_alias=self.mapping(section, "simple_alias"),
             fluent_alias=self.mapping(section, "fluent_alias"),
-            args_alias=self.mapping(section, "args_alias"),
-            alias_lines=tuple(self.lines(section, "alias")),
+            args_alias=self.mapping(section, "args_alias", nested=True),
+            alias_lines=self.alias_lines(section),
             reverse_alias=self.reverse_mapping(section, "reverse_alias"),
         )
 
