@@ -598,11 +598,26 @@ import collections
 import os
 import re
 
-def read_story(path=os.path.join('..', '..', 'data', 'story.txt')):
+def find_data(name):
+    """Path of `data/NAME`: beside the notebook, in a folder above it, or beside the library.
+
+    Defined in :numref:`sec_text_preprocessing`"""
+    folders = [os.getcwd()]
+    while os.path.dirname(folders[-1]) != folders[-1]:
+        folders.append(os.path.dirname(folders[-1]))
+    folders.append(os.path.dirname(os.path.dirname(os.path.abspath(d2l.__file__))))
+    for folder in folders:
+        path = os.path.join(folder, 'data', name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f'data/{name} not found above {os.getcwd()} '
+                            f'nor beside {d2l.__file__}')
+
+def read_story(path=None):
     """Read the book's story as a list of lowercase lines of letters and spaces.
 
     Defined in :numref:`sec_text_preprocessing`"""
-    with open(path) as f:
+    with open(path or find_data('story.txt')) as f:
         raw_lines = f.read().lower().splitlines()
     cleaned = [re.sub('[^a-z]+', ' ', line).strip() for line in raw_lines]
     return [line for line in cleaned if line]
@@ -675,6 +690,28 @@ def load_corpus_story(max_tokens=-1):
     if max_tokens > 0:
         corpus = corpus[:max_tokens]
     return corpus, vocab
+
+def split_story(corpus, fraction=0.9):
+    """The leading `fraction` of a corpus for training, and the rest, held out.
+
+    Defined in :numref:`sec_language_model`"""
+    split = int(fraction * len(corpus))
+    return corpus[:split], corpus[split:]
+
+def ngram_log_probs(train, test, n, vocab_size):
+    """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
+
+    Defined in :numref:`sec_language_model`"""
+    grams = collections.Counter(tuple(train[i:i + n])
+                                for i in range(len(train) - n + 1))
+    contexts = collections.Counter(tuple(train[i:i + n - 1])
+                                   for i in range(len(train) - n + 2))
+    log_probs = []
+    for i in range(n - 1, len(test)):
+        gram = tuple(test[i - n + 1:i + 1])
+        log_probs.append(math.log((grams[gram] + 1) /
+                                  (contexts[gram[:-1]] + vocab_size)))
+    return log_probs
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -810,8 +847,8 @@ def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
     return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False):
-    """Train a character RNN (scratch or Keras) and report its progress.
+              use_random_iter=False, theta=1):
+    """Train a character RNN (scratch or Keras); return the last perplexity and speed.
 
     Defined in :numref:`sec_rnn_scratch`"""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -830,7 +867,8 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
         with tf.GradientTape() as tape:
             logits, state = net(X, state)
             l = loss(tf.reshape(Y, (-1,)), logits)
-        updater(grad_clipping(tape.gradient(l, params), 1))
+        grads = tape.gradient(l, params)
+        updater(grad_clipping(grads, theta) if theta else grads)
         return l, state
 
     animator = d2l.Animator(xlabel='epoch', ylabel='perplexity',
@@ -846,6 +884,18 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
         print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} '
               f'{ppl:.2f}; {speed:.0f} tokens/sec on {device}')
         print(predict_rnn('the clock ', 60, net, vocab, device))
+    return ppl, speed
+
+def evaluate_perplexity(net, corpus, device, num_streams=8):
+    """Perplexity of a character model on `corpus`, read as parallel streams.
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    n = (len(corpus) - 1) // num_streams * num_streams
+    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1))
+    Y = d2l.tensor(corpus[1:n + 1])  # row-major, like the logits
+    logits, _ = net(X, net.begin_state(num_streams, device))
+    loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
+    return math.exp(float(tf.reduce_mean(loss)))
 
 class RNNModel(tf.keras.Model):
     """A language model around a Keras recurrent layer.
@@ -866,6 +916,43 @@ class RNNModel(tf.keras.Model):
     def begin_state(self, batch_size, device=None):
         """Defined in :numref:`sec_rnn_concise`"""
         return tf.zeros((batch_size, self.num_hiddens))
+
+class GRUScratch(d2l.RNNModelScratch):
+    """A one-layer character GRU whose parameters are plain tf.Variables.
+
+    Defined in :numref:`sec_gru`"""
+    def __init__(self, vocab_size, num_hiddens, device=None):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return tf.Variable(tf.random.normal((rows, cols)) * scale /
+                               math.sqrt(rows))
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    tf.Variable(tf.zeros(num_hiddens)))
+        self.W_xr, self.W_hr, self.b_r = block()
+        self.W_xz, self.W_hz, self.b_z = block()
+        self.W_xh, self.W_hh, self.b_h = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = tf.Variable(tf.zeros(vocab_size))
+        self.trainable_variables = [
+            self.W_xr, self.W_hr, self.b_r, self.W_xz, self.W_hz, self.b_z,
+            self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
+
+    def __call__(self, X, state):
+        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
+        XR = tf.tensordot(inputs, self.W_xr, 1) + self.b_r  # all time steps at once
+        XZ = tf.tensordot(inputs, self.W_xz, 1) + self.b_z
+        XH = tf.tensordot(inputs, self.W_xh, 1) + self.b_h
+        H, hiddens = state, []
+        for t in range(inputs.shape[0]):
+            R = tf.sigmoid(XR[t] + tf.matmul(H, self.W_hr))
+            Z = tf.sigmoid(XZ[t] + tf.matmul(H, self.W_hz))
+            H_tilde = tf.tanh(XH[t] + tf.matmul(R * H, self.W_hh))
+            H = Z * H + (1 - Z) * H_tilde
+            hiddens.append(H)
+        outputs = tf.tensordot(tf.stack(hiddens, 1), self.W_hq, 1) + self.b_q
+        return tf.reshape(outputs, (-1, self.vocab_size)), H
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).

@@ -591,11 +591,26 @@ import collections
 import os
 import re
 
-def read_story(path=os.path.join('..', '..', 'data', 'story.txt')):
+def find_data(name):
+    """Path of `data/NAME`: beside the notebook, in a folder above it, or beside the library.
+
+    Defined in :numref:`sec_text_preprocessing`"""
+    folders = [os.getcwd()]
+    while os.path.dirname(folders[-1]) != folders[-1]:
+        folders.append(os.path.dirname(folders[-1]))
+    folders.append(os.path.dirname(os.path.dirname(os.path.abspath(d2l.__file__))))
+    for folder in folders:
+        path = os.path.join(folder, 'data', name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f'data/{name} not found above {os.getcwd()} '
+                            f'nor beside {d2l.__file__}')
+
+def read_story(path=None):
     """Read the book's story as a list of lowercase lines of letters and spaces.
 
     Defined in :numref:`sec_text_preprocessing`"""
-    with open(path) as f:
+    with open(path or find_data('story.txt')) as f:
         raw_lines = f.read().lower().splitlines()
     cleaned = [re.sub('[^a-z]+', ' ', line).strip() for line in raw_lines]
     return [line for line in cleaned if line]
@@ -668,6 +683,28 @@ def load_corpus_story(max_tokens=-1):
     if max_tokens > 0:
         corpus = corpus[:max_tokens]
     return corpus, vocab
+
+def split_story(corpus, fraction=0.9):
+    """The leading `fraction` of a corpus for training, and the rest, held out.
+
+    Defined in :numref:`sec_language_model`"""
+    split = int(fraction * len(corpus))
+    return corpus[:split], corpus[split:]
+
+def ngram_log_probs(train, test, n, vocab_size):
+    """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
+
+    Defined in :numref:`sec_language_model`"""
+    grams = collections.Counter(tuple(train[i:i + n])
+                                for i in range(len(train) - n + 1))
+    contexts = collections.Counter(tuple(train[i:i + n - 1])
+                                   for i in range(len(train) - n + 2))
+    log_probs = []
+    for i in range(n - 1, len(test)):
+        gram = tuple(test[i - n + 1:i + 1])
+        log_probs.append(math.log((grams[gram] + 1) /
+                                  (contexts[gram[:-1]] + vocab_size)))
+    return log_probs
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -795,7 +832,8 @@ def grad_clipping(net, theta):
         for p in params:
             p.grad *= theta / norm
 
-def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter):
+def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
+                    theta=1):
     """Train for one epoch; return the perplexity and the tokens per second.
 
     Defined in :numref:`sec_rnn_scratch`"""
@@ -809,14 +847,15 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter):
         logits, state = net(X, state)
         l = loss(logits, Y.reshape(-1))
         l.backward()
-        grad_clipping(net, 1)
+        if theta:
+            grad_clipping(net, theta)
         updater()
         metric.add(float(l.detach()) * Y.numel(), Y.numel())
     return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False):
-    """Train a character RNN (scratch or nn.Module) and report its progress.
+              use_random_iter=False, theta=1):
+    """Train a character RNN (scratch or nn.Module); return the last perplexity and speed.
 
     Defined in :numref:`sec_rnn_scratch`"""
     loss = nn.CrossEntropyLoss()
@@ -834,7 +873,7 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
                             legend=['train'], xlim=[1, num_epochs])
     for epoch in range(num_epochs):
         ppl, speed = train_epoch_rnn(net, train_iter, loss, updater, device,
-                                     use_random_iter)
+                                     use_random_iter, theta)
         if epoch == 0:
             first_ppl = ppl
         if epoch == 0 or (epoch + 1) % 5 == 0:
@@ -843,6 +882,18 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
           f'{speed:.0f} tokens/sec on {device}')
     with torch.no_grad():
         print(predict_rnn('the clock ', 60, net, vocab, device))
+    return ppl, speed
+
+def evaluate_perplexity(net, corpus, device, num_streams=8):
+    """Perplexity of a character model on `corpus`, read as parallel streams.
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    n = (len(corpus) - 1) // num_streams * num_streams
+    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1)).to(device)
+    Y = d2l.tensor(corpus[1:n + 1]).to(device)  # row-major, like the logits
+    with torch.no_grad():
+        logits, _ = net(X, net.begin_state(num_streams, device))
+        return math.exp(float(F.cross_entropy(logits, Y)))
 
 class RNNModel(nn.Module):
     """A language model around a batch-first recurrent layer of PyTorch.
@@ -863,6 +914,43 @@ class RNNModel(nn.Module):
         """Defined in :numref:`sec_rnn_concise`"""
         shape = (self.rnn.num_layers, batch_size, self.num_hiddens)
         return torch.zeros(shape, device=device)
+
+class GRUScratch(d2l.RNNModelScratch):
+    """A one-layer character GRU whose parameters are plain tensors.
+
+    Defined in :numref:`sec_gru`"""
+    def __init__(self, vocab_size, num_hiddens, device):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return torch.randn(rows, cols, device=device) * scale / math.sqrt(rows)
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    torch.zeros(num_hiddens, device=device))
+        self.W_xr, self.W_hr, self.b_r = block()
+        self.W_xz, self.W_hz, self.b_z = block()
+        self.W_xh, self.W_hh, self.b_h = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = torch.zeros(vocab_size, device=device)
+        self.params = [self.W_xr, self.W_hr, self.b_r, self.W_xz, self.W_hz, self.b_z,
+                       self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
+        for p in self.params:
+            p.requires_grad_(True)
+
+    def __call__(self, X, state):
+        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        XR = inputs @ self.W_xr + self.b_r  # all time steps at once
+        XZ = inputs @ self.W_xz + self.b_z
+        XH = inputs @ self.W_xh + self.b_h
+        H, hiddens = state, []
+        for t in range(inputs.shape[0]):
+            R = torch.sigmoid(XR[t] + H @ self.W_hr)
+            Z = torch.sigmoid(XZ[t] + H @ self.W_hz)
+            H_tilde = torch.tanh(XH[t] + (R * H) @ self.W_hh)
+            H = Z * H + (1 - Z) * H_tilde
+            hiddens.append(H)
+        outputs = torch.stack(hiddens, 1) @ self.W_hq + self.b_q
+        return outputs.reshape(-1, self.vocab_size), H
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
