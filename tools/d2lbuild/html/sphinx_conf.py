@@ -1,0 +1,40 @@
+"""The conf.py Sphinx reads for the site: MyST, sphinx-design tabs, numbered figures and equations, the theme."""
+
+from __future__ import annotations
+
+
+def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool) -> str:
+    """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
+    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibliography else [])
+    values = {
+        "project": settings.title,
+        "author": settings.author,
+        "copyright": settings.copyright,
+        "root_doc": root_doc,
+        "extensions": extensions,
+        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
+        "myst_dmath_double_inline": True,
+        "numfig": True,
+        "numfig_secnum_depth": 2,
+        "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
+        "math_numfig": True,
+        "math_eqref_format": "({number})",
+        "exclude_patterns": ["_extra", "_static", "_outputs"],
+        "html_theme": "pydata_sphinx_theme",
+        "html_title": settings.title,
+        "html_static_path": ["_static"],
+        "html_extra_path": ["_extra"],
+        "html_css_files": ["d2l.css"],
+        "html_js_files": ["d2l-tabs.js"],
+        "html_copy_source": False,
+        "html_show_sourcelink": False,
+        "html_theme_options": {"show_toc_level": 2, "navigation_with_keys": False, "secondary_sidebar_items": ["page-toc"]},
+        "suppress_warnings": ["myst.header", "misc.highlighting_failure"],
+        "d2lbuild_tabs": list(tabs),
+    }
+    if bibliography:
+        values["bibtex_bibfiles"] = ["references.bib"]
+        values["bibtex_reference_style"] = "author_year"
+    lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
+    lines += [f"{name} = {value!r}" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
