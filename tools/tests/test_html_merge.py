@@ -301,9 +301,9 @@ def test_unresolved_references_are_warnings_at_the_chapter_line(tmp_path: Path):
     build_notebooks(root)
     warnings = write_site(root).warnings
     assert warnings == [
-        "chapter_start/plots.md:11: warning: :numref:`sec_nowhere` names no label",
-        "chapter_start/plots.md:11: warning: :eqref:`eq_nowhere` names no equation label",
-        "chapter_start/plots.md:11: warning: :cite:`Nobody.1999`: no bibliography entry Nobody.1999",
+        "chapter_start/plots.md:21: warning: :numref:`sec_nowhere` names no label",
+        "chapter_start/plots.md:21: warning: :eqref:`eq_nowhere` names no equation label",
+        "chapter_start/plots.md:21: warning: :cite:`Nobody.1999`: no bibliography entry Nobody.1999",
     ]
 
 
@@ -314,3 +314,35 @@ def test_code_blocks_are_shared_once_with_equal_outputs():
         for tab in ("a", "b")}, frozenset({"a", "b"}))
     page = merge(section)
     assert page.blocks == (Code(3, "x", ({"output_type": "stream", "name": "stdout", "text": "1"},)),)
+
+
+def test_d2lbook_tables_captions_and_equations_in_paragraphs():
+    source = """\
+See :numref:`tab_x`.
+
+:Numbers by decade
+:label:`tab_x`
+
+|a|b|
+|-|-|
+|1|2|
+
+The theorem reads
+$$\\int_0^x f = F(x)$$
+:eqlabel:`eq_ftc`
+and also
+$$f(x) = 1$$ :eqlabel:`eq_one`
+
+![A caption
+over two lines.](../img/b.svg)
+:label:`fig_b`
+"""
+    lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
+    converted = to_myst(lines)
+    text = converted.text
+    assert "```{table} Numbers by decade\n:name: tab_x\n\n|a|b|\n|-|-|\n|1|2|\n```" in text
+    assert "The theorem reads\n\n$$\\int_0^x f = F(x)$$ (eq_ftc)\n\nand also" in text
+    assert "\n\n$$f(x) = 1$$ (eq_one)\n" in text
+    assert "```{figure} ../img/b.svg\n:name: fig_b\n\nA caption over two lines.\n```" in text
+    assert converted.labels == [("tab_x", 4), ("fig_b", 18)]
+    assert converted.equations == [("eq_ftc", 12), ("eq_one", 14)]

@@ -9,7 +9,10 @@ from .merge import Line
 
 ROLE = re.compile(r":(numref|ref|eqref|cite|citet|citep|label|eqlabel|width|height):`([^`]+)`")
 ALONE = re.compile(r"^\s*:(label|eqlabel|width|height):`([^`]+)`\s*$")
-IMAGE = re.compile(r"^\s*!\[(?P<caption>[^\]]*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)\s*$")
+IMAGE = re.compile(r"^\s*!\[(?P<caption>.*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)\s*$", re.DOTALL)
+IMAGE_START = re.compile(r"^\s*!\[")
+TABLE_CAPTION = re.compile(r"^:(?![a-z_]+:`)(?P<caption>[^:].*)$")
+EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*:eqlabel:`(?P<label>[^`]+)`\s*$")
 FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
 MYST_ROLES = {"numref": "numref", "ref": "ref", "eqref": "eq", "cite": "cite:p", "citep": "cite:p", "citet": "cite:t"}
 TOC_OPTIONS = (":maxdepth:", ":numbered:", ":titlesonly:", ":glob:", ":hidden:", ":caption:", ":name:")
@@ -72,14 +75,56 @@ class _Converter:
         if alone:
             self.attach(alone.group(1), alone.group(2).strip(), line.number)
             return index + 1
-        image = IMAGE.match(line.text)
-        if image:
-            src = image.group("src")
-            self.result.images.append((src, line.number))
-            self.out.append(_Figure(src, self.roles(image.group("caption"), line.number)))
+        if IMAGE_START.match(line.text):
+            end = self.image(lines, index)
+            if end is not None:
+                return end
+        caption = TABLE_CAPTION.match(line.text)
+        if caption and self.table_follows(lines, index + 1):
+            return self.table(lines, index, caption.group("caption").strip())
+        equation = EQUATION_LABEL.match(line.text)
+        if equation:
+            self.out.append(equation.group("math"))
+            self.attach("eqlabel", equation.group("label").strip(), line.number)
             return index + 1
         self.out.append(self.roles(line.text, line.number))
         return index + 1
+
+    def image(self, lines, index: int) -> int | None:
+        """A figure ``![caption](src)`` alone in its paragraph; the caption may span lines."""
+        end = index
+        while end < len(lines) and lines[end].text.strip():
+            match = IMAGE.match("\n".join(line.text for line in lines[index : end + 1]))
+            if match:
+                src = match.group("src")
+                caption = " ".join(match.group("caption").split())
+                self.result.images.append((src, lines[index].number))
+                self.out.append(_Figure(src, self.roles(caption, lines[index].number)))
+                return end + 1
+            end += 1
+        return None
+
+    def table_follows(self, lines, index: int) -> bool:
+        """Whether a table comes next, after label marks and blank lines (d2lbook puts its caption above)."""
+        while index < len(lines) and (not lines[index].text.strip() or ALONE.match(lines[index].text)):
+            index += 1
+        return index < len(lines) and lines[index].text.lstrip().startswith("|")
+
+    def table(self, lines, index: int, caption: str) -> int:
+        """``:Caption``, ``:label:`tab_x```, then a pipe table: a numbered table directive."""
+        options, index = [], index + 1
+        while not lines[index].text.lstrip().startswith("|"):
+            mark = ALONE.match(lines[index].text)
+            if mark and mark.group(1) == "label":
+                self.result.labels.append((mark.group(2).strip(), lines[index].number))
+                options.append(f":name: {mark.group(2).strip()}")
+            index += 1
+        body = []
+        while index < len(lines) and lines[index].text.lstrip().startswith("|"):
+            body.append(self.roles(lines[index].text, lines[index].number))
+            index += 1
+        self.out.extend(["", f"```{{table}} {self.roles(caption, lines[index - 1].number)}", *options, "", *body, "```", ""])
+        return index
 
     def fenced(self, lines, index: int, fence: re.Match) -> int:
         indent, run, info = fence.group(1), fence.group(2), fence.group(3)
@@ -141,12 +186,25 @@ class _Converter:
         return index
 
     def label_equation(self, label: str) -> None:
+        """Give the ``$$`` block just written a label; it must stand as a paragraph of its own."""
         for index in range(len(self.out) - 1, -1, -1):
             part = self.out[index]
             if isinstance(part, str) and part.strip():
                 if part.rstrip().endswith("$$"):
                     self.out[index] = f"{part.rstrip()} ({label})"
+                    self.separate_math(index)
                 return
+
+    def separate_math(self, last: int) -> None:
+        first = last
+        single = self.out[last].lstrip().startswith("$$") and self.out[last].count("$$") >= 2
+        if not single:
+            first = last - 1
+            while first > 0 and not (isinstance(self.out[first], str) and self.out[first].lstrip().startswith("$$")):
+                first -= 1
+        self.out.append("")
+        if first > 0 and isinstance(self.out[first - 1], str) and self.out[first - 1].strip():
+            self.out.insert(first, "")
 
     def roles(self, text: str, number: int) -> str:
         def replace(match: re.Match) -> str:

@@ -36,13 +36,14 @@ BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
 @dataclass(frozen=True)
 class HtmlSettings:
-    """The site's settings from config.ini: d2lbook's keys, plus ``[html] edit_url``."""
+    """The site's settings from config.ini: d2lbook's keys, plus ``[html] edit_url`` and ``mathjax_path``."""
 
     title: str
     author: str
     copyright: str
     bibfile: str | None
     edit_url: str | None
+    mathjax_path: str | None = None
 
 
 @dataclass
@@ -75,6 +76,7 @@ def html_settings(root: Path) -> HtmlSettings:
         copyright=get("project", "copyright", author) or "",
         bibfile=get("html", "bibfile") or get("pdf", "bibfile"),
         edit_url=get("html", "edit_url"),
+        mathjax_path=get("html", "mathjax_path"),
     )
 
 

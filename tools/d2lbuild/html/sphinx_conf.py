@@ -34,7 +34,9 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool
     }
     if bibliography:
         values["bibtex_bibfiles"] = ["references.bib"]
-        values["bibtex_reference_style"] = "author_year"
+        values["bibtex_reference_style"] = "author_year_round"
+    if settings.mathjax_path:
+        values["mathjax_path"] = settings.mathjax_path
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
     return "\n".join(lines) + "\n"
