@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
+# Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
+ROUND_CITATIONS = """\
+import dataclasses
+
+import sphinxcontrib.bibtex.plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+
+def _round():
+    return BracketStyle(left="(", right=")")
+
+
+@dataclasses.dataclass
+class RoundAuthorYear(AuthorYearReferenceStyle):
+    bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_textual: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_author: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_label: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_year: BracketStyle = dataclasses.field(default_factory=_round)
+
+
+sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
+
 
 def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
@@ -39,4 +63,6 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool
         values["mathjax_path"] = settings.mathjax_path
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
+    if bibliography:
+        lines += ["", ROUND_CITATIONS]
     return "\n".join(lines) + "\n"
