@@ -346,3 +346,21 @@ over two lines.](../img/b.svg)
     assert "```{figure} ../img/b.svg\n:name: fig_b\n\nA caption over two lines.\n```" in text
     assert converted.labels == [("tab_x", 4), ("fig_b", 18)]
     assert converted.equations == [("eq_ftc", 12), ("eq_one", 14)]
+
+
+def test_a_table_labelled_after_its_rows_and_a_label_on_a_paragraph():
+    source = """\
+:Latency numbers.
+
+|a|b|
+|-|-|
+:label:`tab_after`
+
+Some paragraph.
+:label:`para_x`
+"""
+    lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
+    converted = to_myst(lines)
+    assert "```{table} Latency numbers.\n:name: tab_after\n\n|a|b|\n|-|-|\n```" in converted.text
+    assert "(para_x)=\nSome paragraph." in converted.text
+    assert converted.unnumbered == ["para_x"]

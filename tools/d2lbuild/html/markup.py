@@ -36,6 +36,7 @@ class Converted:
     equations: list[tuple[str, int]] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     images: list[tuple[str, int]] = field(default_factory=list)
+    unnumbered: list[str] = field(default_factory=list)  # labels on a paragraph: no number, no title
 
 
 @dataclass
@@ -123,6 +124,11 @@ class _Converter:
         while index < len(lines) and lines[index].text.lstrip().startswith("|"):
             body.append(self.roles(lines[index].text, lines[index].number))
             index += 1
+        mark = ALONE.match(lines[index].text) if index < len(lines) else None
+        if mark and mark.group(1) == "label" and not options:  # the label may also follow the table
+            self.result.labels.append((mark.group(2).strip(), lines[index].number))
+            options.append(f":name: {mark.group(2).strip()}")
+            index += 1
         self.out.extend(["", f"```{{table}} {self.roles(caption, lines[index - 1].number)}", *options, "", *body, "```", ""])
         return index
 
@@ -162,8 +168,11 @@ class _Converter:
         self.result.labels.append((value, number))
         if isinstance(previous, _Figure):
             previous.options["name"] = value
-        else:
-            self.out.insert(self.paragraph_start(), f"({value})=")
+            return
+        start = self.paragraph_start()
+        if not (start < len(self.out) and isinstance(self.out[start], str) and self.out[start].lstrip().startswith("#")):
+            self.result.unnumbered.append(value)
+        self.out.insert(start, f"({value})=")
 
     def previous(self):
         for part in reversed(self.out):

@@ -239,6 +239,7 @@ class SiteWriter:
         """Warn, at the chapter line, about labels defined twice and references that name nothing."""
         labels: dict[str, str] = {}
         equations: set[str] = set()
+        unnumbered = {label for _, converted in found for label in converted.unnumbered}
         for chapter, converted in found:
             for label, line in converted.labels:
                 if label in labels and labels[label] != f"{chapter}:{line}":
@@ -256,6 +257,9 @@ class SiteWriter:
                         self.warn(chapter, ref.line, f":eqref:`{ref.target}` names no equation label")
                 elif reference_label(ref.target) not in labels:
                     self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}` names no label")
+                elif reference_label(ref.target) in unnumbered:
+                    where = labels[reference_label(ref.target)]
+                    self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}` names a paragraph label ({where}): no number")
 
     def warn(self, chapter: str, line: int, message: str) -> None:
         warning = f"{chapter}:{line}: warning: {message}"

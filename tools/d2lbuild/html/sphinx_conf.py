@@ -52,8 +52,15 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool
         "html_js_files": ["d2l-tabs.js"],
         "html_copy_source": False,
         "html_show_sourcelink": False,
-        "html_theme_options": {"show_toc_level": 2, "navigation_with_keys": False, "secondary_sidebar_items": ["page-toc"]},
-        "suppress_warnings": ["myst.header", "misc.highlighting_failure"],
+        "html_theme_options": {
+            "show_toc_level": 2,
+            "navigation_with_keys": False,
+            "secondary_sidebar_items": ["page-toc"],
+            "collapse_navigation": True,  # the sidebar lists the current chapter only: much faster on big books
+            "navigation_depth": 3,
+        },
+        # unresolved references and citations are reported by d2lbuild itself, at the chapter's line
+        "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found"],
         "d2lbuild_tabs": list(tabs),
     }
     if bibliography:
