@@ -240,6 +240,8 @@ two
 ```python
 # :numref:`in_code` stays code
 ```
+
+:bibliography:`../refs.bib`
 """
     lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
     converted = to_myst(lines, numbered_toc=True)
@@ -251,6 +253,7 @@ two
     assert "```{toctree}\n:maxdepth: 2\n:numbered:\n\none\ntwo\n```" in text
     assert "```{eval-rst}\n.. note:: rst\n```" in text
     assert "# :numref:`in_code` stays code" in text
+    assert text.endswith("```{bibliography}\n```\n")
     outside_code = text.split("```python")[0]
     for mark in ("label", "numref", "ref", "eqref", "cite", "citet", "citep", "width", "height", "eqlabel"):
         assert f":{mark}:`" not in outside_code
@@ -274,7 +277,7 @@ def test_site_pages_follow_the_toc_and_only_changed_pages_are_rewritten(tmp_path
     assert first.pages == ["index.md", "chapter_start/index.md", "chapter_start/tensors.md", "chapter_start/plots.md"]
     assert first.warnings == []
     site = root / "build/site"
-    assert (site / "img/pipeline.svg").is_file() and (site / "references.bib").is_file()
+    assert (site / "img/pipeline.svg").is_file() and (site / "refs.bib").is_file()
     assert (site / "_extra/notebooks/tensorflow/chapter_start/tensors.ipynb").is_file()
     assert "../notebooks/tensorflow/chapter_start/tensors.ipynb" in (site / "chapter_start/tensors.md").read_text()
     assert write_site(root).written == []
@@ -364,3 +367,20 @@ Some paragraph.
     assert "```{table} Latency numbers.\n:name: tab_after\n\n|a|b|\n|-|-|\n```" in converted.text
     assert "(para_x)=\nSome paragraph." in converted.text
     assert converted.unnumbered == ["para_x"]
+
+
+def test_cli_writes_the_site_and_reports_bad_notebooks_in_one_line(tmp_path: Path):
+    from conftest import run
+
+    root = sample_book(tmp_path)
+    result = run(root, "html", "--site-only")
+    assert result.exit_code == 0, result.output
+    assert "site: 4 pages" in result.stdout
+    assert (root / "build/site/chapter_start/plots.md").is_file() and not (root / "build/html").exists()
+    broken = root / "build/eval/mxnet/chapter_start/plots.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    result = run(root, "html", "--site-only")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("build/eval/mxnet/chapter_start/plots.ipynb: not a readable notebook")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .merge import Line
 
 ROLE = re.compile(r":(numref|ref|eqref|cite|citet|citep|label|eqlabel|width|height):`([^`]+)`")
-ALONE = re.compile(r"^\s*:(label|eqlabel|width|height):`([^`]+)`\s*$")
+ALONE = re.compile(r"^\s*:(label|eqlabel|width|height|bibliography):`([^`]+)`\s*$")
 IMAGE = re.compile(r"^\s*!\[(?P<caption>.*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)\s*$", re.DOTALL)
 IMAGE_START = re.compile(r"^\s*!\[")
 TABLE_CAPTION = re.compile(r"^:(?![a-z_]+:`)(?P<caption>[^:].*)$")
@@ -157,6 +157,9 @@ class _Converter:
     def attach(self, mark: str, value: str, number: int) -> None:
         """A mark alone on its line names or sizes what precedes it."""
         previous = self.previous()
+        if mark == "bibliography":  # d2lbook's references page: the works cited anywhere in the book
+            self.out.extend(["```{bibliography}", "```"])
+            return
         if mark in ("width", "height"):
             if isinstance(previous, _Figure):
                 previous.options[mark] = value

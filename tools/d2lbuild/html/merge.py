@@ -100,7 +100,7 @@ def notebook_items(notebook: dict, chapter_lines, fences: dict[int, int]) -> dic
     items: dict[tuple, _Item] = {}
     for cell in notebook.get("cells", []):
         meta = cell.get("metadata", {}).get("d2lbuild", {})
-        start, cell_index = int(meta.get("line", 0)), int(meta.get("cell", 0) or 0)
+        start, cell_index = _number(meta.get("line")), _number(meta.get("cell"))
         source = _text(cell.get("source", ""))
         if cell.get("cell_type") == "code":
             key = _free_key(items, (cell_index, fences.get(start, start), 0))
@@ -232,6 +232,11 @@ def _trim(blocks: list[Block]) -> list[Block]:
             lines.pop(0)
         blocks[0] = Prose(tuple(lines))
     return blocks
+
+
+def _number(value) -> int:
+    """A position from cell metadata; anything else (absent, not a number) counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _text(source) -> str:

@@ -102,15 +102,15 @@ def load_section(root: Path, tabs: tuple[str, ...], chapter: str) -> SectionNote
     """Each tab's notebook of a section: the evaluated one when it matches the current notebook."""
     notebooks, executed = {}, set()
     for tab in tabs:
-        fresh = _read_json(root / notebook_path(tab, chapter))
-        evaluated = _read_json(root / eval_path(tab, chapter))
+        fresh = _read_json(root, notebook_path(tab, chapter))
+        evaluated = _read_json(root, eval_path(tab, chapter))
         if evaluated is not None and (fresh is None or _same_code(fresh, evaluated)):
             notebooks[tab], _ = evaluated, executed.add(tab)
         elif fresh is not None:
             notebooks[tab] = fresh
     lines = None
     if chapter.endswith(".md"):
-        lines = tuple((root / chapter).read_text(encoding="utf-8").split("\n"))
+        lines = tuple((root / chapter).read_text(encoding="utf-8", errors="replace").split("\n"))
     return SectionNotebooks(chapter, tabs, notebooks, frozenset(executed), lines)
 
 
@@ -121,13 +121,16 @@ def _same_code(fresh: dict, evaluated: dict) -> bool:
     return cells(fresh) == cells(evaluated)
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(root: Path, relpath: str) -> dict | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        notebook = json.loads((root / relpath).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        raise BuildError(path.as_posix(), f"not a readable notebook: {err}") from None
+        raise BuildError(relpath, f"not a readable notebook: {err}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
+        raise BuildError(relpath, "not a readable notebook: no list of cells")
+    return notebook
 
 
 def chapter_page(chapter: str, text: str, tabs: tuple[str, ...]) -> Page:
@@ -172,7 +175,7 @@ class SiteWriter:
         if section.notebooks:
             page = merge(section)
         elif chapter.endswith(".md"):
-            page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8"), self.config.tabs)
+            page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
         else:
             return []
         rendered = render_page(page, self.links(chapter, page), self.save_image, numbered, citations)
@@ -232,7 +235,7 @@ class SiteWriter:
         if not path.is_file():
             self.report.warnings.append(f"config.ini: warning: bibfile {name} not found; citations are shown as plain keys")
             return None
-        self.copy(path, "references.bib")
+        self.copy(path, name)
         return set(BIB_KEY.findall(path.read_text(encoding="utf-8", errors="replace")))
 
     def check_references(self, found: list[tuple[str, Converted]], bib_keys: set[str]) -> None:
@@ -284,7 +287,7 @@ class SiteWriter:
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
 
-        return conf_text(self.settings, root_doc, self.config.tabs, bibliography)
+        return conf_text(self.settings, root_doc, self.config.tabs, self.settings.bibfile if bibliography else None)
 
     def assets(self) -> None:
         folder = resources.files("d2lbuild.html") / "assets"

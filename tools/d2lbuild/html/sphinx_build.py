@@ -41,10 +41,15 @@ def run_sphinx(site: Path, out: Path, jobs: int | None = None) -> SphinxReport:
         )
         app.build()
     except (SphinxError, ImportError) as err:
-        message = " ".join(str(err).split())
-        raise BuildError(site.as_posix(), f"Sphinx failed: {message}") from None
+        raise BuildError(site.as_posix(), f"Sphinx failed: {_one_line(err)}") from None
+    except Exception as err:  # a theme's or extension's bug must still end as one line, not a traceback
+        raise BuildError(site.as_posix(), f"Sphinx failed: {type(err).__name__}: {_one_line(err)}") from None
     lines = [_relative(line, site) for line in warnings.getvalue().splitlines() if line.strip()]
     return SphinxReport(warnings=lines)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 def _relative(line: str, site: Path) -> str:

@@ -27,9 +27,9 @@ class RoundAuthorYear(AuthorYearReferenceStyle):
 sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
 
 
-def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool) -> str:
+def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibfile: str | None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
-    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibliography else [])
+    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibfile else [])
     values = {
         "project": settings.title,
         "author": settings.author,
@@ -63,13 +63,13 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibliography: bool
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found"],
         "d2lbuild_tabs": list(tabs),
     }
-    if bibliography:
-        values["bibtex_bibfiles"] = ["references.bib"]
+    if bibfile:
+        values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
     if settings.mathjax_path:
         values["mathjax_path"] = settings.mathjax_path
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
-    if bibliography:
+    if bibfile:
         lines += ["", ROUND_CITATIONS]
     return "\n".join(lines) + "\n"
