@@ -384,3 +384,22 @@ def test_cli_writes_the_site_and_reports_bad_notebooks_in_one_line(tmp_path: Pat
     assert result.exit_code == 1
     assert result.stderr.startswith("build/eval/mxnet/chapter_start/plots.ipynb: not a readable notebook")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unchanged_pages_come_from_the_cache_only_while_their_files_exist(tmp_path: Path):
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    write_site(root)
+    page = root / "build/site/chapter_start/plots.md"
+    text = page.read_text()
+    page.unlink()
+    again = write_site(root)
+    assert again.written == ["chapter_start/plots.md"] and page.read_text() == text
+    assert again.warnings == [] and len(again.pages) == 4
+    evaluated = root / "build/eval/tensorflow/chapter_start/plots.ipynb"
+    notebook = json.loads((root / "build/notebooks/tensorflow/chapter_start/plots.ipynb").read_text())
+    next(c for c in notebook["cells"] if c["cell_type"] == "code")["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]
+    evaluated.parent.mkdir(parents=True)
+    evaluated.write_text(json.dumps(notebook))
+    assert write_site(root).written == ["chapter_start/plots.md"]
+    assert "ran" in page.read_text()

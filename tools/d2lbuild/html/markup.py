@@ -37,6 +37,7 @@ class Converted:
     references: list[Reference] = field(default_factory=list)
     images: list[tuple[str, int]] = field(default_factory=list)
     unnumbered: list[str] = field(default_factory=list)  # labels on a paragraph: no number, no title
+    bibliography: bool = False  # the text lists the bibliography
 
 
 @dataclass
@@ -141,6 +142,7 @@ class _Converter:
         if info == "toc":
             self.out.append(self.toctree(run, body))
         elif info == "eval_rst":
+            self.result.bibliography |= any(".. bibliography::" in line for line in body)
             self.out.extend([f"{indent}{run}{{eval-rst}}", *body, f"{indent}{run}"])
         else:
             self.out.extend([lines[index].text, *body, f"{indent}{run}"])
@@ -159,6 +161,7 @@ class _Converter:
         previous = self.previous()
         if mark == "bibliography":  # d2lbook's references page: the works cited anywhere in the book
             self.out.extend(["```{bibliography}", "```"])
+            self.result.bibliography = True
             return
         if mark in ("width", "height"):
             if isinstance(previous, _Figure):

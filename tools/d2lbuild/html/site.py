@@ -8,6 +8,9 @@ Every file is written only when its content changed, so that Sphinx rebuilds onl
 from __future__ import annotations
 
 import configparser
+import dataclasses
+import functools
+import hashlib
 import json
 import re
 import shutil
@@ -15,13 +18,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from .. import __version__
 from ..book import reading_order
 from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, notebook_path
 from ..source import read_document
-from .markup import Converted, citation_keys, reference_label
+from .markup import Converted, Reference, citation_keys, reference_label
 from .merge import Line, Page, Prose, SectionNotebooks, merge
 from .outputs import image_name
 from .render import PageLinks, display_name, render_page
@@ -31,6 +35,7 @@ OUTPUTS_DIR = "_outputs"
 EXTRA_DIR = "_extra"
 NOTEBOOKS_URL = "notebooks"
 SOURCES_URL = "chapter-sources"
+CACHE_NAME = ".pages.json"
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
 
@@ -149,6 +154,8 @@ class SiteWriter:
         self.site = root / SITE_DIR
         self.report = SiteReport()
         self.kept: set[Path] = set()
+        self.page_files: list[str] = []
+        self.cache = _PageCache(self.site / CACHE_NAME)
 
     def write(self) -> SiteReport:
         order, orphans = sections(self.config)
@@ -159,7 +166,7 @@ class SiteWriter:
         for chapter in order + orphans:
             rendered = self.page(chapter, numbered and chapter == index_page, chapter in orphans, bib_keys is not None)
             found.extend((chapter, converted) for converted in rendered)
-        if bib_keys is not None and not any("bibliography" in c.text for _, c in found):
+        if bib_keys is not None and not any(converted.bibliography for _, converted in found):
             self.emit("_references.md", "---\norphan: true\n---\n\n# References\n\n```{bibliography}\n:all:\n```\n")
         self.check_references(found, bib_keys or set())
         self.copy_images(found)
@@ -168,9 +175,23 @@ class SiteWriter:
             self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
         self.assets()
         self.remove_stale()
+        self.cache.save()
         return self.report
 
     def page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
+        """Write a section's page, unless the inputs it was last made from are unchanged and its files exist."""
+        key = self.page_key(chapter, (numbered, orphan, citations))
+        cached = self.cache.get(chapter, key)
+        if cached is not None and all((self.site / relpath).is_file() for relpath in cached[0]):
+            self.kept.update(self.site / relpath for relpath in cached[0])
+            self.report.pages.append(chapter)
+            return cached[1]
+        self.page_files = []
+        found = self.make_page(chapter, numbered, orphan, citations)
+        self.cache.put(chapter, key, self.page_files, found)
+        return found
+
+    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
         section = load_section(self.root, self.config.tabs, chapter)
         if section.notebooks:
             page = merge(section)
@@ -183,6 +204,16 @@ class SiteWriter:
         self.emit(page_name(chapter) + ".md", front + rendered.text)
         self.report.pages.append(chapter)
         return rendered.found
+
+    def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
+        """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
+        digest = hashlib.sha256(repr((_code_digest(), self.config.tabs, self.settings, flags)).encode())
+        for relpath in [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]:
+            try:
+                digest.update(relpath.encode() + b"\0" + (self.root / relpath).read_bytes() + b"\0")
+            except OSError:
+                digest.update(relpath.encode() + b"\0-\0")
+        return digest.hexdigest()
 
     def links(self, chapter: str, page: Page) -> PageLinks:
         up = "../" * chapter.count("/")
@@ -204,6 +235,7 @@ class SiteWriter:
         name = image_name(extension, payload)
         path = self.site / OUTPUTS_DIR / name
         self.kept.add(path)
+        self.page_files.append(f"{OUTPUTS_DIR}/{name}")
         if not path.is_file():
             write_atomic(path, payload)
             self.report.written.append(f"{OUTPUTS_DIR}/{name}")
@@ -212,12 +244,14 @@ class SiteWriter:
     def emit(self, relpath: str, text: str) -> None:
         path = self.site / relpath
         self.kept.add(path)
+        self.page_files.append(relpath)
         if write_if_changed(path, text):
             self.report.written.append(relpath)
 
     def copy(self, source: Path, relpath: str) -> None:
         target = self.site / relpath
         self.kept.add(target)
+        self.page_files.append(relpath)
         try:
             payload = source.read_bytes()
         except OSError:
@@ -305,6 +339,54 @@ class SiteWriter:
             if path.is_file() and path not in self.kept and not path.name.startswith("."):
                 path.unlink()
                 self.report.removed.append(path.relative_to(self.site).as_posix())
+
+
+class _PageCache:
+    """Per page: the digest of its inputs, the files it wrote, and what its prose defines and cites."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+        self.fresh: dict[str, dict] = {}
+
+    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted]] | None:
+        entry = self.data.get(chapter)
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            return None
+        self.fresh[chapter] = entry
+        return entry["files"], [_converted(found) for found in entry["found"]]
+
+    def put(self, chapter: str, key: str, files: list[str], found: list[Converted]) -> None:
+        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": [_found(converted) for converted in found]}
+
+    def save(self) -> None:
+        write_if_changed(self.path, json.dumps(self.fresh, sort_keys=True))
+
+
+def _found(converted: Converted) -> dict:
+    data = dataclasses.asdict(converted)
+    data.pop("text")
+    return data
+
+
+def _converted(data: dict) -> Converted:
+    references = [Reference(**reference) for reference in data["references"]]
+    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images")}
+    return Converted("", references=references, unnumbered=data["unnumbered"], bibliography=data["bibliography"], **tuples)
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The html package's own source: a new version of the page writer makes every page again."""
+    folder = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".js", ".css"):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _redirect(target: str) -> str:
