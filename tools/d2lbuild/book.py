@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
-from .errors import BuildError, Position
+from .config import Config, is_absolute, leaves_root
+from .errors import BuildError, Position, Warning_
 from .source import Cell, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
@@ -23,6 +23,15 @@ class Book:
     order: tuple[str, ...]
     notebooks: tuple[str, ...]
     documents: dict[str, Document]
+    toc_warnings: tuple[Warning_, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[Warning_, ...]:
+        """What d2lbook accepts but ``check`` rejects: toc entries naming no file, then each chapter's."""
+        found = list(self.toc_warnings)
+        for path in sorted(self.documents):
+            found.extend(self.documents[path].warnings)
+        return tuple(found)
 
     @property
     def orphans(self) -> tuple[str, ...]:
@@ -40,15 +49,17 @@ def load_book(config: Config) -> Book:
             documents[relpath] = read_document(config.root, relpath, config.tabs)
         return documents[relpath]
 
-    order = reading_order(config, document)
+    toc_warnings: list[Warning_] = []
+    order = reading_order(config, document, toc_warnings)
     notebooks = notebook_files(config)
+    check_chapter_collisions(notebooks)
     for relpath in notebooks:
         document(relpath)
-    return Book(tuple(order), tuple(notebooks), documents)
+    return Book(tuple(order), tuple(notebooks), documents, tuple(toc_warnings))
 
 
-def reading_order(config: Config, document) -> list[str]:
-    """The root file, then depth-first every file its toc blocks list."""
+def reading_order(config: Config, document, warnings: list[Warning_]) -> list[str]:
+    """The root file, then depth-first every file its toc blocks list (entries naming no file are skipped)."""
     root_file = resolve_entry(config.root, "", config.index, Position("config.ini", 0))
     if root_file is None:
         raise BuildError("config.ini", f"[build] index: {config.index}.md not found")
@@ -62,8 +73,8 @@ def reading_order(config: Config, document) -> list[str]:
         for entry, position in toc_entries(document(relpath)):
             target = resolve_entry(config.root, "" if folder == "." else folder, entry, position)
             if target is None:
-                raise BuildError(position, f"toc entry {entry!r} names no file (looked for {entry}.md next to {relpath})")
-            if target not in seen:
+                warnings.append(Warning_(position, f"toc entry {entry!r} names no file (looked for {entry}.md next to {relpath}); skipped"))
+            elif target not in seen:
                 visit(target)
 
     visit(root_file)
@@ -101,6 +112,8 @@ def _entry_target(entry: str) -> str:
 
 def resolve_entry(root: Path, folder: str, entry: str, position: Position) -> str | None:
     """The chapter file a toc entry names, relative to the book root, or None."""
+    if is_absolute(entry) or leaves_root(f"{folder}/{entry}" if folder else entry):
+        raise BuildError(position, f"toc entry {entry!r} leaves the book's root; name chapters inside it")
     base = Path(folder) / entry if folder else Path(entry)
     candidates = [base] if base.suffix in CHAPTER_SUFFIXES else [base.with_name(base.name + s) for s in CHAPTER_SUFFIXES]
     for candidate in candidates:
@@ -120,6 +133,20 @@ def _normalise(path: Path) -> str:
     return "/".join(parts)
 
 
+def check_chapter_collisions(chapters: list[str]) -> None:
+    """Chapters that would share an output: ``x.md`` beside ``x.py`` or ``x.ipynb``, and ``a.failed.md`` beside ``a.md``."""
+    stems: dict[str, str] = {}
+    for path in chapters:
+        stem = re.sub(r"\.(md|ipynb|py)$", "", path)
+        if stem in stems:
+            raise BuildError(f"{path}:1", f"collides with {stems[stem]}: both would become the notebook {stem}.ipynb; rename one")
+        stems[stem] = path
+    for stem, path in stems.items():
+        if stem.endswith(".failed") and stem[: -len(".failed")] in stems:
+            other = stems[stem[: -len(".failed")]]
+            raise BuildError(f"{path}:1", f"collides with {other}: its notebook is where a failed run of {other} is kept; rename it")
+
+
 def notebook_files(config: Config) -> list[str]:
     """Files matched by ``[build] notebooks``, less exclusions and non-notebooks, sorted."""
     found: set[str] = set()
@@ -133,8 +160,36 @@ def notebook_files(config: Config) -> list[str]:
 
 
 def matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:
-    """Whether ``relpath`` matches one of the glob patterns (``**`` spans folders)."""
-    return any(fnmatch.fnmatch(relpath, p) or fnmatch.fnmatch(relpath, p.replace("**/", "")) for p in patterns)
+    """Whether ``relpath`` matches one of the glob patterns: ``*`` stays inside a folder, ``**`` spans folders."""
+    return any(glob_regex(pattern).fullmatch(relpath) for pattern in patterns)
+
+
+@functools.lru_cache(maxsize=256)
+def glob_regex(pattern: str) -> re.Pattern:
+    """A glob as a regular expression over ``/``-separated paths (``**/`` also matches no folder at all)."""
+    parts, index = [], 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            parts.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            parts.append("[^/]")
+            index += 1
+        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
+            end = pattern.index("]", index + 2)
+            body = pattern[index + 1 : end]
+            parts.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            index = end + 1
+        else:
+            parts.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(parts))
 
 
 def _skipped(relpath: str) -> bool:

@@ -1,25 +1,61 @@
-"""The eval cache: a notebook runs again only when something it depends on changed."""
+"""The eval cache: a notebook runs again only when something it depends on changed.
+
+The key of a notebook covers its code, its execution settings, the installed environment, the resources,
+d2lbuild's own source and, when it imports the library, everything the import runs (module-level code,
+class bodies, decorators, default values, aliases, the package's ``__init__``) plus the source of every
+library definition it reaches, by any import form, followed through the definitions' uses.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import ast
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import write_atomic
+from .fsutil import digest, read_json_object, write_atomic
 
-D2L_NAME = re.compile(r"(?<![\w.])d2l\.(\w+)")
+MAGIC = re.compile(r"^(\s*)[%!]")
 
 
-def library_digests(index: dict) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Name -> digest of the definition that binds it, and name -> the names it uses."""
+@dataclass(frozen=True)
+class LibraryFacts:
+    """What the cache needs from a tab's library: its module, import-time digest and definitions."""
+
+    module: str
+    import_digest: str
+    import_names: frozenset[str] | None  # library names the import itself reaches; None: any
+    digests: dict[str, str]
+    uses: dict[str, list[str]]
+
+
+def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
+    """Read the library file as written (it is what the kernels import) and the index extract wrote."""
     digests, uses = {}, {}
-    for definition in index["definitions"]:
+    for definition in index.get("definitions", []):
         for name in definition["names"]:
             digests[name] = definition["digest"]
             uses[name] = definition["uses"]
-    return digests, uses
+    text = _read(root / lib_file)
+    import_digest, names = import_time(text)
+    packages = [parent / "__init__.py" for parent in Path(lib_file).parents if parent != Path(".")]
+    inits = "\0".join(f"{path}\0{_read(root / path)}" for path in packages)
+    module = ".".join(Path(lib_file).with_suffix("").parts)
+    return LibraryFacts(module, digest(import_digest + "\0" + inits), names, digests, uses)
+
+
+def import_time(text: str) -> tuple[str, frozenset[str] | None]:
+    """The digest of what importing a module runs (every function body left out), and the names it mentions."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return digest(text), None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.body = [ast.Pass()]
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return digest(ast.unparse(tree)), frozenset(names)
 
 
 def reachable(names: set[str], uses: dict[str, list[str]]) -> set[str]:
@@ -34,44 +70,160 @@ def reachable(names: set[str], uses: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def notebook_key(code: str, index: dict, environment: str, resources: str, settings: str) -> tuple[str, list[str]]:
-    """The cache key of a notebook, and the library names it depends on."""
-    digests, uses = library_digests(index)
-    names = sorted(reachable(set(D2L_NAME.findall(code)), uses))
-    parts = [code, environment, resources, settings, index.get("header_digest", "")]
-    parts += [f"{name}={digests[name]}" for name in names]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest(), names
+def notebook_key(cells: list[str], library: LibraryFacts, parts: dict[str, str]) -> tuple[str, list[str]]:
+    """The cache key of a notebook, and the library names it depends on.
+
+    ``parts`` names the other inputs (settings, environment, resources, tool), each as a digest or text.
+    """
+    imports, taken = library_names(cells, library.module)
+    text = [*cells, json.dumps(parts, sort_keys=True)]
+    if not imports:
+        return digest("\0".join(text)), []
+    if taken is None or library.import_names is None:
+        names = sorted(library.digests)
+    else:
+        roots = set(taken) | (library.import_names & set(library.digests))
+        names = sorted(reachable(roots, library.uses) | (set(taken) - set(library.digests)))
+    text.append(library.import_digest)
+    text += [f"{name}={library.digests.get(name, '-')}" for name in names]
+    return digest("\0".join(text)), [name for name in names if name in library.digests]
 
 
-def resources_digest(root: Path, resources: tuple[str, ...]) -> str:
-    """Digest of every file under the configured resources (their bytes and names)."""
-    digest = hashlib.sha256()
-    for resource in resources:
-        base = root / resource
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base] if base.is_file() else []
-        for path in files:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]:
+    """Whether the cells import ``module`` (e.g. ``d2l.torch``), and the names they take from it.
+
+    Every import form counts: ``from d2l import torch as d2l`` then ``d2l.f``, ``import d2l.torch as t``
+    then ``t.f``, ``from d2l.torch import f``. A star import, a bare use of the module (``getattr(d2l, s)``)
+    or code that does not parse gives None: any name may be used.
+    """
+    text = "\n".join(cells)
+    package = module.split(".")[0]
+    if package not in text:  # neither imported nor mentioned: no need to parse
+        return False, set()
+    trees = []
+    for code in cells:
+        try:
+            trees.append(ast.parse("\n".join(MAGIC.sub(r"\1pass  #", line, count=1) for line in code.splitlines())))
+        except (SyntaxError, ValueError):
+            return True, None
+    scan = _ImportScan(module)
+    for tree in trees:
+        scan.imports(tree)
+    if not scan.imported:  # no import statement; a mention of the package may still load it (importlib, exec)
+        mentioned = any(package in code for code in cells)
+        return mentioned, None if mentioned else set()
+    for tree in trees:
+        scan.uses(tree)
+    return True, None if scan.anything else scan.names
+
+
+class _ImportScan:
+    """Local names bound to the library module (or to a package above it), and the attributes taken."""
+
+    def __init__(self, module: str):
+        self.module = module
+        self.bound: dict[str, str] = {}  # local name -> the dotted module it is bound to
+        self.names: set[str] = set()
+        self.imported = False
+        self.anything = False
+
+    def imports(self, tree: ast.AST) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self._bind_import(alias)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:
+                    self._bind_from(node.module, alias)
+
+    def _on_path(self, dotted: str) -> bool:
+        return dotted == self.module or self.module.startswith(dotted + ".")
+
+    def _bind_import(self, alias: ast.alias) -> None:
+        if not self._on_path(alias.name) and not alias.name.startswith(self.module + "."):
+            return
+        self.imported = True
+        if alias.asname:
+            self.bound[alias.asname] = alias.name
+        else:
+            top = alias.name.split(".")[0]
+            self.bound[top] = top
+
+    def _bind_from(self, module: str, alias: ast.alias) -> None:
+        if module == self.module:
+            self.imported = True
+            if alias.name == "*":
+                self.anything = True
+            else:
+                self.names.add(alias.name)
+        elif self._on_path(f"{module}.{alias.name}"):
+            self.imported = True
+            self.bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+
+    def uses(self, tree: ast.AST) -> None:
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in self.bound and isinstance(node.ctx, ast.Load):
+                dotted, top = self.bound[node.id], node
+                while isinstance(parents.get(top), ast.Attribute) and not self._inside_module(dotted):
+                    top = parents[top]
+                    dotted += "." + top.attr
+                if self._inside_module(dotted):
+                    self.names.add(dotted[len(self.module) + 1 :].split(".")[0])
+                elif self._on_path(dotted):
+                    self.anything = True  # the module itself is passed around: any name may be used
+
+    def _inside_module(self, dotted: str) -> bool:
+        return dotted.startswith(self.module + ".")
+
+
+def resources_digest(files: dict[str, Path]) -> str:
+    """Digest of the resource files: their relative paths and bytes."""
+    return digest("".join(f"{relpath}\0{digest(path.read_bytes())}\0" for relpath, path in sorted(files.items())))
 
 
 class EvalCache:
     """``build/eval/TAB/cache.json``: chapter -> key of its last good run; saved after every run."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, warn, shown: str):
         self.path = path
-        try:
-            self.entries: dict[str, dict] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.entries = {}
+        data = read_json_object(path, warn, shown)
+        self.entries: dict[str, dict] = {}
+        for chapter, entry in data.items():
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("seconds"), (int, float)):
+                self.entries[chapter] = entry
+            else:
+                warn(f"{shown}: warning: entry {chapter!r} is not one d2lbuild wrote; discarded")
 
     def hit(self, chapter: str, key: str, result: Path) -> dict | None:
         entry = self.entries.get(chapter)
         return entry if entry and entry.get("key") == key and result.is_file() else None
 
+    def seconds(self, chapter: str) -> float:
+        return self.entries.get(chapter, {}).get("seconds", 1e9)
+
     def record(self, chapter: str, key: str, seconds: float) -> None:
         self.entries[chapter] = {"key": key, "seconds": round(seconds, 3)}
-        write_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+        self._save()
 
     def forget(self, chapter: str) -> None:
         if self.entries.pop(chapter, None) is not None:
-            write_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+            self._save()
+
+    def keep_only(self, chapters: set[str]) -> None:
+        """Drop the entries of chapters that no longer exist."""
+        stale = set(self.entries) - chapters
+        for chapter in stale:
+            del self.entries[chapter]
+        if stale:
+            self._save()
+
+    def _save(self) -> None:
+        write_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""

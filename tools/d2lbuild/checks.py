@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 
 from .book import Book
@@ -11,6 +10,7 @@ from .config import Config
 from .errors import Position
 from .library import Library
 from .source import FENCE, OUTPUT_INFO
+from .transforms import selected_calls
 
 
 @dataclass
@@ -18,11 +18,16 @@ class CheckReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parity: list[tuple[str, dict[str, bool]]] = field(default_factory=list)
+    tabs: tuple[str, ...] = ()
 
 
-def check_book(config: Config, book: Book, built: dict[str, Library]) -> CheckReport:
-    """Committed outputs, undefined library names, orphan chapters and the parity of saved names."""
-    report = CheckReport()
+def check_book(config: Config, book: Book, built: dict[str, Library], sloppy: list[str]) -> CheckReport:
+    """Sloppy input (``sloppy``: what extract only warns about), committed outputs, undefined library names,
+    orphan chapters and the parity of saved names."""
+    report = CheckReport(tabs=config.tabs)
+    report.errors.extend(warning.replace(": warning: ", ": ", 1) for warning in sloppy)
+    for library in built.values():
+        report.warnings.extend(str(warning) for warning in library.warnings)
     for path in sorted(book.documents):
         report.errors.extend(committed_outputs(book, path))
         report.errors.extend(unknown_selected_tabs(book, path, config.tabs))
@@ -48,20 +53,16 @@ def committed_outputs(book: Book, path: str) -> list[str]:
     return found
 
 
-SELECTED = re.compile(r"\btab\.selected\(([^)]*)\)")
-
-
 def unknown_selected_tabs(book: Book, path: str, tabs: tuple[str, ...]) -> list[str]:
     """``tab.selected('x')`` naming a tab the book does not have: its branch would silently vanish."""
     found = []
     for cell in book.documents[path].cells:
-        if cell.kind != "code" or "tab.selected" not in cell.text:
+        if cell.kind != "code" or "selected(" not in cell.text:
             continue
-        for line in cell.lines:
-            for match in SELECTED.finditer(line.text):
-                for name in re.findall(r"""['"]([^'"]+)['"]""", match.group(1)):
-                    if name not in tabs:
-                        found.append(f"{cell.position_of(line.number)}: tab.selected names unknown tab {name!r}; tabs = {', '.join(tabs)}")
+        for line, names in selected_calls(cell.lines):
+            for name in names:
+                if name not in tabs:
+                    found.append(f"{cell.position_of(line.number)}: tab.selected names unknown tab {name!r}; tabs = {', '.join(tabs)}")
     return found
 
 

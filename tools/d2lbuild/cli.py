@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 
-from .errors import BuildError
+from .errors import BuildError, Stopped
 
 root_option = click.option(
     "--root",
@@ -24,21 +26,47 @@ def _tabs(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _terminate(number, frame) -> None:
+    raise Stopped(number)
+
+
 def reports_errors(command):
-    """Turn BuildError into ``position: message`` on stderr and exit 1; Ctrl-C into exit 130."""
+    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
         try:
             return command(*args, **kwargs)
         except BuildError as err:
             click.echo(str(err), err=True)
             sys.exit(1)
+        except OSError as err:
+            click.echo(file_error(err, kwargs.get("root") or (click.get_current_context().obj)), err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Stopped as stop:
+            click.echo("terminated", err=True)
+            sys.exit(128 + stop.number)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def file_error(err: OSError, root: Path | None) -> str:
+    """``path: what is wrong`` for a file-system error, the path relative to the book's root when inside it."""
+    path = err.filename2 or err.filename or "d2lbuild"  # a failed rename names its target second
+    base = (root or Path.cwd()).resolve()
+    try:
+        path = Path(path).resolve().relative_to(base).as_posix()
+    except (ValueError, OSError, TypeError):
+        pass
+    reason = err.strerror or str(err)
+    return f"{path}: {reason[0].lower() + reason[1:] if reason else 'cannot be used'}"
 
 
 def _root(ctx: click.Context, root: Path | None) -> Path:
@@ -86,6 +114,8 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     from .pipeline import build_notebooks
 
     report = build_notebooks(_root(ctx, root), _tabs(tab))
+    for warning in report.warnings:
+        click.echo(warning, err=True)
     if report.skipped:
         click.echo(f"notebooks: {len(report.unchanged)} up to date")
         return
@@ -101,24 +131,15 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.pass_context
 @reports_errors
 def check(ctx: click.Context, root: Path | None) -> None:
-    """Check the chapters: tab names, committed outputs, undefined library names, tab parity."""
-    from .book import load_book
-    from .checks import check_book
-    from .config import load_config
-    from .pipeline import libraries
+    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity."""
+    from .pipeline import check_chapters
 
-    config = load_config(_root(ctx, root))
-    book = load_book(config)
-    built = libraries(config, book, config.tabs)
-    report = check_book(config, book, built)
-    for lib in built.values():
-        for warning in lib.warnings:
-            click.echo(str(warning), err=True)
+    report = check_chapters(_root(ctx, root))
     for warning in report.warnings:
         click.echo(warning, err=True)
     for error in report.errors:
         click.echo(error, err=True)
-    _print_parity(report.parity, config.tabs)
+    _print_parity(report.parity, report.tabs)
     if report.errors:
         click.echo(f"check: {len(report.errors)} errors", err=True)
         sys.exit(1)
@@ -157,7 +178,7 @@ def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 
 @main.command(name="eval")
 @click.option("--tab", default=None, help="Tab to evaluate (comma-separated, or all). Default: the default tab.")
-@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Notebooks run at once. Default: the number of cores.")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Notebooks run at once. Default: the CPUs this process may use.")
 @click.option("--force", is_flag=True, help="Run every notebook, ignoring the cache.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None, help="Override config: cpu hides every GPU.")
 @click.option("--gpus", default=None, help="GPU indices to use, comma-separated (default: what nvidia-smi lists).")
@@ -189,6 +210,9 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, root) -> None:
         click.echo(f"\nFAILED {result.reason}", err=True)
         if result.traceback:
             click.echo(result.traceback, err=True)
+    if outcome.stopped_by is not None:
+        click.echo(f"\nstopped by {signal.Signals(outcome.stopped_by).name}: report.json written", err=True)
+        sys.exit(128 + outcome.stopped_by)
     if outcome.failed:
         sys.exit(1)
 

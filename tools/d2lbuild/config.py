@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import BuildError
+from .fsutil import digest
 
 CONFIG_NAME = "config.ini"
 DEFAULT_TIMEOUT = 600.0
@@ -61,6 +62,7 @@ class Config:
     libraries: tuple[TabLibrary, ...] = ()
     evals: tuple[tuple[str, EvalSettings], ...] = ()
     digest: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def default_tab(self) -> str:
@@ -97,7 +99,7 @@ def parse_config(text: str, root: Path) -> Config:
         raise BuildError(where, _first_line(str(err))) from None
     reader = _Reader(parser, text)
     tabs = reader.tabs()
-    return Config(
+    config = Config(
         root=root,
         tabs=tabs,
         index=reader.get("build", "index", "index").removesuffix(".md"),
@@ -109,8 +111,84 @@ def parse_config(text: str, root: Path) -> Config:
         version_file=reader.get("library", "version_file"),
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
-        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+        digest=digest(text),
+        warnings=tuple(config_warnings(text, tabs)),
     )
+    check_paths(reader, config)
+    check_collisions(reader, config)
+    return config
+
+
+def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
+    """Keys given twice in a section (the later one wins), and ``[library-X]`` sections for no tab."""
+    warnings, seen, section = [], {}, None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            seen = {}
+            if section.startswith("library-") and section[len("library-") :] not in tabs:
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: [{section}] names no tab of [build] tabs; it is ignored")
+        elif section and line[:1] not in (" ", "\t", "#", ";", "") and re.match(r"[^=:]+[=:]", stripped):
+            key = re.split(r"\s*[=:]", stripped, maxsplit=1)[0]
+            if key in seen:
+                again = f"[{section}] {key} is set again (first at line {seen[key]}); this value wins"
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: {again}")
+            seen.setdefault(key, number)
+    return warnings
+
+
+def check_collisions(reader: _Reader, config: Config) -> None:
+    """Two tabs writing one library file, or the version file being a library: one would overwrite the other."""
+    owners: dict[str, str] = {}
+    for lib in config.libraries:
+        path = PurePosixPath(lib.lib_file).as_posix()
+        if path in owners:
+            where = reader.where(f"library-{owners[path]}", "lib_file")
+            raise reader.fail(f"library-{lib.tab}", "lib_file", f"{path} is also the library of tab {owners[path]} ({where})")
+        owners[path] = lib.tab
+    version = config.version_file and PurePosixPath(config.version_file).as_posix()
+    if version in owners:
+        raise reader.fail("library", "version_file", f"{version} is the library of tab {owners[version]}; name another file")
+
+
+def is_absolute(path: str) -> bool:
+    return PurePosixPath(path).is_absolute() or bool(PureWindowsPath(path).drive)
+
+
+def leaves_root(path: str) -> bool:
+    """Whether a relative path from the book's root is absolute or climbs above the root with ``..``."""
+    if is_absolute(path):
+        return True
+    depth = 0
+    for part in PurePosixPath(path).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return True
+    return False
+
+
+def check_paths(reader: _Reader, config: Config) -> None:
+    """Every file or glob the config names stays inside the book's root, and no resource lies inside build/."""
+    named = [("build", "index", config.index), ("library", "version_file", config.version_file)]
+    named += [("build", key, value) for key, values in (("resources", config.resources), ("notebooks", config.notebooks),
+              ("exclusions", config.exclusions), ("non-notebooks", config.non_notebooks)) for value in values]
+    named += [(f"library-{lib.tab}", "lib_file", lib.lib_file) for lib in config.libraries]
+    for section, key, value in named:
+        if value and leaves_root(value):
+            raise reader.fail(section, key, f"{value} is outside the book's root; name paths relative to the folder of {CONFIG_NAME}")
+    for resource in config.resources:
+        if PurePosixPath(resource).parts[:1] == ("build",):
+            raise reader.fail("build", "resources", f"{resource} is inside build/, which d2lbuild writes")
+
+
+def _expression(text: str) -> bool:
+    """Whether ``text`` is a Python expression (an alias target or template)."""
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def _first_line(message: str) -> str:
@@ -180,31 +258,43 @@ class _Reader:
             raise self.fail("build", "tabs", "a tab is listed twice")
         return tuple(names)
 
-    def mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
-        """Entries ``a -> b`` or ``a`` (meaning ``a -> a``), comma separated."""
+    def mapping(self, section: str, key: str, nested: bool = False) -> tuple[tuple[str, str], ...]:
+        """Entries ``a -> b`` or ``a`` (meaning ``a -> a``), split by lines, then by commas.
+
+        As in d2lbook, a line break separates entries even without a comma, and a trailing ``(``
+        (``exp(``) limits the notebook rewrite to calls while the library still gets ``exp``.
+        ``nested`` entries (templates such as ``tf.cast(x, args)``) keep commas inside brackets.
+        """
         pairs = []
-        for item in split_top_level(self.get(section, key) or ""):
-            source, arrow, target = item.partition("->")
-            source, target = source.strip(), target.strip()
-            if not arrow:
-                target = source
-            if not source.isidentifier() or not target:
-                raise self.fail(section, key, f"bad entry {item!r}: write 'name' or 'name -> target'")
-            pairs.append((source, target))
+        for line in (self.get(section, key) or "").splitlines():
+            for item in split_top_level(line) if nested else [part.strip() for part in line.split(",") if part.strip()]:
+                source, arrow, target = item.partition("->")
+                source, target = source.strip(), target.strip()
+                if not arrow:
+                    target = source
+                if not source.removesuffix("(").isidentifier() or not target or not _expression(target.removesuffix("(")):
+                    raise self.fail(section, key, f"bad entry {item!r}: write 'name' or 'name -> target'")
+                pairs.append((source, target))
         return tuple(pairs)
 
+    def alias_lines(self, section: str) -> tuple[str, ...]:
+        """``alias`` lines, copied into the library as they are: each must be Python."""
+        lines = tuple(self.lines(section, "alias"))
+        for line in lines:
+            try:
+                ast.parse(line)
+            except SyntaxError:
+                raise self.fail(section, "alias", f"{line!r} is not Python; the library would not parse") from None
+        return lines
+
     def reverse_mapping(self, section: str, key: str) -> tuple[tuple[str, str], ...]:
-        """One ``regex -> replacement`` per line."""
+        """One ``text -> replacement`` per line (the text is literal, as d2lbook reads it)."""
         pairs = []
         for line in self.lines(section, key):
-            pattern, arrow, replacement = line.partition("->")
-            if not arrow:
-                raise self.fail(section, key, f"bad entry {line!r}: write 'regex -> replacement'")
-            try:
-                re.compile(pattern.strip())
-            except re.error as err:
-                raise self.fail(section, key, f"bad regular expression {pattern.strip()!r}: {err}") from None
-            pairs.append((pattern.strip(), replacement.strip()))
+            source, arrow, replacement = line.partition("->")
+            if not arrow or not source.strip():
+                raise self.fail(section, key, f"bad entry {line!r}: write 'text -> replacement'")
+            pairs.append((source.strip(), replacement.strip()))
         return tuple(pairs)
 
     def library(self, tab: str, first: bool) -> TabLibrary:
@@ -217,8 +307,8 @@ class _Reader:
             lib_name=self.get(section, "lib_name", DEFAULT_MODULES.get(tab, tab)),
             simple_alias=self.mapping(section, "simple_alias"),
             fluent_alias=self.mapping(section, "fluent_alias"),
-            args_alias=self.mapping(section, "args_alias"),
-            alias_lines=tuple(self.lines(section, "alias")),
+            args_alias=self.mapping(section, "args_alias", nested=True),
+            alias_lines=self.alias_lines(section),
             reverse_alias=self.reverse_mapping(section, "reverse_alias"),
         )
 

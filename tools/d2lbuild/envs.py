@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import BuildError
-from .fsutil import write_atomic, write_if_changed
+from .fsutil import digest, file_digest, write_atomic, write_if_changed
 
 ENV_DIR = "build/envs"
 KERNEL_PACKAGES = ("ipykernel",)
@@ -21,11 +20,11 @@ KERNEL_PACKAGES = ("ipykernel",)
 
 @dataclass(frozen=True)
 class Environment:
-    """The interpreter a tab's kernels run and the digest of what is installed in it."""
+    """The interpreter a tab's kernels run and the digest of what is installed in it now."""
 
     tab: str
     python: str
-    freeze_digest: str
+    installed: str
     created: bool = False
 
 
@@ -48,13 +47,13 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         python = shutil.which(settings.python) or settings.python
         if not Path(python).exists():
             raise BuildError("config.ini", f"[eval-{tab}] python: {settings.python} not found")
-        return Environment(tab, python, _digest(_freeze(python)))
+        return Environment(tab, python, installed_digest(python, tab, config.root))
     if not settings.requirements:  # no environment configured: this interpreter runs the kernels
-        return Environment(tab, sys.executable, _digest(f"{sys.executable}\n{sys.version}"))
+        return Environment(tab, sys.executable, installed_digest(sys.executable, tab, config.root))
     python = str(folder / "bin" / "python")
     if _read_json(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
         write_kernelspec(config, tab, folder, python)
-        return Environment(tab, python, _digest(freeze_file.read_text()))
+        return Environment(tab, python, installed_digest(python, tab, config.root))
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
     if folder.exists():
         shutil.rmtree(folder)
@@ -65,7 +64,61 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
     write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
-    return Environment(tab, python, _digest(freeze), created=True)
+    return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
+
+
+PROBE = "import json, sys; print(json.dumps([sys.version, sys.executable, sys.path]))"
+METADATA_FILES = ("RECORD", "METADATA", "PKG-INFO")
+
+
+def installed_digest(python: str, tab: str, root: Path) -> str:
+    """What the interpreter imports from, as installed now: its version and every distribution on its path.
+
+    One short interpreter start for ``sys.path``, then directory listings and each distribution's
+    RECORD (file hashes) or METADATA: a package installed, upgraded or reinstalled after the
+    environment was made changes the digest. The book's root (first on the kernels' path) is left out.
+    """
+    version, executable, path = interpreter_paths(python, tab)
+    parts = [version, executable]
+    for entry in dict.fromkeys(path):
+        folder = Path(entry or ".")
+        if entry and folder.is_dir() and folder.resolve() != root.resolve():
+            parts.extend(_distributions(folder))
+    return digest("\n".join(parts))
+
+
+def interpreter_paths(python: str, tab: str) -> tuple[str, str, list[str]]:
+    """The interpreter's version, executable and ``sys.path`` as a kernel started now would see them."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):  # this interpreter: no process to start
+        extra = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+        return sys.version, sys.executable, extra + sys.path
+    try:
+        result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=120)
+        found = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} cannot be run as a Python interpreter: {reason}") from None
+    if not (isinstance(found, list) and len(found) == 3):
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} is not a working Python interpreter: {tail}")
+    return found[0], found[1], found[2]
+
+
+def _distributions(folder: Path) -> list[str]:
+    """One line per distribution or path hook in a site folder: its name and a digest of its metadata."""
+    lines = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return lines
+    for name in names:
+        path = folder / name
+        if name.endswith((".dist-info", ".egg-info")):
+            meta = next((path / file for file in METADATA_FILES if (path / file).is_file()), path)
+            lines.append(f"{folder}/{name} {file_digest(meta) if meta.is_file() else '-'}")
+        elif name.endswith((".pth", ".egg-link")):
+            lines.append(f"{folder}/{name} {file_digest(path)}")
+    return lines
 
 
 def write_kernelspec(config: Config, tab: str, folder: Path, python: str) -> None:
@@ -102,10 +155,6 @@ def _read_json(path: Path):
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def visible_gpus() -> list[str]:

@@ -37,3 +37,11 @@ class Warning_:
 
     def __str__(self) -> str:
         return f"{self.position}: warning: {self.message}"
+
+
+class Stopped(Exception):
+    """A stop signal (SIGTERM) that arrived outside the notebook runs, which handle signals themselves."""
+
+    def __init__(self, number: int):
+        super().__init__(f"stopped by signal {number}")
+        self.number = number

@@ -7,20 +7,25 @@ import itertools
 import json
 import os
 import shutil
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .cache import EvalCache, notebook_key, resources_digest
+from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
 from .envs import Environment, ensure_environment, visible_gpus
-from .errors import BuildError
-from .fsutil import write_atomic
+from .errors import BuildError, Stopped
+from .fsutil import read_json_object, source_digest, write_atomic
 from .pipeline import BUILD_DIR, build_notebooks, check_tabs, extract, library_index_path
-from .runner import KernelLauncher, RunResult, execute, shutdown, socket_folder
-from .schedule import Job, devices_for, gpu_need, next_job, timeout_for
+from .report import write_report
+from .runner import KernelLauncher, RunResult, execute, kernel_process_group, kill_group, shutdown, socket_folder
+from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
+from .state import discard_states
+from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MXNET_CPU_WORKER_NTHREADS")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,11 @@ class EvalOptions:
 @dataclass
 class EvalOutcome:
     results: list[RunResult] = field(default_factory=list)
+    stopped_by: int | None = None  # the signal that stopped the eval, if one did
 
     @property
     def failed(self) -> list[RunResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.status is Status.FAILED]
 
 
 def eval_folder(root: Path, tab: str) -> Path:
@@ -48,181 +54,346 @@ def eval_folder(root: Path, tab: str) -> Path:
 def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> EvalOutcome:
     """Evaluate the tabs one after another; ``progress_factory(total)`` makes the progress display."""
     config = load_config(root)
+    check_build_folder(root)
+    for warning in config.warnings:
+        log(warning)
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
-        outcome.results.extend(evaluate_tab(config, tab, options, progress_factory, log))
+        try:
+            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
+        except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
+            results, stopped_by = [], signal.SIGINT
+        except Stopped as stop:
+            results, stopped_by = [], stop.number
+        outcome.results.extend(results)
+        if stopped_by is not None:
+            outcome.stopped_by = stopped_by
+            break
     return outcome
 
 
-def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> list[RunResult]:
+@dataclass
+class TabPlan:
+    """What an eval of one tab will do: the jobs to run, the cached results, and how kernels run."""
+
+    jobs: list[Job]
+    cached: list[RunResult]
+    keys: dict[str, tuple[str, list[str]]]
+    workers: int
+    gpus: list[str]
+    use_gpus: bool
+    variables: dict[str, str]
+    meta: dict
+
+
+def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
+    """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any."""
     root = config.root
+    folder = eval_folder(root, tab)
+    with eval_lock(root, folder, tab, log):
+        plan, environment, cache = prepare_tab(config, tab, options, log)
+        with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
+            for result in plan.cached:
+                progress.finished(result)
+            launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), socket_folder())
+            store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
+            evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
+            try:
+                ran = asyncio.run(evaluator.run(plan.jobs))
+            finally:
+                shutil.rmtree(launcher.socket_dir, ignore_errors=True)
+        results = plan.cached + ran
+        remove_deleted_results(root, folder, results, cache, log)
+        write_report(folder / "report.json", tab, results, plan.meta)
+    return results, evaluator.signal
+
+
+def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[TabPlan, Environment, EvalCache]:
+    """Bring the library, notebooks, environment and resource copies up to date, and plan the runs."""
+    root = config.root
+    if options.force:
+        discard_states(root)
     extract(root, (tab,))
     built = build_notebooks(root, (tab,))
     environment = ensure_environment(config, tab, log)
+    folder = eval_folder(root, tab)
+    copy_resources(config, folder, log)
+    cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
+    notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
+    return plan_tab(config, tab, options, environment, notebooks, cache), environment, cache
+
+
+def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache) -> TabPlan:
+    """Decide what runs: a notebook whose key matches its last good run is cached (unless ``force``)."""
+    root = config.root
     settings = config.eval_settings(tab)
     device = options.device or settings.device
     gpus = list(options.gpus) if options.gpus is not None else (visible_gpus() if device != "cpu" else [])
     if device == "gpu" and not gpus:
         raise BuildError("config.ini", f"[eval-{tab}] device = gpu, but no GPU is visible (nvidia-smi lists none)")
     use_gpus = device != "cpu" and bool(gpus)
-    workers = max(1, options.workers or os.cpu_count() or 1)
+    workers = max(1, options.workers or usable_cpus())
+    variables = kernel_env(config, eval_folder(root, tab), settings.env, workers)
     index = json.loads((root / library_index_path(tab)).read_text())
-    folder = eval_folder(root, tab)
-    link_resources(config, folder)
-    cache = EvalCache(folder / "cache.json")
-    resources = resources_digest(root, config.resources)
-    notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
-    cached, to_run, keys = [], [], {}
+    library = library_facts(root, config.library(tab).lib_file, index)
+    common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
+    jobs, cached, keys = [], [], {}
     for path in notebooks:
-        job, code = plan_job(config, tab, path, use_gpus)
-        key, names = notebook_key(code, index, environment.freeze_digest, resources, f"{__version__} gpu={use_gpus and job.needs_gpu}")
-        keys[job.chapter] = (key, names)
-        entry = None if options.force else cache.hit(job.chapter, key, root / job.result)
+        job, cells = plan_job(config, tab, path, use_gpus)
+        keys[job.chapter] = job_key(job, cells, library, common, variables, environment.python, use_gpus)
+        entry = None if options.force else cache.hit(job.chapter, keys[job.chapter][0], root / job.result)
         if entry is not None:
-            cached.append(RunResult(job, "cached", entry["seconds"], depends_on=names))
+            cached.append(RunResult(job, Status.CACHED, entry["seconds"], depends_on=keys[job.chapter][1]))
         else:
-            to_run.append(job)
-    to_run.sort(key=lambda job: -cache.entries.get(job.chapter, {}).get("seconds", 1e9))  # longest first
-    with progress_factory(len(notebooks)) as progress:
-        for result in cached:
-            progress.finished(result)
-        variables = kernel_env(config, environment, settings.env, workers)
-        launcher = KernelLauncher(tab, environment.python, variables, str(folder), socket_folder())
-        try:
-            ran = asyncio.run(run_pool(to_run, launcher, workers, gpus, use_gpus, config, index, cache, keys, progress))
-        finally:
-            shutil.rmtree(launcher.socket_dir, ignore_errors=True)
-    results = cached + ran
+            jobs.append(job)
+    jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
     meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python}
-    from .report import write_report
-
-    write_report(folder / "report.json", tab, results, meta)
-    return results
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta)
 
 
-def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, str]:
-    """The job for a built notebook, and its code (what the cache and the GPU rule look at)."""
+def job_key(job: Job, cells: list[str], library: LibraryFacts, common: dict, variables: dict, python: str, use_gpus: bool):
+    """The cache key of a job: its code and library names, plus everything about how it runs."""
+    settings = {"env": variables, "timeout": job.timeout, "gpu": use_gpus and job.needs_gpu, "python": python}
+    return notebook_key(cells, library, {**common, "settings": json.dumps(settings, sort_keys=True)})
+
+
+def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, list[str]]:
+    """The job for a built notebook, and its code cells (what the cache and the GPU rule look at)."""
     notebook = json.loads((config.root / path).read_text())
     chapter = notebook["metadata"]["d2lbuild"]["source"]
-    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+    cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     settings = config.eval_settings(tab)
-    needs_gpu, reason = gpu_need(chapter, code, settings)
+    needs_gpu, reason = gpu_need(chapter, "\n".join(cells), settings)
     result = f"{BUILD_DIR}/eval/{tab}/" + path.split(f"/notebooks/{tab}/", 1)[1]
-    return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason), code
+    return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason), cells
 
 
-def kernel_env(config: Config, environment: Environment, extra: tuple[tuple[str, str], ...], workers: int) -> dict[str, str]:
-    """Variables of every kernel: the repository first on PYTHONPATH, one share of the cores, config's env."""
+def kernel_env(config: Config, folder: Path, extra: tuple[tuple[str, str], ...], workers: int) -> dict[str, str]:
+    """Variables of every kernel: the repository first on PYTHONPATH, one share of the CPUs, config's env."""
     existing = os.environ.get("PYTHONPATH")
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    threads = str(max(1, usable_cpus() // workers))
     env = {name: threads for name in THREAD_VARIABLES}
     env["PYTHONPATH"] = str(config.root) + (os.pathsep + existing if existing else "")
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env.update(kernel_state_folders(folder))
     env.update(dict(extra))
     return env
 
 
-def link_resources(config: Config, folder: Path) -> None:
-    """Make ``[build] resources`` reachable from the eval folder at the same relative paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for resource in config.resources:
-        source = config.root / resource.rstrip("/")
-        target = folder / resource.rstrip("/")
-        if not source.exists() or (target.is_symlink() and target.resolve() == source.resolve()):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
-        target.symlink_to(source.resolve(), target_is_directory=source.is_dir())
+def kernel_state_folders(folder: Path) -> dict[str, str]:
+    """Folders IPython and matplotlib would otherwise create in the home directory: kept under build/."""
+    return {"IPYTHONDIR": str(folder / ".ipython"), "MPLCONFIGDIR": str(folder / ".matplotlib")}
 
 
-async def run_pool(jobs, launcher, workers, gpus, use_gpus, config, index, cache, keys, progress) -> list[RunResult]:
-    """Run jobs on ``workers`` kernels at a time; each worker boots its next kernel while one runs."""
-    pending, free, results = list(jobs), list(gpus), []
-    condition = asyncio.Condition()
-    numbers = itertools.count()
-    cleanups: list[asyncio.Task] = []
+def remove_deleted_results(root: Path, folder: Path, results: list[RunResult], cache: EvalCache, log) -> None:
+    """Results and cache entries of chapters that are gone (the last report lists what earlier runs wrote)."""
+    current = {r.job.result for r in results}
+    cache.keep_only({r.job.chapter for r in results})
+    report = read_json_object(folder / "report.json", log, f"{BUILD_DIR}/eval/{folder.name}/report.json")
+    records = report.get("notebooks") if isinstance(report.get("notebooks"), list) else []
+    prefix = f"{BUILD_DIR}/eval/{folder.name}/"
+    for record in records:
+        result = record.get("notebook") if isinstance(record, dict) else None
+        ours = isinstance(result, str) and result.startswith(prefix) and result.endswith(".ipynb") and ".." not in result
+        if ours and result not in current:
+            (root / result).unlink(missing_ok=True)
+            (root / result.replace(".ipynb", ".failed.ipynb")).unlink(missing_ok=True)
 
-    async def take():
-        async with condition:
-            while pending:
-                chosen = next_job(pending, free, use_gpus)
+
+@dataclass
+class ResultStore:
+    """Where finished notebooks go: the result (or a ``.failed`` copy) and the cache entry."""
+
+    root: Path
+    index: dict
+    cache: EvalCache
+    keys: dict[str, tuple[str, list[str]]]
+
+    def save(self, result: RunResult, notebook) -> None:
+        """Store one finished notebook; a failure never replaces the last good result."""
+        import nbformat
+
+        job = result.job
+        key, result.depends_on = self.keys[job.chapter]
+        failed_copy = self.root / job.result.replace(".ipynb", ".failed.ipynb")
+        record = {"status": result.status, "seconds": round(result.seconds, 3), "gpu": result.gpu}
+        if result.failure is not None:
+            record["failure"] = result.failure
+        notebook.metadata.setdefault("d2lbuild", {})["eval"] = record
+        text = nbformat.writes(notebook)
+        if result.status is Status.OK:
+            write_atomic(self.root / job.result, text)
+            failed_copy.unlink(missing_ok=True)
+            self.cache.record(job.chapter, key, result.seconds)
+        else:
+            write_atomic(failed_copy, text)
+            self.cache.forget(job.chapter)
+
+
+class Evaluator:
+    """Runs jobs on ``workers`` kernels at a time, hands out GPUs, and stops cleanly on SIGINT or SIGTERM.
+
+    Each worker boots its next kernel while the current notebook runs. On the first signal no new notebook
+    starts, running ones are cancelled and their kernels interrupted, then shut down (killed with their
+    process groups when still alive after 5 s); they are reported interrupted, pending ones not run. A
+    second signal kills every kernel and exits at once.
+    """
+
+    def __init__(self, launcher: KernelLauncher, workers: int, gpus: list[str], use_gpus: bool, store: ResultStore, progress, log):
+        self.launcher, self.workers, self.use_gpus = launcher, workers, use_gpus
+        self.store, self.progress, self.log = store, progress, log
+        self.free = list(gpus)
+        self.pending: list[Job] = []
+        self.running: dict[asyncio.Task, asyncio.Task] = {}  # job task -> the kernel start it runs on
+        self.kernels: list[asyncio.Task] = []
+        self.background: list[asyncio.Task] = []
+        self.numbers = itertools.count()
+        self.signal: int | None = None
+        self.closing = False  # the pool is being torn down: no job starts any more
+        self.condition: asyncio.Condition | None = None
+
+    async def run(self, jobs: list[Job]) -> list[RunResult]:
+        self.pending, self.condition = list(jobs), asyncio.Condition()
+        results: list[RunResult] = []
+        restore = self._catch_signals()
+        workers = [asyncio.create_task(self.worker(results)) for _ in range(min(self.workers, len(jobs)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            self.closing = True
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            while self.background:
+                await asyncio.gather(*self.background, return_exceptions=True)
+                self.background = [task for task in self.background if not task.done()]
+            restore()
+        for job in self.pending:
+            results.append(RunResult(job, Status.NOT_RUN))
+            self.progress.finished(results[-1])
+        return results
+
+    def _catch_signals(self):
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            return lambda: None
+        loop = asyncio.get_running_loop()
+        previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+        for number in STOP_SIGNALS:
+            loop.add_signal_handler(number, self.stop, number)
+
+        def restore() -> None:
+            for number, handler in previous.items():
+                loop.remove_signal_handler(number)
+                signal.signal(number, handler)
+
+        return restore
+
+    def stop(self, number: int) -> None:
+        """The first signal stops the eval cleanly; a second one at once."""
+        if self.signal is not None:
+            self.abort()
+            return
+        self.signal = number
+        name = signal.Signals(number).name
+        self.log(f"{name}: stopping; running notebooks are interrupted, pending ones not run ({name} again stops at once)")
+        for task, start in list(self.running.items()):
+            self.background.append(asyncio.create_task(self._interrupt(task, start)))
+        self.background.append(asyncio.create_task(self._wake()))
+
+    def abort(self) -> None:
+        """Kill every kernel and its processes, remove the socket folder and exit; no file is being written here."""
+        for start in self.kernels:
+            if start.done() and not start.cancelled() and start.exception() is None:
+                manager = start.result()
+                kill_group(kernel_process_group(manager))
+        shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
+        os._exit(128 + (self.signal or signal.SIGINT))
+
+    async def _interrupt(self, task: asyncio.Task, start: asyncio.Task) -> None:
+        task.cancel()  # first, so that the interrupted cell is never recorded as a failure
+        if start.done() and not start.cancelled() and start.exception() is None:
+            try:
+                await start.result().interrupt_kernel()
+            except Exception:  # the kernel is gone already
+                pass
+
+    async def _wake(self) -> None:
+        async with self.condition:
+            self.condition.notify_all()
+
+    async def take(self):
+        """The next job that can start now and its GPU, or None when there is none left (or the eval stops)."""
+        async with self.condition:
+            while self.pending and self.signal is None and not self.closing:
+                chosen = next_job(self.pending, self.free, self.use_gpus)
                 if chosen is not None:
-                    job = pending.pop(chosen)
-                    gpu, cuda = devices_for(job, free, use_gpus)
+                    job = self.pending.pop(chosen)
+                    gpu, cuda = devices_for(job, self.free, self.use_gpus)
                     return job, gpu, cuda
-                await condition.wait()
+                await self.condition.wait()
             return None
 
-    async def release(gpu):
-        async with condition:
+    async def release(self, gpu: str | None) -> None:
+        async with self.condition:
             if gpu is not None:
-                free.append(gpu)
-            condition.notify_all()
+                self.free.append(gpu)
+            self.condition.notify_all()
 
-    async def worker():
+    def launch(self) -> asyncio.Task:
+        start = asyncio.create_task(self.launcher.start(next(self.numbers)))
+        self.kernels.append(start)
+        return start
+
+    async def worker(self, results: list[RunResult]) -> None:
         warm = None
         try:
-            while (item := await take()) is not None:
-                job, gpu, cuda = item
-                progress.started(job, gpu)
-                current = warm or asyncio.create_task(launcher.start(next(numbers)))
-                warm = asyncio.create_task(launcher.start(next(numbers))) if pending else None
-                try:
-                    result = await run_one(job, current, gpu, cuda, config, index, cache, keys)
-                finally:
-                    cleanups.append(asyncio.create_task(_shutdown_task(current)))
-                    await release(gpu)
+            while (item := await self.take()) is not None:
+                job, gpu, _ = item
+                self.progress.started(job, gpu)
+                start = warm or self.launch()
+                warm = self.launch() if self.pending else None
+                result = await self.run_job(item, start)
                 results.append(result)
-                progress.finished(result)
+                self.progress.finished(result)
         finally:
             if warm is not None:
-                cleanups.append(asyncio.create_task(_shutdown_task(warm)))
+                self.background.append(asyncio.create_task(self.stop_kernel(warm, graceful=False)))
 
-    tasks = [asyncio.create_task(worker()) for _ in range(min(workers, len(jobs)))]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*cleanups, return_exceptions=True)
-    return results
+    async def run_job(self, item, start: asyncio.Task) -> RunResult:
+        """Run one job on the kernel ``start`` gives; an interruption makes it ``interrupted``."""
+        job, gpu, cuda = item
+        began = asyncio.get_running_loop().time()
+        task = asyncio.create_task(self.run_notebook(job, start, gpu, cuda))
+        self.running[task] = start
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not task.cancelled():  # this worker itself is cancelled
+                task.cancel()
+                raise
+            return RunResult(job, Status.INTERRUPTED, asyncio.get_running_loop().time() - began, f"{job.chapter}: interrupted", gpu=gpu)
+        finally:
+            del self.running[task]
+            self.background.append(asyncio.create_task(self.stop_kernel(start, graceful=self.signal is not None)))
+            await self.release(gpu)
 
+    async def run_notebook(self, job: Job, start: asyncio.Task, gpu: str | None, cuda: str) -> RunResult:
+        try:
+            manager = await start
+        except Exception as err:  # the kernel process could not be launched
+            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=Failure.NO_KERNEL)
+        cwd = (self.store.root / job.result).parent
+        cwd.mkdir(parents=True, exist_ok=True)
+        result, notebook = await execute(job, manager, self.store.root, str(cwd), cuda, self.store.index)
+        result.gpu = gpu
+        if self.signal is not None and result.status is Status.FAILED:  # the interrupt itself may have ended it
+            raise asyncio.CancelledError
+        self.store.save(result, notebook)
+        return result
 
-async def _shutdown_task(start: asyncio.Task) -> None:
-    try:
-        manager = await start
-    except BaseException:  # the kernel never started: nothing to stop
-        return
-    await shutdown(manager)
-
-
-async def run_one(job: Job, start: asyncio.Task, gpu, cuda, config: Config, index: dict, cache: EvalCache, keys) -> RunResult:
-    """Execute one job and store its result; a failure never replaces the last good notebook."""
-    import nbformat
-
-    root = config.root
-    try:
-        manager = await start
-    except Exception as err:  # the kernel process could not be launched
-        return RunResult(job, "failed", 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu)
-    cwd = (root / job.result).parent
-    cwd.mkdir(parents=True, exist_ok=True)
-    result, notebook = await execute(job, manager, root, str(cwd), cuda, index)
-    result.gpu = gpu
-    key, names = keys[job.chapter]
-    result.depends_on = names
-    failed_copy = root / job.result.replace(".ipynb", ".failed.ipynb")
-    notebook.metadata.setdefault("d2lbuild", {})["eval"] = {"status": result.status, "seconds": round(result.seconds, 3), "gpu": gpu}
-    text = nbformat.writes(notebook)
-    if result.status == "ok":
-        write_atomic(root / job.result, text)
-        failed_copy.unlink(missing_ok=True)
-        cache.record(job.chapter, key, result.seconds)
-    else:
-        write_atomic(failed_copy, text)
-        cache.forget(job.chapter)
-    return result
+    async def stop_kernel(self, start: asyncio.Task, graceful: bool) -> None:
+        try:
+            manager = await start
+        except BaseException:  # the kernel never started: nothing to stop
+            return
+        await shutdown(manager, graceful)

@@ -1,7 +1,9 @@
-"""File helpers: atomic writes, so that a failure never leaves half a file."""
+"""File helpers: atomic writes (a failure never leaves half a file), content digests, stored JSON."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -42,3 +44,44 @@ def write_if_changed(path: Path, data: str) -> bool:
         pass
     write_atomic(path, payload)
     return True
+
+
+def digest(data: str | bytes) -> str:
+    """The content digest used everywhere (config, caches, states): sha256, 16 hex digits."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str | None:
+    """The digest of a file's bytes, or None when it cannot be read."""
+    try:
+        return digest(path.read_bytes())
+    except OSError:
+        return None
+
+
+def source_digest() -> str:
+    """A digest of d2lbuild's own source: a changed tool invalidates every cache and state."""
+    package = Path(__file__).resolve().parent
+    parts = [f"{path.name}\0{file_digest(path)}" for path in sorted(package.glob("*.py"))]
+    return digest("\n".join(parts))
+
+
+def read_json_object(path: Path, warn, shown: str | None = None) -> dict:
+    """A JSON object stored by an earlier run; anything else is discarded with a warning (a missing file quietly)."""
+    shown = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        warn(f"{shown}: warning: cannot read ({getattr(err, 'strerror', None) or err}); discarded and rebuilt")
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        warn(f"{shown}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
+        return {}
+    return data

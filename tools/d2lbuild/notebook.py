@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 from .config import TabLibrary
+from .formatting import CodeFormatter
+from .saving import remap_lines
 from .source import Cell
 from .transforms import apply_aliases
 
@@ -20,12 +24,12 @@ def kernelspec(tab: str) -> dict:
     return {"name": kernel_name(tab), "display_name": f"Python 3 (d2l, {DISPLAY_NAMES.get(tab, tab)})", "language": "python"}
 
 
-def notebook_for(path: str, cells: list[Cell], library: TabLibrary) -> dict:
-    """The notebook of one section in one tab: aliases applied, Markdown runs merged, positions kept."""
+def notebook_for(path: str, cells: list[Cell], library: TabLibrary, formatter: CodeFormatter) -> dict:
+    """The notebook of one section in one tab: aliases applied, code laid out as d2lbook does, positions kept."""
     nb_cells = []
     for cell in _merge_markdown(cells):
         if cell.kind == "code":
-            cell = apply_aliases(cell, library)
+            cell = _formatted(apply_aliases(cell, library), formatter)
             nb_cells.append(_code_cell(cell, len(nb_cells)))
         else:
             nb_cells.append(_markdown_cell(cell, len(nb_cells)))
@@ -46,9 +50,21 @@ def dumps(notebook: dict) -> str:
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _formatted(cell: Cell, formatter: CodeFormatter) -> Cell:
+    """A code cell with its imports sorted and trailing spaces removed, lines still naming the chapter."""
+    text = formatter(cell.text)
+    if text == cell.text:
+        return cell
+    return replace(cell, lines=tuple(remap_lines(text.split("\n"), list(cell.lines))) if text else ())
+
+
 def _merge_markdown(cells: list[Cell]) -> list[Cell]:
+    """Markdown split from one notebook cell of an .ipynb chapter becomes one cell again (Markdown files keep their cells)."""
     merged: list[Cell] = []
     for cell in cells:
+        if cell.cell is None:
+            merged.append(cell)
+            continue
         if cell.kind == "markdown" and merged and merged[-1].kind == "markdown" and merged[-1].cell == cell.cell:
             previous = merged.pop()
             cell = Cell("markdown", previous.lines + cell.lines, None, cell.path, cell.cell)
@@ -87,12 +103,61 @@ def _cell_id(kind: str, index: int) -> str:
 
 def _markdown_cell(cell: Cell, index: int) -> dict:
     lines = _trimmed(cell)
+    texts = [line.text for line in lines]
+    if cell.path.endswith(".md"):
+        texts = markdown_layout(texts) if cell.tabs is None else _strip_blank(texts, True)
     return {
         "cell_type": "markdown",
         "id": _cell_id("markdown", index),
         "metadata": {"d2lbuild": _position(cell, lines, False)},
-        "source": _source(lines),
+        "source": [text + "\n" for text in texts or [""]],
     }
+
+
+FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
+
+
+def markdown_layout(texts: list[str]) -> list[str]:
+    """Shared Markdown laid out as d2lbook's reader gives it: prose and fenced blocks each trimmed of blank
+    lines at their ends (inside the fences too), and one blank line between them."""
+    pieces: list[list[str]] = []
+    prose: list[str] = []
+    index = 0
+    while index < len(texts):
+        opening = FENCE_OPEN.match(texts[index])
+        end = _fence_end(texts, index, opening.group(1)) if opening else None
+        if end is None:
+            prose.append(texts[index])
+            index += 1
+            continue
+        pieces.append(prose)
+        pieces.append([texts[index], *_strip_blank(texts[index + 1 : end], True), texts[end]])
+        prose = []
+        index = end + 1
+    pieces.append(prose)
+    result: list[str] = []
+    for piece in (_strip_blank(piece, True) for piece in pieces):
+        if piece:
+            result.extend([""] if result else [])
+            result.extend(piece)
+    return result
+
+
+def _fence_end(texts: list[str], start: int, fence: str) -> int | None:
+    return next((index for index in range(start + 1, len(texts)) if texts[index] == fence), None)
+
+
+def _strip_blank(texts: list[str], trailing_spaces: bool = False) -> list[str]:
+    """``texts`` without blank lines at either end (and, if asked, without spaces after the last line)."""
+    start, end = 0, len(texts)
+    while start < end and not texts[start].strip():
+        start += 1
+    while end > start and not texts[end - 1].strip():
+        end -= 1
+    kept = texts[start:end]
+    if trailing_spaces and kept:
+        kept[-1] = kept[-1].rstrip()
+    return kept
 
 
 def _code_cell(cell: Cell, index: int) -> dict:

@@ -8,18 +8,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
 from .book import Book, load_book, notebook_files
+from .checks import CheckReport, check_book
 from .config import Config, load_config
-from .errors import BuildError
-from .fsutil import write_atomic, write_if_changed
+from .errors import BuildError, Warning_
+from .formatting import CodeFormatter
+from .fsutil import write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import saved_blocks
-from .transforms import has_code, select_tab
+from .state import STATE_DIR, BuildState
+from .transforms import in_tab, select_tab
 
 BUILD_DIR = "build"
-STATE_DIR = f"{BUILD_DIR}/.d2lbuild"
 
 
 def library_index_path(tab: str) -> str:
@@ -56,20 +57,35 @@ class ExtractReport:
     skipped: bool = False
 
 
-def libraries(config: Config, book: Book, tabs: tuple[str, ...]) -> dict[str, Library]:
+def code_formatter(config: Config) -> CodeFormatter:
+    """The book's code formatter, keeping what it formatted under build/ for the next run."""
+    return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json")
+
+
+def libraries(config: Config, book: Book, tabs: tuple[str, ...], formatter: CodeFormatter) -> dict[str, Library]:
     """Each tab's library, built from the saved blocks of the chapters in reading order."""
     result = {}
     for tab in tabs:
         library = config.library(tab)
-        blocks, sections = [], 0
+        blocks, sections, warnings = [], 0, []
         for path in book.order:
             document = book.documents[path]
-            found = saved_blocks(select_tab(document, tab), document.cells)
+            if not in_tab(document, tab, config.default_tab):
+                continue
+            found = saved_blocks(document, tab, select_tab(document, tab), formatter, warnings)
             sections += bool(found)
             blocks.extend(found)
         existing = _read(config.root / library.lib_file)
-        result[tab] = build_library(blocks, library, existing, sections)
+        result[tab] = build_library(blocks, library, existing, sections, tuple(warnings))
     return result
+
+
+def reading_warnings(book: Book, built: dict[str, Library]) -> list[str]:
+    """Input d2lbook accepts but ``check`` rejects: the chapters' and the #@save marks' warnings, each once."""
+    found = [str(warning) for warning in book.warnings]
+    for lib in built.values():
+        found.extend(str(warning) for warning in lib.source_warnings)
+    return list(dict.fromkeys(found))
 
 
 def version_text(config: Config) -> str | None:
@@ -98,13 +114,16 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = _State(root, "extract-" + "-".join(tabs))
-    if not check and state.fresh(config, __version__):
+    state = BuildState(root, "extract-" + "-".join(tabs))
+    chapters = notebook_files(config)
+    state.snapshot(chapters + [f"{config.index}.md"])
+    if not check and state.fresh(config.digest, chapters) and _has_texts(state.data, "summaries", "warnings"):
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
-        return ExtractReport(summaries=summaries, warnings=state.data["warnings"], skipped=True)
+        return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = load_book(config)
-    built = libraries(config, book, tabs)
-    report = ExtractReport()
+    formatter = code_formatter(config)
+    built = libraries(config, book, tabs, formatter)
+    report = ExtractReport(warnings=list(config.warnings) + state.warnings + reading_warnings(book, built))
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
         outputs[package] = ""
@@ -117,15 +136,31 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
         note = " (stale)" if check and changed else "" if changed or check else " (unchanged)"
         counts = f"{lib.definition_count} definitions from {lib.index['sections']} sections"
         report.summaries.append(f"{config.library(tab).lib_file}: {counts}{note}")
+    report.warnings = list(dict.fromkeys(report.warnings))  # a chapter's warning is found once per tab
     if check:
         report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
         return report
+    for tab, lib in built.items():
+        outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
     for path, text in outputs.items():
         write_if_changed(root / path, text)
-    for tab, lib in built.items():
-        write_if_changed(root / library_index_path(tab), json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n")
-    written = list(outputs) + [library_index_path(tab) for tab in tabs]
-    state.save(config, __version__, book, written, summaries=report.summaries, warnings=report.warnings)
+    formatter.save()
+    inputs = list(book.order) + list(book.notebooks)
+    state.save(config.digest, chapters, inputs, outputs, summaries=report.summaries, warnings=report.warnings)
+    return report
+
+
+def _has_texts(data: dict, *keys: str) -> bool:
+    return all(isinstance(data.get(key), list) and all(isinstance(item, str) for item in data[key]) for key in keys)
+
+
+def check_chapters(root: Path) -> CheckReport:
+    """``d2lbuild check``: what d2lbook accepts but a careful book avoids, and the libraries' problems."""
+    config = load_config(root)
+    book = load_book(config)
+    built = libraries(config, book, config.tabs, code_formatter(config))
+    report = check_book(config, book, built, reading_warnings(book, built))
+    report.warnings[:0] = list(config.warnings)
     return report
 
 
@@ -144,38 +179,49 @@ class NotebookReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     skipped: bool = False
 
 
-def section_notebooks(config: Config, book: Book, tab: str) -> dict[str, str]:
+def section_notebooks(config: Config, book: Book, tab: str, formatter: CodeFormatter, warnings: list[Warning_]) -> dict[str, str]:
     """Notebook path -> JSON text for every section that has a notebook in ``tab``."""
     library = config.library(tab)
     result = {}
     for path in book.notebooks:
         document = book.documents[path]
+        if not in_tab(document, tab, config.default_tab):
+            continue  # code, but none naming this tab: no notebook, as in d2lbook
         cells = select_tab(document, tab)
-        saved_blocks(cells, document.cells)  # a bad #@save fails here as it does in extract
-        if has_code(document) and not any(cell.kind == "code" for cell in cells):
-            continue  # code, but none for this tab: no notebook
-        result[notebook_path(tab, path)] = dumps(notebook_for(path, cells, library))
+        saved_blocks(document, tab, cells, formatter, warnings)  # a bad #@save fails here as it does in extract
+        result[notebook_path(tab, path)] = dumps(notebook_for(path, cells, library, formatter))
     return result
 
 
 def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> NotebookReport:
-    """Write the notebooks of every section and tab; only changed ones are rewritten, stale ones removed."""
+    """Write the notebooks of every section and tab; only changed ones are rewritten, stale ones removed.
+
+    Every tab's notebooks are made before any is written, so bad input in one tab writes nothing.
+    """
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = _State(root, "notebooks-" + "-".join(tabs))
-    if state.fresh(config, __version__):
-        return NotebookReport(unchanged=sorted(state.data["outputs"]), skipped=True)
+    state = BuildState(root, "notebooks-" + "-".join(tabs))
+    chapters = notebook_files(config)
+    state.snapshot(chapters + [f"{config.index}.md"])
+    if state.fresh(config.digest, chapters) and _has_texts(state.data, "warnings"):
+        return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data["warnings"], skipped=True)
     book = load_book(config)
-    report = NotebookReport()
+    formatter = code_formatter(config)
+    save_warnings: list[Warning_] = []
+    expected = {tab: section_notebooks(config, book, tab, formatter, save_warnings) for tab in tabs}  # every tab before any write
+    warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
+    report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
-        expected = section_notebooks(config, book, tab)
-        for path, text in expected.items():
+        for path, text in expected[tab].items():
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
-        report.removed.extend(_remove_stale(root, tab, set(expected)))
-    state.save(config, __version__, book, report.written + report.unchanged)
+        report.removed.extend(_remove_stale(root, tab, set(expected[tab])))
+    formatter.save()
+    outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
+    state.save(config.digest, chapters, list(book.order) + list(book.notebooks), outputs, warnings=report.warnings)
     return report
 
 
@@ -188,51 +234,6 @@ def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
             path.unlink()
             removed.append(relpath)
     return removed
-
-
-# --- no-change detection --------------------------------------------------------------------
-
-
-class _State:
-    """Stats of a command's inputs and outputs, to skip work when nothing changed."""
-
-    def __init__(self, root: Path, name: str):
-        self.root = root
-        self.path = root / STATE_DIR / f"{name}.json"
-        try:
-            self.data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.data = {}
-
-    def _stats(self, paths) -> dict[str, list[int]]:
-        stats = {}
-        for path in paths:
-            try:
-                info = (self.root / path).stat()
-                stats[path] = [info.st_mtime_ns, info.st_size]
-            except OSError:
-                stats[path] = None
-        return stats
-
-    def fresh(self, config: Config, version: str) -> bool:
-        data = self.data
-        if not data or data.get("version") != version or data.get("config") != config.digest:
-            return False
-        if data.get("notebook_files") != notebook_files(config):
-            return False
-        return self._stats(data["inputs"]) == data["inputs"] and self._stats(data["outputs"]) == data["outputs"]
-
-    def save(self, config: Config, version: str, book: Book, outputs: list[str], **extra) -> None:
-        inputs = sorted(set(book.order) | set(book.notebooks))
-        data = {
-            "version": version,
-            "config": config.digest,
-            "notebook_files": list(book.notebooks),
-            "inputs": self._stats(inputs),
-            "outputs": self._stats(sorted(outputs)),
-            **extra,
-        }
-        write_atomic(self.path, json.dumps(data))
 
 
 def _read(path: Path) -> str | None:

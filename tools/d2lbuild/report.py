@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 from .fsutil import write_atomic
 from .runner import RunResult
-from .schedule import Job
+from .schedule import Job, Status
 
 
 class PlainProgress:
@@ -32,7 +32,7 @@ class PlainProgress:
         gpu = f" gpu {result.gpu}" if result.gpu is not None else ""
         line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{gpu}"
         self.echo(line)
-        if result.status == "failed":
+        if result.status is Status.FAILED:
             self.echo(f"    {result.reason}")
 
 
@@ -73,9 +73,9 @@ class LiveProgress(PlainProgress):
     def finished(self, result: RunResult) -> None:
         self.running.pop(f"{result.job.tab} {result.job.chapter}", None)
         self.done += 1
-        style = {"ok": "green", "cached": "dim", "failed": "bold red"}[result.status]
+        style = {Status.OK: "green", Status.CACHED: "dim", Status.FAILED: "bold red"}.get(result.status, "yellow")
         self.live.console.print(f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}")
-        if result.status == "failed":
+        if result.status is Status.FAILED:
             self.live.console.print(f"    [red]{result.reason}[/]", markup=True, highlight=False)
         self.live.update(self._render())
 
@@ -85,23 +85,35 @@ def summary_lines(results: list[RunResult]) -> list[str]:
     width = max((len(r.job.chapter) for r in results), default=8)
     lines = [f"{'notebook'.ljust(width)}  {'tab':10}  status  seconds  run     device"]
     for result in sorted(results, key=lambda r: (r.job.tab, r.job.chapter)):
-        run = "cached" if result.status == "cached" else "run"
-        status = "ok" if result.status == "cached" else result.status
+        run = {Status.CACHED: "cached", Status.NOT_RUN: "-"}.get(result.status, "run")
+        status = reported_status(result)
         device = f"gpu {result.gpu}" if result.gpu is not None else "cpu"
         if result.job.needs_gpu:
             device += f" ({result.job.gpu_reason})"
         lines.append(f"{result.job.chapter.ljust(width)}  {result.job.tab:10}  {status:6}  {result.seconds:7.1f}  {run:6}  {device}")
-    counts = {status: sum(r.status == status for r in results) for status in ("ok", "cached", "failed")}
-    lines.append(f"{len(results)} notebooks: {counts['ok']} ran ok, {counts['cached']} cached, {counts['failed']} failed")
+    counts = {status: sum(r.status is status for r in results) for status in Status}
+    line = f"{len(results)} notebooks: {counts[Status.OK]} ran ok, {counts[Status.CACHED]} cached, {counts[Status.FAILED]} failed"
+    stopped = [f"{counts[status]} {status.value}" for status in (Status.INTERRUPTED, Status.NOT_RUN) if counts[status]]
+    lines.append(", ".join([line, *stopped]))
     return lines
+
+
+def reported_status(result: RunResult) -> str:
+    """The status as reports show it: a cached notebook is ok; a failure names its kind."""
+    if result.status is Status.CACHED:
+        return Status.OK.value
+    if result.status is Status.FAILED and result.failure is not None:
+        return f"{Status.FAILED.value} ({result.failure.value})"
+    return result.status.value
 
 
 def result_record(result: RunResult) -> dict:
     return {
         "chapter": result.job.chapter,
         "notebook": result.job.result,
-        "status": "ok" if result.status == "cached" else result.status,
-        "cached": result.status == "cached",
+        "status": Status.OK.value if result.status is Status.CACHED else result.status.value,
+        "failure": result.failure.value if result.failure is not None else None,
+        "cached": result.status is Status.CACHED,
         "seconds": round(result.seconds, 3),
         "gpu": result.gpu,
         "needs_gpu": result.job.needs_gpu,
@@ -129,14 +141,18 @@ def write_junit(path: Path, results: list[RunResult]) -> None:
             "testsuite",
             name=f"eval-{tab}",
             tests=str(len(mine)),
-            failures=str(sum(r.status == "failed" for r in mine)),
+            failures=str(sum(r.status is Status.FAILED for r in mine)),
+            skipped=str(sum(r.status in (Status.INTERRUPTED, Status.NOT_RUN) for r in mine)),
             time=f"{sum(r.seconds for r in mine):.3f}",
         )
         for result in sorted(mine, key=lambda r: r.job.chapter):
             case = ElementTree.SubElement(suite, "testcase", classname=tab, name=result.job.chapter, time=f"{result.seconds:.3f}")
-            if result.status == "failed":
-                failure = ElementTree.SubElement(case, "failure", message=result.reason)
+            if result.status is Status.FAILED:
+                kind = result.failure.value if result.failure else "error"
+                failure = ElementTree.SubElement(case, "failure", message=result.reason, type=kind)
                 failure.text = result.traceback
-            elif result.status == "cached":
+            elif result.status in (Status.INTERRUPTED, Status.NOT_RUN):
+                ElementTree.SubElement(case, "skipped", message=result.status.value)
+            elif result.status is Status.CACHED:
                 ElementTree.SubElement(case, "system-out").text = "cached: nothing it depends on changed"
     write_atomic(path, ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .checks import chapter_position
 from .errors import Position
-from .schedule import Job
+from .schedule import Failure, Job, Status
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
@@ -22,15 +22,16 @@ CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
 
 @dataclass
 class RunResult:
-    """The outcome of one notebook: ok, failed or cached, with the reason and traceback of a failure."""
+    """The outcome of one notebook: its status, and for a failure its kind, reason and traceback."""
 
     job: Job
-    status: str
+    status: Status
     seconds: float = 0.0
     reason: str = ""
     traceback: str = ""
     gpu: str | None = None
     depends_on: list[str] = field(default_factory=list)
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,32 @@ def socket_folder() -> str:
     return tempfile.mkdtemp(prefix="d2l-")
 
 
-async def shutdown(manager) -> None:
+async def shutdown(manager, graceful: bool = False) -> None:
+    """Stop a kernel and every process its cells started (its process group).
+
+    ``graceful`` asks the kernel to shut down first and kills it only when it is still alive after
+    the manager's ``shutdown_wait_time`` (5 s); otherwise it is killed at once.
+    """
+    group = kernel_process_group(manager)
     try:
-        await manager.shutdown_kernel(now=True)
-    except Exception:  # the kernel may already be gone; nothing more to clean
+        await manager.shutdown_kernel(now=not graceful)
+    except Exception:  # the kernel may already be gone; its group is killed below
         pass
+    kill_group(group)
+
+
+def kernel_process_group(manager) -> int | None:
+    """The process group of a kernel (jupyter_client starts each kernel in a session of its own)."""
+    return getattr(getattr(manager, "provisioner", None), "pgid", None)
+
+
+def kill_group(group: int | None) -> None:
+    """Kill what is left of a kernel's process group: processes its cells started and did not end."""
+    if group and group != os.getpgrp():
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:  # nothing left
+            pass
 
 
 def setup_code(cwd: str, cuda_visible_devices: str) -> str:
@@ -107,19 +129,19 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
         for number, cell in enumerate(notebook.cells):
             current = cell
             await client.async_execute_cell(cell, number, execution_count=client.code_cells_executed + 1)
-        return RunResult(job, "ok", time.monotonic() - started), notebook
+        return RunResult(job, Status.OK, time.monotonic() - started), notebook
     except CellExecutionError as err:
-        reason, trace = explain_error(job, current, err, root, index)
+        (reason, trace), kind = explain_error(job, current, err, root, index), Failure.ERROR
     except CellTimeoutError:
-        reason, trace = f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s", ""
+        reason, trace, kind = f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s", "", Failure.TIMED_OUT
     except DeadKernelError:
-        reason, trace = f"{cell_position(current, job)}: {await death_reason(manager)}", ""
+        reason, trace, kind = f"{cell_position(current, job)}: {await death_reason(manager)}", "", Failure.DIED
     except (RuntimeError, TimeoutError) as err:  # the kernel never became ready
-        reason, trace = f"{job.chapter}: kernel failed to start: {err}", ""
+        reason, trace, kind = f"{job.chapter}: kernel failed to start: {err}", "", Failure.NO_KERNEL
     finally:
         if client.kc is not None:
             client.kc.stop_channels()
-    return RunResult(job, "failed", time.monotonic() - started, reason, trace), notebook
+    return RunResult(job, Status.FAILED, time.monotonic() - started, reason, trace, failure=kind), notebook
 
 
 def cell_position(cell, job: Job, line_in_cell: int | None = None) -> Position | str:

@@ -1,30 +1,48 @@
-"""Find the ``#@save`` blocks of one tab's cells: their extents, names, and docstring notes."""
+"""Find the ``#@save`` block of each code cell of one tab: its extent, its layout, its docstring notes, its names.
+
+The extent follows d2lbook's reading, so that libraries come out byte for byte as d2lbook writes them:
+from a marked line, the column-0 lines that follow it, then the indented or blank lines after those.
+Where that reading would cut a statement (a closing bracket or a string continued at column 0), the
+whole statement is kept and a warning says so.
+"""
 
 from __future__ import annotations
 
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
-from .errors import BuildError
-from .source import Cell, Line
+from .errors import Warning_
+from .formatting import CodeFormatter
+from .source import Cell, Document, Line
 from .transforms import parse_cell
 
 SAVE_MARK = re.compile(r"\s*#\s*@save\s*$")
-LABEL = re.compile(r":label:`(sec_[^`]+)`")
+LABEL = re.compile(r":label:`([^`]*)`")
+ADD_TO_CLASS = re.compile(r"^@(?:d2l\.)?add_to_class\(\s*(?:d2l\.)?([A-Za-z_]\w*)\s*\)")
+CLASS_LINE = re.compile(r"^class +([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
 class SavedBlock:
-    """Code saved into one tab's library, with where it came from."""
+    """The code one cell saves into a tab's library, laid out as the library shows it, with its origin."""
 
     lines: tuple[Line, ...]
     path: str
     cell: int | None
-    names: tuple[str, ...]
     kind: str  # "def", "class", "import" or "code"
-    add_to: str | None = None  # the class named in @d2l.add_to_class(C)
-    decorator_lines: int = 0  # leading lines holding that decorator
+    statements: tuple[Statement, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Bare top-level names the block binds: def, class, import, name = ..."""
+        return tuple(dict.fromkeys(name for statement in self.statements for name in statement.names))
+
+    @property
+    def imported(self) -> tuple[tuple[str, str], ...]:
+        return tuple(pair for statement in self.statements for pair in statement.imports)
 
     @property
     def line(self) -> int:
@@ -34,131 +52,237 @@ class SavedBlock:
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
 
+    @property
+    def class_name(self) -> str | None:
+        """The class a block defines on its first line (methods added with add_to_class join it)."""
+        match = CLASS_LINE.match(self.lines[0].text) if self.lines else None
+        return match.group(1) if match else None
 
-def saved_blocks(cells: list[Cell], all_cells: tuple[Cell, ...] = ()) -> list[SavedBlock]:
-    """Every saved block of a tab's cells, in order; labels come from ``all_cells`` (default ``cells``)."""
-    labels = _label_index(all_cells or tuple(cells))
+
+def saved_blocks(document: Document, tab: str, cells: list[Cell], formatter: CodeFormatter, warnings: list[Warning_]) -> list[SavedBlock]:
+    """The saved block of each code cell of ``tab``, in order (``cells`` as select_tab gives them for ``document``)."""
+    units = label_units(document, tab, [cell for cell in cells if cell.kind == "code"])
     blocks: list[SavedBlock] = []
-    for cell in cells:
-        if cell.kind == "code" and "@save" in cell.text:
-            blocks.extend(cell_blocks(cell, labels))
+    for index, unit in enumerate(units):
+        if isinstance(unit, Cell) and "@save" in unit.text:
+            block = cell_block(unit, latest_label(units[: max(index - 1, 0)]), formatter, warnings)
+            if block is not None:
+                blocks.append(block)
     return blocks
 
 
-def _label_index(cells: tuple[Cell, ...] | list[Cell]) -> list[tuple[int, int, str]]:
-    """(cell order, line, label) of every ``:label:`sec_...``` in Markdown."""
-    found = []
-    for cell in cells:
-        if cell.kind == "markdown" and ":label:" in cell.text:
-            for line in cell.lines:
-                for match in LABEL.finditer(line.text):
-                    found.append((cell.cell or 0, line.number, match.group(1)))
-    return found
+def label_units(document: Document, tab: str, code: list[Cell]) -> list[Cell | str]:
+    """The cells as d2lbook sees them when it looks for labels: the Markdown between two code cells of the
+    whole chapter is one unit (tab blocks included), and only the tab's code cells (``code``) stay."""
+    units: list[Cell | str] = []
+    remaining = iter(code)
+    previous: Cell | None = None  # the Markdown cell read just before, if the last cell was Markdown
+    for cell in document.cells:
+        if cell.kind == "markdown":
+            if previous is not None and previous.cell == cell.cell:  # one Markdown cell of the chapter, split by tab blocks
+                units[-1] = f"{units[-1]}\n{cell.text}"
+            else:
+                units.append(cell.text)
+            previous = cell
+            continue
+        previous = None
+        if cell.for_tab(tab) and not cell.helper:
+            units.append(next(remaining))
+    return units
 
 
-def _label_before(labels: list[tuple[int, int, str]], cell: Cell, number: int) -> str | None:
-    key = (cell.cell or 0, number)
-    before = [label for label in labels if (label[0], label[1]) < key]
-    return before[-1][2] if before else None
+def latest_label(units: list[Cell | str]) -> str | None:
+    """The last ``:label:`` naming a section (its name contains ``sec_``) in the Markdown of ``units``.
+
+    d2lbook looks at the cells before the one just above a code cell, so callers pass that slice.
+    """
+    for unit in reversed(units):
+        if isinstance(unit, str) and ":label:" in unit:
+            found = [label for label in LABEL.findall(unit) if "sec_" in label]
+            if found:
+                return found[-1]
+    return None
 
 
-def cell_blocks(cell: Cell, labels: list[tuple[int, int, str]]) -> list[SavedBlock]:
-    """The blocks one code cell saves."""
+def cell_block(cell: Cell, label: str | None, formatter: CodeFormatter, warnings: list[Warning_]) -> SavedBlock | None:
+    """The block one code cell saves, or None (with a warning) when its marks save nothing."""
     lines = list(cell.lines)
     marks = [index for index, line in enumerate(lines) if SAVE_MARK.search(line.text)]
     if not marks:
-        return []
-    module = parse_cell(cell, lines, "#@save is used")
-    statements = [(_start(node), node.end_lineno, node) for node in module.body]
-    chosen: dict[int, tuple[int, int, list[ast.stmt]]] = {}
+        return None
+    chosen: set[int] = set()
     for mark in marks:
-        start, end, nodes = _marked_extent(cell, lines, mark, statements)
-        if start not in chosen:
-            chosen[start] = (start, end, nodes)
-    blocks = []
-    for start, end, nodes in sorted(chosen.values(), key=lambda item: item[0]):
-        label = _label_before(labels, cell, lines[start - 1].number)
-        noted = _with_notes(lines, nodes, label)
-        block_lines = noted[start - 1 : end + len(noted) - len(lines)]
-        cleaned = tuple(Line(SAVE_MARK.sub("", line.text), line.number) for line in block_lines)
-        blocks.append(_block(cell, cleaned, nodes))
-    return blocks
+        extent = marked_lines(lines, mark)
+        if not extent:
+            warnings.append(Warning_(cell.position_of(lines[mark].number), "#@save marks nothing: no code follows it before a blank line"))
+        chosen.update(extent)
+    if not chosen:
+        return None
+    cut = _may_cut(lines, chosen)
+    if cut:
+        chosen = _whole_statements(cell, lines, chosen, cell_statements(cell, lines), warnings)
+    block = _laid_out(cell, lines, chosen, label, formatter)
+    if block is not None and not block.statements and not cut:
+        # the saved lines do not parse: d2lbook would cut a statement, or the cell is broken
+        chosen = _whole_statements(cell, lines, chosen, cell_statements(cell, lines), warnings)
+        block = _laid_out(cell, lines, chosen, label, formatter)
+    return block
 
 
-def _start(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno] + [d.lineno for d in decorators])
+def _laid_out(cell: Cell, lines: list[Line], chosen: set[int], label: str | None, formatter: CodeFormatter) -> SavedBlock | None:
+    """The chosen lines as the library shows them: marks removed, formatted, with their notes."""
+    kept = [Line(SAVE_MARK.sub("", lines[index].text), lines[index].number) for index in sorted(chosen)]
+    formatted = _formatted(kept, formatter)
+    if not formatted:
+        return None
+    noted = add_notes(formatted, label) if label else formatted
+    found = formatter.parsed_once("\n".join(line.text for line in noted), statements)
+    return SavedBlock(tuple(noted), cell.path, cell.cell, _kind(noted), tuple(_statement(*item) for item in found))
 
 
-def _marked_extent(cell: Cell, lines: list[Line], mark: int, statements) -> tuple[int, int, list[ast.stmt]]:
-    """1-based first and last line, and the statements, that the mark at index ``mark`` saves."""
-    number = mark + 1
-    position = cell.position_of(lines[mark].number)
-    if lines[mark].text.strip().lstrip("#").strip() == "@save":  # a line of its own: up to the next blank line
-        stop = next((i + 1 for i in range(mark + 1, len(lines)) if not lines[i].text.strip()), len(lines) + 1)
-        nodes = [node for start, _, node in statements if number < start < stop]
-        if not nodes:
-            hint = "put it above the code to save, or at the end of its first line"
-            raise BuildError(position, f"#@save marks no statement: {hint}")
-        return number + 1, max(node.end_lineno for node in nodes), nodes
-    for start, end, node in statements:
-        if start <= number <= end:
-            return start, end, [node]
-    raise BuildError(position, "#@save marks no statement: this line belongs to no Python statement")
+def marked_lines(lines: list[Line], mark: int) -> list[int]:
+    """Indexes d2lbook saves for the mark at ``mark``: the marked line unless empty, the column-0 lines after it,
+    then the indented or blank lines after those."""
+    chosen = [mark] if SAVE_MARK.sub("", lines[mark].text).strip() else []
+    index = mark + 1
+    while index < len(lines) and lines[index].text.strip() and not _indented(lines[index].text):
+        chosen.append(index)
+        index += 1
+    while index < len(lines) and (not lines[index].text.strip() or _indented(lines[index].text)):
+        chosen.append(index)
+        index += 1
+    return chosen if any(lines[index].text.strip() for index in chosen) else []
 
 
-def _with_notes(lines: list[Line], nodes: list[ast.stmt], label: str | None) -> list[Line]:
-    """The cell's lines with ``Defined in :numref:`label``` added to each saved def and class."""
-    if label is None:
-        return lines
-    result = list(lines)
-    for node in sorted(_documented(nodes), key=lambda n: n.lineno, reverse=True):
-        result = _note_docstring(result, node, f"Defined in :numref:`{label}`")
+def _indented(text: str) -> bool:
+    return text[:1] in (" ", "\t")
+
+
+CONTINUATION = re.compile(r"^\s*(?:[)\]}]|else\b|elif\b|except\b|finally\b)")
+
+
+def _may_cut(lines: list[Line], chosen: set[int]) -> bool:
+    """Whether d2lbook's extent may cut a statement, so the whole cell must be parsed to know: a line just
+    outside the saved lines continues a statement (a closing bracket, ``else``, ``except``...), or a
+    decorator or an indented line leads them. (Saved lines that do not parse are found once laid out.)"""
+    for index in chosen:
+        before, after = index - 1, index + 1
+        if before >= 0 and before not in chosen and lines[before].text.lstrip().startswith("@"):
+            return True
+        if after < len(lines) and after not in chosen and CONTINUATION.match(lines[after].text):
+            return True
+    return _indented(lines[min(chosen)].text)
+
+
+def cell_statements(cell: Cell, lines: list[Line]) -> tuple[Statement, ...]:
+    """The cell's top-level statements, or BuildError at the line Python complains about."""
+    found = statements("\n".join(line.text for line in lines))
+    if not found and any(line.text.strip() and not line.text.lstrip().startswith("#") for line in lines):
+        parse_cell(cell, lines, "#@save is used")  # raises with the position of the syntax error
+    return found
+
+
+def _whole_statements(
+    cell: Cell, lines: list[Line], chosen: set[int], spans: tuple[Statement, ...], warnings: list[Warning_]
+) -> set[int]:
+    """``chosen`` grown to whole top-level statements where it cuts one (d2lbook would write broken code)."""
+    grown = set(chosen)
+    for statement in spans:
+        span = set(range(statement.first - 1, statement.last))
+        if span & chosen and not span <= chosen:
+            grown |= span
+            missing = sorted(span - chosen)
+            where = cell.position_of(lines[missing[0]].number)
+            warnings.append(Warning_(where, "this line continues a saved statement at column 0; d2lbook would drop it, so it is kept"))
+    return grown
+
+
+def _formatted(lines: list[Line], formatter: CodeFormatter) -> list[Line]:
+    """The block laid out as d2lbook lays it out (imports sorted, trailing spaces and outer blank lines gone)."""
+    text = formatter("\n".join(line.text for line in lines))
+    if not text:
+        return []
+    return remap_lines(text.split("\n"), lines)
+
+
+def remap_lines(texts: list[str], origin: list[Line]) -> list[Line]:
+    """Give each output line the chapter line it came from (moved lines are found by their text)."""
+    by_text: dict[str, list[int]] = {}
+    for line in origin:
+        by_text.setdefault(line.text.strip(), []).append(line.number)
+    result, last = [], origin[0].number if origin else 1
+    for text in texts:
+        numbers = by_text.get(text.strip())
+        if numbers and text.strip():
+            last = numbers.pop(0)
+        result.append(Line(text, last))
     return result
 
 
-def _documented(nodes: list[ast.stmt]) -> list[ast.stmt]:
-    return [node for node in nodes if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+# --- "Defined in" notes ---------------------------------------------------------------------
 
 
-def _note_docstring(lines: list[Line], node: ast.stmt, note: str) -> list[Line]:
-    first = node.body[0]
-    if first.lineno == node.lineno:  # a one-line def: no room for a docstring
-        return lines
-    indent = " " * first.col_offset
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        index = first.end_lineno - 1
-        text, origin = lines[index].text, lines[index].number
-        head, tail = text[: first.end_col_offset], text[first.end_col_offset :]
-        quote = '"""' if head.endswith('"""') else "'''" if head.endswith("'''") else None
-        if quote is None:  # a one-line "..." docstring: add the note inside it
-            return lines[:index] + [Line(head[:-1] + f"\\n\\n{note}" + head[-1] + tail, origin)] + lines[index + 1 :]
-        body = head[: -len(quote)]
-        if body.strip():
-            new = [Line(body, origin), Line("", origin), Line(f"{indent}{note}{quote}{tail}", origin)]
-        else:
-            new = [Line("", origin), Line(f"{indent}{note}", origin), Line(text, origin)]
-        return lines[:index] + new + lines[index + 1 :]
-    index = _start(first) - 1
-    return lines[:index] + [Line(f'{indent}"""{note}"""', lines[index].number)] + lines[index:]
+def add_notes(lines: list[Line], label: str) -> list[Line]:
+    """Add ``Defined in :numref:`label``` to each top-level def or class of a block, as d2lbook does.
+
+    The note goes into the docstring after the first line of the definition that contains ``):`` (for a
+    ``class A:`` without bases, that is its first method): appended to a one-line docstring, otherwise
+    inserted as a new one (before a docstring that spans several lines, too).
+    """
+    result = list(lines)
+    starts = [index for index, line in enumerate(result) if line.text.startswith(("def", "class"))]
+    for start, end in reversed(list(zip(starts, [*starts[1:], len(result)], strict=False))):
+        head = next((index for index in range(start, end) if "):" in result[index].text), None)
+        if head is not None and head + 1 < len(result):
+            result[head + 1 : head + 2] = _noted_docstring(result[head + 1], label)
+    return result
 
 
-def _block(cell: Cell, lines: tuple[Line, ...], nodes: list[ast.stmt]) -> SavedBlock:
-    names: list[str] = []
-    for node in nodes:
-        names.extend(defined_names(node))
-    kinds = {_kind(node) for node in nodes}
-    kind = kinds.pop() if len(kinds) == 1 else "code"
-    add_to, decorator_lines = None, 0
-    if len(nodes) == 1 and isinstance(nodes[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
-        for decorator in nodes[0].decorator_list:
-            target = add_to_class_target(decorator)
-            if target and len(nodes[0].decorator_list) == 1:
-                add_to, decorator_lines = target, decorator.end_lineno - decorator.lineno + 1
-    return SavedBlock(lines, cell.path, cell.cell, tuple(names), kind, add_to, decorator_lines)
+def _noted_docstring(line: Line, label: str) -> list[Line]:
+    """The line after a definition's head, with the note added (one line becomes three, or two)."""
+    stripped = line.text.strip()
+    indent = line.text[: len(line.text) - len(line.text.lstrip())]
+    note = f"Defined in :numref:`{label}`"
+    quote = stripped[:3]
+    if quote in ('"""', "'''") and len(stripped) >= 6 and stripped.endswith(quote):
+        body = line.text.rstrip()[:-3]
+        return [Line(body, line.number), Line("", line.number), Line(f"{indent}{note}{quote}", line.number)]
+    return [Line(f'{indent}"""{note}"""', line.number), line]
 
 
-def _kind(node: ast.stmt) -> str:
+# --- names -----------------------------------------------------------------------------------
+
+
+class Statement(NamedTuple):
+    """A top-level statement of a saved block: its lines (1-based, decorators included), kind and bindings."""
+
+    first: int
+    last: int
+    kind: str  # "def", "class", "import" or "code"
+    names: tuple[str, ...]  # bare names it binds (a subscript, attribute or augmented assignment binds none)
+    imports: tuple[tuple[str, str], ...]  # (name, module.attribute) for names an import binds
+
+
+@lru_cache(maxsize=8192)
+def statements(code: str) -> tuple[Statement, ...]:
+    """The top-level statements of some code (magic lines ignored); none when it does not parse."""
+    try:
+        module = ast.parse("\n".join("#" + line if line.lstrip().startswith(("%", "!")) else line for line in code.split("\n")))
+    except SyntaxError:
+        return ()
+    found = []
+    for node in module.body:
+        first = min([node.lineno] + [decorator.lineno for decorator in getattr(node, "decorator_list", [])])
+        found.append(Statement(first, node.end_lineno, _node_kind(node), tuple(defined_names(node)), _imports(node)))
+    return tuple(found)
+
+
+def _statement(first: int, last: int, kind: str, names, imports) -> Statement:
+    """A Statement from its fields, as kept in a store (lists become tuples)."""
+    return Statement(first, last, kind, tuple(names), tuple(tuple(pair) for pair in imports))
+
+
+def _node_kind(node: ast.stmt) -> str:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return "def"
     if isinstance(node, ast.ClassDef):
@@ -168,37 +292,41 @@ def _kind(node: ast.stmt) -> str:
     return "code"
 
 
-def add_to_class_target(decorator: ast.expr) -> str | None:
-    """``C`` for a decorator ``@d2l.add_to_class(C)``, ``@d2l.add_to_class(d2l.C)`` or ``@add_to_class(C)``."""
-    if not (isinstance(decorator, ast.Call) and len(decorator.args) == 1):
-        return None
-    func, target = decorator.func, decorator.args[0]
-    named = (isinstance(func, ast.Attribute) and func.attr == "add_to_class") or (
-        isinstance(func, ast.Name) and func.id == "add_to_class"
-    )
-    if not named:
-        return None
-    if isinstance(target, ast.Name):
-        return target.id
-    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "d2l":
-        return target.attr  # a class saved in an earlier section, reached through the library
-    return None
+def _imports(node: ast.stmt) -> tuple[tuple[str, str], ...]:
+    if isinstance(node, ast.Import):
+        return tuple((alias.asname or alias.name.split(".")[0], alias.name) for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return tuple((alias.asname or alias.name, f"{node.module}.{alias.name}") for alias in node.names if alias.name != "*")
+    return ()
 
 
 def defined_names(node: ast.stmt) -> list[str]:
-    """Top-level names a statement binds."""
+    """Top-level names one statement binds with def, class, import or ``name = ...``."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Import):
         return [alias.asname or alias.name.split(".")[0] for alias in node.names]
     if isinstance(node, ast.ImportFrom):
         return [alias.asname or alias.name for alias in node.names if alias.name != "*"]
-    targets: list[ast.expr] = []
     if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        targets = [node.target]
-    names = []
-    for target in targets:
-        names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    return names
+        return [target.id for target in node.targets if isinstance(target, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return [node.target.id]
+    return []
+
+
+def _kind(lines: list[Line]) -> str:
+    first = lines[0].text
+    if first.startswith(("def ", "@")):
+        return "def"
+    if first.startswith("class "):
+        return "class"
+    if all(line.text.startswith(("import ", "from ")) or not line.text.strip() for line in lines):
+        return "import"
+    return "code"
+
+
+def add_to_class_target(text: str) -> str | None:
+    """``C`` for a line ``@d2l.add_to_class(C)``, ``@d2l.add_to_class(d2l.C)`` or ``@add_to_class(C)``."""
+    match = ADD_TO_CLASS.match(text)
+    return match.group(1) if match else None

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from .book import matches_any
 from .config import EvalSettings
 
 GPU_CALL = re.compile(r"\bd2l\.(try_gpu|try_all_gpus)\b")
+
+
+class Status(str, Enum):
+    """What became of a notebook in an eval."""
+
+    OK = "ok"
+    CACHED = "cached"  # ok, and nothing it depends on changed since it last ran ok
+    FAILED = "failed"  # see its Failure
+    INTERRUPTED = "interrupted"  # running when the eval was stopped: neither result nor cache touched
+    NOT_RUN = "not run"  # still waiting when the eval was stopped
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+class Failure(str, Enum):
+    """How a notebook failed."""
+
+    ERROR = "error"  # a cell raised
+    TIMED_OUT = "timed out"
+    DIED = "died"  # the kernel process exited or was killed
+    NO_KERNEL = "no kernel"  # the kernel never started
+
+    __str__ = str.__str__
+    __format__ = str.__format__
 
 
 @dataclass(frozen=True)
@@ -22,6 +49,37 @@ class Job:
     timeout: float
     needs_gpu: bool
     gpu_reason: str
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup CPU quota (containers)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    return max(1, min(count, quota) if quota else count)
+
+
+def cgroup_cpu_limit(cgroup_root: str = "/sys/fs/cgroup") -> int | None:
+    """CPUs allowed by the cgroup quota (v2 ``cpu.max`` or v1 ``cfs_quota_us``), rounded up; None when unlimited."""
+    candidates = ((f"{cgroup_root}/cpu.max", None), (f"{cgroup_root}/cpu/cpu.cfs_quota_us", f"{cgroup_root}/cpu/cpu.cfs_period_us"))
+    for quota_file, period_file in candidates:
+        try:
+            with open(quota_file) as handle:
+                fields = handle.read().split()
+            if period_file:
+                with open(period_file) as handle:
+                    fields.append(handle.read().strip())
+        except OSError:
+            continue
+        if len(fields) >= 2 and fields[0] not in ("max", "-1"):
+            try:
+                return max(1, -(-int(fields[0]) // int(fields[1])))
+            except (ValueError, ZeroDivisionError):
+                return None
+        return None
+    return None
 
 
 def timeout_for(chapter: str, settings: EvalSettings) -> float:

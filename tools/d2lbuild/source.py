@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
-from .errors import BuildError, Position
+from .errors import BuildError, Position, Warning_
 
 CODE_INFO = re.compile(r"^\{\.python\s+\.input\b")
 OUTPUT_INFO = re.compile(r"^\{[^}]*\.output\b")
 FENCE = re.compile(r"^(\s*)(`{3,})(.*)$")
-TAB_MARK = re.compile(r"^\s*(?:#\s*@tab|%%tab)\b(.*)$")
+TAB_MARK = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b(.*)$")
+TAB_MARK_ANY_CASE = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b", re.IGNORECASE)
 BEGIN_TAB = re.compile(r"^\s*:begin_tab:`([^`]*)`\s*$")
 END_TAB = re.compile(r"^\s*:end_tab:\s*$")
 HELPER = "%load_ext d2lbook.tab"
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One line of a cell and its line number in the chapter (within the cell, for .ipynb)."""
 
     text: str
@@ -36,8 +38,9 @@ class Cell:
     cell: int | None = None
     helper: bool = False
     has_outputs: bool = False
+    named: tuple[str, ...] = ()  # the tabs a #@tab mark or :begin_tab: names explicitly (``all`` names none)
 
-    @property
+    @cached_property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines)
 
@@ -58,18 +61,20 @@ class Document:
 
     path: str
     cells: tuple[Cell, ...]
+    warnings: tuple[Warning_, ...] = ()
 
 
 def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
     """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document."""
     text = decode(relpath, (root / relpath).read_bytes())
+    notes = Notes(relpath)
     if relpath.endswith(".ipynb"):
-        cells = read_ipynb(relpath, text, tabs)
+        cells = read_ipynb(relpath, text, tabs, notes)
     elif relpath.endswith(".py"):
-        cells = read_percent_script(relpath, text, tabs)
+        cells = read_percent_script(relpath, text, tabs, notes)
     else:
-        cells = read_markdown(relpath, split_lines(text), tabs)
-    return Document(relpath, tuple(cells))
+        cells = read_markdown(relpath, split_lines(text), tabs, notes=notes)
+    return Document(relpath, tuple(cells), tuple(notes.found))
 
 
 def decode(relpath: str, data: bytes) -> str:
@@ -89,90 +94,131 @@ def split_lines(text: str, first: int = 1) -> list[Line]:
     return [Line(line, number) for number, line in enumerate(raw, first)]
 
 
-def parse_tab_names(text: str, position: Position, tabs: tuple[str, ...], what: str) -> tuple[str, ...]:
-    """The tabs named in ``a, b`` (``all`` for every tab), checked against config."""
+class Notes:
+    """Warnings found while reading one chapter (d2lbook accepts the input; ``check`` rejects it)."""
+
+    def __init__(self, path: str, cell: int | None = None):
+        self.path, self.cell, self.found = path, cell, []
+
+    def at(self, line: int) -> Position:
+        return Position(self.path, line, self.cell)
+
+    def warn(self, line: int, message: str) -> None:
+        self.found.append(Warning_(self.at(line), message))
+
+
+def parse_tab_names(text: str, line: int, tabs: tuple[str, ...], what: str, notes: Notes) -> tuple[tuple[str, ...], bool]:
+    """The tabs named in ``a, b`` and whether they were named explicitly (``all`` is every tab, not explicit).
+
+    Unknown names are dropped with a warning, as d2lbook gives them a tab that is never built.
+    """
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise BuildError(position, f"{what} names no tab; write e.g. {what} {tabs[0]}")
+        notes.warn(line, f"{what} names no tab, so the cell belongs to none; write e.g. {what} {tabs[0]}")
+        return (), True
     if "all" in names:
-        return tabs
+        return tabs, False
     for name in names:
         if name not in tabs:
-            raise BuildError(position, f"unknown tab {name!r} in {what}; config.ini [build] tabs = {', '.join(tabs)}")
-    return tuple(name for name in tabs if name in names)
+            notes.warn(line, f"unknown tab {name!r} in {what}; config.ini [build] tabs = {', '.join(tabs)}")
+    return tuple(name for name in tabs if name in names), True
 
 
-def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None) -> list[Cell]:
+def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None, notes: Notes | None = None) -> list[Cell]:
     """Split Markdown lines into Markdown cells (per tab block) and code cells."""
+    notes = notes if notes is not None else Notes(path, cell)
     cells: list[Cell] = []
     text: list[Line] = []
-    block_tabs: tuple[str, ...] | None = None
+    block: tuple[tuple[str, ...], bool] | None = None  # the open tab block's tabs, and whether named explicitly
     block_start: Line | None = None
 
-    def flush() -> None:
-        if any(line.text.strip() for line in text):
-            cells.append(Cell("markdown", tuple(text), block_tabs, path, cell))
+    def flush(empty_block: bool = False) -> None:
+        """Close the Markdown read so far; an empty tab block still makes a cell, as in d2lbook."""
+        if any(line.text.strip() for line in text) or (empty_block and block):
+            block_tabs, named = block if block else (None, False)
+            lines = tuple(text) or (Line("", line.number),)
+            cells.append(Cell("markdown", lines, block_tabs, path, cell, named=block_tabs if named else ()))
         text.clear()
 
+    markers = [index for index, line in enumerate(lines) if ":begin_tab:" in line.text or ":end_tab:" in line.text]
+    last_marker = markers[-1] if markers else -1
     index = 0
     while index < len(lines):
         line = lines[index]
-        fence = FENCE.match(line.text)
+        fence = FENCE.match(line.text) if "``" in line.text else None
         if fence:
-            end = _closing_fence(lines, index, fence.group(2), path, cell)
+            end = _closing_fence(lines, index, fence.group(2))
+            if end is None:
+                fence_text = fence.group(2)
+                notes.warn(line.number, f"code fence {fence_text} is never closed: the rest of the file is in it; add a line {fence_text}")
+                end = len(lines)
             if CODE_INFO.match(fence.group(3).strip()):
                 flush()
-                cells.append(code_cell(path, lines[index + 1 : end], tabs, cell))
+                cells.append(code_cell(path, lines[index + 1 : end], tabs, cell, notes=notes))
             else:
                 text.extend(lines[index : end + 1])
             index = end + 1
             continue
-        begin, finish = BEGIN_TAB.match(line.text), END_TAB.match(line.text)
+        tabbed = ":begin_tab:" in line.text or ":end_tab:" in line.text
+        begin, finish = (BEGIN_TAB.match(line.text), END_TAB.match(line.text)) if tabbed else (None, None)
         if begin:
             if block_start is not None:
-                message = f":begin_tab: inside the tab block opened at line {block_start.number}; close it with :end_tab: first"
-                raise BuildError(Position(path, line.number, cell), message)
+                opened = block_start.number
+                notes.warn(line.number, f":begin_tab: inside the tab block opened at line {opened}; a new block starts here")
             flush()
-            block_tabs = parse_tab_names(begin.group(1), Position(path, line.number, cell), tabs, ":begin_tab:")
+            block = parse_tab_names(begin.group(1), line.number, tabs, ":begin_tab:", notes)
             block_start = line
+            if last_marker <= index:  # no :end_tab: or :begin_tab: below ends this block
+                notes.warn(line.number, ":begin_tab: is never closed: the rest of the file is in this block, code included; add :end_tab:")
+                text.extend(lines[index + 1 :])
+                break
         elif finish:
             if block_start is None:
-                raise BuildError(Position(path, line.number, cell), ":end_tab: without a :begin_tab: before it")
-            flush()
-            block_tabs, block_start = None, None
+                notes.warn(line.number, ":end_tab: without a :begin_tab: before it; ignored")
+            else:
+                flush(empty_block=True)
+                block, block_start = None, None
         else:
             text.append(line)
         index += 1
-    if block_start is not None:
-        raise BuildError(Position(path, block_start.number, cell), ":begin_tab: is never closed; add a line :end_tab:")
     flush()
     return cells
 
 
-def _closing_fence(lines: list[Line], start: int, fence: str, path: str, cell: int | None) -> int:
+def _closing_fence(lines: list[Line], start: int, fence: str) -> int | None:
     for index in range(start + 1, len(lines)):
         if lines[index].text.strip() == fence:
             return index
-    raise BuildError(Position(path, lines[start].number, cell), f"code fence {fence} is never closed; add a line {fence}")
+    return None
 
 
-def code_cell(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None, outputs: bool = False) -> Cell:
+def code_cell(
+    path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None, outputs: bool = False, notes: Notes | None = None
+) -> Cell:
     """A code cell; a first line ``#@tab a, b`` or ``%%tab a, b`` chooses its tabs and is dropped."""
+    notes = notes if notes is not None else Notes(path, cell)
     selected: tuple[str, ...] = (tabs[0],)
+    named: tuple[str, ...] = (tabs[0],)  # a cell without a mark names the default tab
     body = list(lines)
     first = next((i for i, line in enumerate(body) if line.text.strip()), None)
     if first is not None:
         mark = TAB_MARK.match(body[first].text)
         if mark:
-            position = Position(path, body[first].number, cell)
             what = "%%tab" if body[first].text.lstrip().startswith("%%") else "#@tab"
-            selected = parse_tab_names(mark.group(1), position, tabs, what)
+            selected, explicit = parse_tab_names(mark.group(1), body[first].number, tabs, what, notes)
+            named = selected if explicit else ()
             del body[first]
+        elif TAB_MARK_ANY_CASE.match(body[first].text):
+            message = "write the tab mark #@tab in lower case; as it is, the line is a comment and the cell the default tab's"
+            notes.warn(body[first].number, message)
+    for line in [line for line in body if TAB_MARK.match(line.text)]:
+        notes.warn(line.number, "a tab mark below the first line is ignored (and dropped, as d2lbook does); split the cell instead")
+        body.remove(line)
     helper = any(HELPER in line.text for line in body)
-    return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs)
+    return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs, named=named)
 
 
-def read_ipynb(path: str, text: str, tabs: tuple[str, ...]) -> list[Cell]:
+def read_ipynb(path: str, text: str, tabs: tuple[str, ...], notes: Notes) -> list[Cell]:
     """Cells of a Jupyter notebook chapter; positions name the cell and the line in it."""
     import nbformat  # only books with .ipynb chapters pay for this import
 
@@ -183,15 +229,16 @@ def read_ipynb(path: str, text: str, tabs: tuple[str, ...]) -> list[Cell]:
     cells: list[Cell] = []
     for number, nb_cell in enumerate(notebook.cells, 1):
         lines = split_lines(nb_cell.source)
+        notes.cell = number
         if nb_cell.cell_type == "code":
             outputs = bool(nb_cell.get("outputs")) or nb_cell.get("execution_count") is not None
-            cells.append(code_cell(path, lines, tabs, number, outputs))
+            cells.append(code_cell(path, lines, tabs, number, outputs, notes))
         elif nb_cell.cell_type == "markdown":
-            cells.extend(read_markdown(path, lines, tabs, number))
+            cells.extend(read_markdown(path, lines, tabs, number, notes))
     return cells
 
 
-def read_percent_script(path: str, text: str, tabs: tuple[str, ...]) -> list[Cell]:
+def read_percent_script(path: str, text: str, tabs: tuple[str, ...], notes: Notes) -> list[Cell]:
     """Cells of a jupytext percent script; positions are lines of the script."""
     import jupytext  # only books with .py chapters pay for this import
 
@@ -208,9 +255,9 @@ def read_percent_script(path: str, text: str, tabs: tuple[str, ...]) -> list[Cel
         start = _content_start(all_lines, marker, nb_cell.source)
         lines = split_lines(nb_cell.source, start)
         if nb_cell.cell_type == "code":
-            cells.append(code_cell(path, lines, tabs))
+            cells.append(code_cell(path, lines, tabs, notes=notes))
         elif nb_cell.cell_type == "markdown":
-            cells.extend(read_markdown(path, lines, tabs))
+            cells.extend(read_markdown(path, lines, tabs, notes=notes))
     return cells
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
+from functools import lru_cache
 
+from .aliases import rewrite_aliases
 from .config import TabLibrary
 from .errors import BuildError
 from .source import Cell, Document, Line
@@ -30,6 +32,18 @@ def has_code(document: Document) -> bool:
     return any(cell.kind == "code" and not cell.helper for cell in document.cells)
 
 
+def in_tab(document: Document, tab: str, default_tab: str) -> bool:
+    """Whether a section exists in ``tab``, as d2lbook decides: it has no code, or a cell or tab block names
+    ``tab`` explicitly, or ``tab`` is the default tab and some code cell is for it (``#@tab all`` included).
+
+    In any other tab, ``#@tab all`` alone does not make a section exist: it has no notebook there and adds
+    nothing to that tab's library.
+    """
+    if not has_code(document) or any(tab in cell.named for cell in document.cells):
+        return True
+    return tab == default_tab and any(cell.kind == "code" and not cell.helper and cell.for_tab(tab) for cell in document.cells)
+
+
 def python_text(lines: tuple[Line, ...] | list[Line]) -> str:
     """Cell text with magic lines (``%%tab``, ``!pip``) commented out, so ``ast`` can parse it."""
     return "\n".join(("#" + line.text) if MAGIC.match(line.text) else line.text for line in lines)
@@ -49,7 +63,12 @@ def parse_cell(cell: Cell, lines: tuple[Line, ...] | list[Line], why: str) -> as
 
 
 def branch_tabs(test: ast.expr) -> tuple[str, ...] | None:
-    """The tabs an ``if`` test names: ``tab.selected('a', 'b')`` or ``d2l.USE_MXNET``; else None."""
+    """The tabs an ``if`` test names: ``tab.selected('a', 'b')``, ``d2l.USE_MXNET``, or such tests joined by ``or``."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        parts = [branch_tabs(value) for value in test.values]
+        if any(part is None for part in parts):
+            return None
+        return tuple(dict.fromkeys(name for part in parts for name in part))
     if (
         isinstance(test, ast.Call)
         and isinstance(test.func, ast.Attribute)
@@ -65,23 +84,128 @@ def branch_tabs(test: ast.expr) -> tuple[str, ...] | None:
     return None
 
 
+def selected_calls(lines: tuple[Line, ...] | list[Line]) -> list[tuple[Line, tuple[str, ...]]]:
+    """Each ``tab.selected(...)`` call of some code, found by Python's parser, with its line and the names it gives."""
+    try:
+        module = ast.parse(python_text(lines))
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and branch_tabs(node) is not None and isinstance(node.func, ast.Attribute):
+            found.append((lines[node.lineno - 1], branch_tabs(node)))
+    return sorted(found, key=lambda item: item[0].number)
+
+
 def resolve_branches(cell: Cell, tab: str) -> Cell:
-    """Keep the branch of each ``if tab.selected(...)`` that matches ``tab``, dedented."""
+    """Keep the branch of each ``if tab.selected(...)`` that matches ``tab``, dedented, as d2lbook reads them."""
     if not _may_branch(cell.text):
         return cell
-    lines = list(cell.lines)
+    lines = _resolve_statements(list(cell.lines), tab)
     while _may_branch("\n".join(line.text for line in lines)):
-        found = _first_branch(parse_cell(cell, lines, "the cell has a tab branch"))
-        if found is None:
+        try:
+            module = ast.parse(python_text(lines))
+        except SyntaxError:
             break
-        node, parent_body = found
-        lines = _rewrite_branch(lines, node, tab in branch_tabs(node.test), len(parent_body) == 1)
-    while _may_branch("\n".join(line.text for line in lines)):
-        expression = _first_branch_expression(parse_cell(cell, lines, "the cell has a tab branch"))
+        expression = _first_branch_expression(module)
         if expression is None:
             break
         lines = _rewrite_expression(cell, lines, expression, tab)
     return replace(cell, lines=tuple(lines))
+
+
+BRANCH_LINE = re.compile(r"^(\s*)(if|elif)\s+(.+?):\s*(?:#.*)?$")
+ELSE_LINE = re.compile(r"^(\s*)else\s*:\s*(?:#.*)?$")
+
+
+@lru_cache(maxsize=4096)
+def _line_branch(text: str) -> tuple[int, str, tuple[str, ...]] | None:
+    """(indentation, keyword, tabs) of a line ``if tab.selected(...):`` or ``elif ...``; None for other lines."""
+    match = BRANCH_LINE.match(text)
+    if not match or "selected(" not in match.group(3) and "USE_" not in match.group(3):
+        return None
+    try:
+        test = ast.parse(match.group(3).strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    tabs = branch_tabs(test)
+    return None if tabs is None else (len(match.group(1)), match.group(2), tabs)
+
+
+def _resolve_statements(lines: list[Line], tab: str) -> list[Line]:
+    """Resolve tab branches line by line, the way d2lbook does.
+
+    A branch line ``if tab.selected(...):`` (or ``elif``/``else`` after it) opens a region: the lines after
+    it that are blank or indented deeper. The chosen region is kept, shifted left to the branch's
+    indentation; the others are dropped with their blank lines. A branch line inside a region starts a
+    region of its own (regions do not nest).
+    """
+    result: list[Line] = []
+    region: tuple[int, bool, int | None] | None = None  # indentation, keep, shift (set by the first line)
+    taken = False  # whether a branch of the current if/elif/else chain was kept
+    for line in lines:
+        branch = _line_branch(line.text)
+        other = ELSE_LINE.match(line.text)
+        if branch is not None:
+            indent, keyword, tabs = branch
+            if keyword == "if" or region is None or region[0] != indent:
+                taken = False
+            keep = tab in tabs and not taken
+            taken = taken or keep
+            region = (indent, keep, None)
+            continue
+        if other is not None and region is not None and len(other.group(1)) == region[0]:
+            region = (region[0], not taken, None)
+            taken = True
+            continue
+        if region is not None and (not line.text.strip() or _indent(line.text) > region[0]):
+            indent, keep, shift = region
+            if keep:
+                if shift is None and line.text.strip():
+                    shift = _indent(line.text) - indent
+                    region = (indent, keep, shift)
+                result.append(Line(line.text[min(shift or 0, _indent(line.text)) :], line.number))
+            continue
+        region = None
+        result.append(line)
+    return _fill_empty_bodies(result)
+
+
+def _fill_empty_bodies(lines: list[Line]) -> list[Line]:
+    """A ``pass`` under a block opener whose whole body was a dropped branch (d2lbook leaves it empty).
+
+    Only code that no longer parses is touched, and only when the ``pass`` makes it parse.
+    """
+    filled = _with_pass(lines)
+    if len(filled) == len(lines) or _parses(lines):
+        return lines
+    return filled if _parses(filled) else lines
+
+
+def _parses(lines: list[Line]) -> bool:
+    try:
+        ast.parse(python_text(lines))
+    except SyntaxError:
+        return False
+    return True
+
+
+def _with_pass(lines: list[Line]) -> list[Line]:
+    code = [index for index, line in enumerate(lines) if line.text.strip() and not line.text.lstrip().startswith("#")]
+    empty = set()
+    for position, index in enumerate(code):
+        text = lines[index].text
+        after = lines[code[position + 1]].text if position + 1 < len(code) else None
+        if text.split("#", 1)[0].rstrip().endswith(":") and (after is None or _indent(after) <= _indent(text)):
+            empty.add(index)
+    if not empty:
+        return lines
+    filled: list[Line] = []
+    for index, line in enumerate(lines):
+        filled.append(line)
+        if index in empty:
+            filled.append(Line(" " * (_indent(line.text) + 4) + "pass", line.number))
+    return filled
 
 
 def _first_branch_expression(module: ast.Module) -> ast.IfExp | None:
@@ -106,63 +230,8 @@ def _may_branch(text: str) -> bool:
     return "selected(" in text or "USE_" in text
 
 
-def _first_branch(module: ast.Module) -> tuple[ast.If, list[ast.stmt]] | None:
-    """The earliest tab branch and the statement list holding it (only statements are visited)."""
-    best = None
-    stack: list[list[ast.stmt]] = [module.body]
-    while stack:
-        body = stack.pop()
-        for node in body:
-            if isinstance(node, ast.If) and branch_tabs(node.test) is not None:
-                if best is None or node.lineno < best[0].lineno:
-                    best = (node, body)
-            for field in ("body", "orelse", "finalbody"):
-                inner = getattr(node, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    stack.append(inner)
-            stack.extend(handler.body for handler in getattr(node, "handlers", []))
-            stack.extend(case.body for case in getattr(node, "cases", []))
-    return best
-
-
-def _rewrite_branch(lines: list[Line], node: ast.If, selected: bool, only_statement: bool) -> list[Line]:
-    start, end = node.lineno - 1, node.end_lineno  # 0-based slice of the whole if statement
-    indent = _indent(lines[start].text)
-    body_end = node.body[-1].end_lineno  # 1-based, last line of the body
-    else_index = _else_line(lines, body_end, end, indent) if node.orelse else None
-    if selected:
-        kept = _dedent(lines[start + 1 : else_index if else_index is not None else end], indent)
-    elif else_index is None:
-        kept = []
-    elif lines[else_index].text.strip().startswith("elif"):
-        head = lines[else_index]
-        kept = [Line(head.text.replace("elif", "if", 1), head.number)] + lines[else_index + 1 : end]
-    else:
-        kept = _dedent(lines[else_index + 1 : end], indent)
-    if not any(line.text.strip() for line in kept) and only_statement and indent:
-        kept = [Line(" " * indent + "pass", lines[start].number)]
-    return lines[:start] + kept + lines[end:]
-
-
-def _else_line(lines: list[Line], body_end: int, end: int, indent: int) -> int | None:
-    for index in range(body_end, end):
-        text = lines[index].text
-        if _indent(text) == indent and re.match(r"\s*(else\s*:|elif\b)", text):
-            return index
-    return None
-
-
 def _indent(text: str) -> int:
     return len(text) - len(text.lstrip(" "))
-
-
-def _dedent(lines: list[Line], outer: int) -> list[Line]:
-    """Shift a branch body left so its first statement sits at the ``if``'s indentation."""
-    first = next((line for line in lines if line.text.strip()), None)
-    if first is None:
-        return []
-    shift = _indent(first.text) - outer
-    return [Line(line.text[min(shift, _indent(line.text)) :], line.number) for line in lines]
 
 
 # --- aliases --------------------------------------------------------------------------------
@@ -170,140 +239,13 @@ def _dedent(lines: list[Line], outer: int) -> list[Line]:
 
 def apply_aliases(cell: Cell, library: TabLibrary) -> Cell:
     """Rewrite ``d2l.`` aliases into the framework's own calls, as notebooks show them."""
-    if cell.kind != "code" or "d2l." not in cell.text and not library.reverse_alias:
+    if cell.kind != "code" or "d2l." not in cell.text:
         return cell
     text = rewrite_aliases(cell.text, library)
     if text == cell.text:
         return cell
     new_lines = text.split("\n")
     numbers = [line.number for line in cell.lines]
-    if len(new_lines) != len(numbers):  # a call that spanned lines was folded: keep the first lines' numbers
+    if len(new_lines) != len(numbers):  # a rewritten call changed the line count: later lines keep their order
         numbers = (numbers + [numbers[-1]] * len(new_lines))[: len(new_lines)]
     return replace(cell, lines=tuple(Line(text, number) for text, number in zip(new_lines, numbers, strict=True)))
-
-
-def rewrite_aliases(text: str, library: TabLibrary) -> str:
-    """Apply fluent and args aliases (innermost first), then simple ones, then reverse ones."""
-    calls = {name: ("fluent", target) for name, target in library.fluent_alias}
-    calls.update({name: ("args", target) for name, target in library.args_alias})
-    if calls:
-        text = _rewrite_calls(text, calls)
-    if library.simple_alias:
-        simple = dict(library.simple_alias)
-        pattern = re.compile(r"(?<![\w.])d2l\.(" + "|".join(map(re.escape, sorted(simple, key=len, reverse=True))) + r")\b")
-        text = pattern.sub(lambda m: f"{library.lib_name}.{simple[m.group(1)]}", text)
-    for regex, replacement in library.reverse_alias:
-        text = re.sub(regex, replacement, text)
-    return text
-
-
-def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
-    pattern = re.compile(r"(?<![\w.])d2l\.(" + "|".join(map(re.escape, sorted(calls, key=len, reverse=True))) + r")\s*\(")
-    position = len(text)
-    while True:
-        match = _last_match(pattern, text, position)
-        if match is None:
-            return text
-        closing = _matching_paren(text, match.end() - 1)
-        args = split_arguments(text[match.end() : closing]) if closing is not None else []
-        if closing is None or not args:
-            position = match.start()
-            continue
-        kind, target = calls[match.group(1)]
-        first, rest = args[0].strip(), text[match.end() : closing][len(args[0]) + 1 :] if len(args) > 1 else ""
-        if kind == "fluent":
-            new = f"{_wrap(first)}.{target}({_keep_newlines(rest)})"
-        else:
-            new = _fill_template(target, _wrap(first), _keep_newlines(rest))
-        text = text[: match.start()] + new + text[closing + 1 :]
-        position = match.start()
-
-
-def _last_match(pattern: re.Pattern, text: str, before: int) -> re.Match | None:
-    last = None
-    for match in pattern.finditer(text, 0, before):
-        last = match
-    return last
-
-
-def _keep_newlines(rest: str) -> str:
-    """Arguments after the first, their leading spaces dropped unless a line break is among them."""
-    stripped = rest.lstrip()
-    lead = rest[: len(rest) - len(stripped)]
-    return ("\n" * lead.count("\n")) + stripped.rstrip() if "\n" in lead else stripped.rstrip()
-
-
-def _wrap(expression: str) -> str:
-    """Parenthesise an expression used as a receiver, unless it is already atomic."""
-    try:
-        node = ast.parse(expression, mode="eval").body
-    except SyntaxError:
-        return f"({expression})"
-    atomic = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Dict)
-    return expression if isinstance(node, atomic) else f"({expression})"
-
-
-def _fill_template(template: str, first: str, rest: str) -> str:
-    """``x`` in the template is the first argument, ``args`` the others (dropped with their comma when empty)."""
-    if not rest:
-        template = re.sub(r",\s*\bargs\b", "", template)
-        template = re.sub(r"\bargs\b", "", template)
-    return re.sub(r"\b(x|args)\b", lambda m: first if m.group(1) == "x" else rest, template)
-
-
-def _string_end(text: str, index: int) -> int:
-    """Index just past the string literal that starts at ``index``."""
-    quote = text[index : index + 3] if text[index : index + 3] in ('"""', "'''") else text[index]
-    index += len(quote)
-    while index < len(text):
-        if text[index] == "\\":
-            index += 2
-        elif text.startswith(quote, index):
-            return index + len(quote)
-        else:
-            index += 1
-    return len(text)
-
-
-def _matching_paren(text: str, open_index: int) -> int | None:
-    """Index of the bracket closing the one at ``open_index`` (strings and comments skipped)."""
-    depth, index = 0, open_index
-    while index < len(text):
-        char = text[index]
-        if char in "\"'":
-            index = _string_end(text, index)
-            continue
-        if char == "#":
-            newline = text.find("\n", index)
-            index = len(text) if newline < 0 else newline
-            continue
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
-    return None
-
-
-def split_arguments(inner: str) -> list[str]:
-    """Top-level comma-separated pieces of a call's argument text (brackets and strings respected)."""
-    pieces, start, index, depth = [], 0, 0, 0
-    while index < len(inner):
-        char = inner[index]
-        if char in "\"'":
-            index = _string_end(inner, index)
-            continue
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            pieces.append(inner[start:index])
-            start = index + 1
-        index += 1
-    tail = inner[start:]
-    if tail.strip():
-        pieces.append(tail)
-    return pieces

@@ -14,7 +14,7 @@ SECTION = """\
 :label:`sec_one`
 
 ```{.python .input}
-#@tab all
+#@tab mxnet, pytorch, tensorflow
 def one():  #@save
     return 1
 ```
@@ -66,27 +66,45 @@ def test_extract_after_an_edit_is_not_skipped(book):
     assert "return 22" in (root / "d2l/torch.py").read_text()
 
 
-BAD_INPUTS = {
-    "unclosed fence": ("```{.python .input}\nx = 1\n", "a.md:3: code fence ``` is never closed"),
-    "unclosed tab block": (":begin_tab:`mxnet`\ntext\n", "a.md:3: :begin_tab: is never closed"),
-    "nested tab block": (":begin_tab:`mxnet`\n:begin_tab:`pytorch`\n", "a.md:4: :begin_tab: inside the tab block"),
-    "unopened tab block": ("text\n:end_tab:\n", "a.md:4: :end_tab: without a :begin_tab:"),
-    "unknown #@tab": ("```{.python .input}\n#@tab jax\nx = 1\n```\n", "a.md:4: unknown tab 'jax' in #@tab"),
-    "unknown %%tab": ("```{.python .input}\n%%tab jax\nx = 1\n```\n", "a.md:4: unknown tab 'jax' in %%tab"),
-    "unknown :begin_tab:": (":begin_tab:`jax`\nx\n:end_tab:\n", "a.md:3: unknown tab 'jax' in :begin_tab:"),
-    "save that does not parse": ("```{.python .input}\ndef f(:  #@save\n```\n", "a.md:4: #@save is used, but the cell does not parse"),
-    "save marking nothing": ("```{.python .input}\n#@save\n\nx = 1\n```\n", "a.md:4: #@save marks no statement"),
+SLOPPY_INPUTS = {
+    "unclosed fence": ("```{.python .input}\nx = 1\n", "a.md:3: warning: code fence ``` is never closed"),
+    "unclosed tab block": (":begin_tab:`mxnet`\ntext\n", "a.md:3: warning: :begin_tab: is never closed"),
+    "nested tab block": (":begin_tab:`mxnet`\n:begin_tab:`pytorch`\n:end_tab:\n", "a.md:4: warning: :begin_tab: inside the tab block"),
+    "unopened tab block": ("text\n:end_tab:\n", "a.md:4: warning: :end_tab: without a :begin_tab:"),
+    "unknown #@tab": ("```{.python .input}\n#@tab jax\nx = 1\n```\n", "a.md:4: warning: unknown tab 'jax' in #@tab"),
+    "unknown %%tab": ("```{.python .input}\n%%tab jax\nx = 1\n```\n", "a.md:4: warning: unknown tab 'jax' in %%tab"),
+    "unknown :begin_tab:": (":begin_tab:`jax`\nx\n:end_tab:\n", "a.md:3: warning: unknown tab 'jax' in :begin_tab:"),
+    "save marking nothing": ("```{.python .input}\n#@save\n\nx = 1\n```\n", "a.md:4: warning: #@save marks nothing"),
+    "upper-case tab mark": ("```{.python .input}\n#@TAB pytorch\nx = 1\n```\n", "a.md:4: warning: write the tab mark #@tab in lower case"),
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("case", sorted(SLOPPY_INPUTS))
+def test_sloppy_input_d2lbook_accepts_builds_with_a_warning_and_fails_check(book, case):
+    body, expected = SLOPPY_INPUTS[case]
+    root = book({"a.md": "# T\n\n" + body})
+    for command in ("extract", "notebooks"):
+        result = run(root, command)
+        assert result.exit_code == 0 and expected in result.stderr.splitlines()[0], (command, result.stderr)
+    result = run(root, "check")
+    assert result.exit_code == 1 and expected.replace(": warning: ", ": ") in result.stderr
+    assert "Traceback" not in result.output
+
+
+FATAL_INPUTS = {
+    "save that does not parse": ("```{.python .input}\ndef f(:  #@save\n```\n", "a.md:4: #@save is used, but the cell does not parse"),
+    "not UTF-8": (b"# T\n\n\xff\n", "a.md:3: not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FATAL_INPUTS))
 @pytest.mark.parametrize("command", ["extract", "notebooks"])
 def test_bad_input_is_one_line_and_exit_1_and_touches_nothing(book, case, command):
     root = book({"a.md": SECTION})
     assert run(root, "extract").exit_code == 0 and run(root, "notebooks").exit_code == 0
     before = snapshot(root)
-    body, expected = BAD_INPUTS[case]
-    (root / "a.md").write_text("# T\n\n" + body)
+    body, expected = FATAL_INPUTS[case]
+    (root / "a.md").write_bytes(body if isinstance(body, bytes) else ("# T\n\n" + body).encode())
     before["a.md"] = (root / "a.md").read_bytes()
     result = run(root, command)
     assert result.exit_code == 1
@@ -108,6 +126,8 @@ def test_not_utf8_chapter_is_reported(book):
         ("[build\ntabs = a\n", "config.ini:1: "),
         ("[build]\ntabs = pytorch, all\n", "config.ini:2: [build] tabs: 'all' is not a valid tab name"),
         ("[build]\ntabs = pytorch\n[library-pytorch]\nsimple_alias = a -> \n", "config.ini:4: [library-pytorch] simple_alias: bad entry"),
+        ("[build]\ntabs = pytorch\n[library-pytorch]\nsimple_alias = a -> b c\n", "config.ini:4: [library-pytorch] simple_alias: bad entry"),
+        ("[build]\ntabs = pytorch\n[library-pytorch]\nalias =\n  x = = 1\n", "config.ini:4: [library-pytorch] alias: 'x = = 1' is not Python"),
         ("[build]\ntabs = pytorch\n[eval]\ntimeout = soon\n", "config.ini:4: [eval] timeout: 'soon' is not a number"),
         ("[build]\ntabs = pytorch\n[eval-pytorch]\ndevice = tpu\n", "config.ini:4: [eval-pytorch] device: 'tpu' is not one of"),
     ],
@@ -137,9 +157,9 @@ def test_library_follows_toc_order_and_orphans_only_get_notebooks(book):
     files = {
         "index.md": "# Book\n\n```toc\n:maxdepth: 2\n\npart/index\n```\n",
         "part/index.md": "# Part\n\n```toc\nsecond\nfirst\n```\n",
-        "part/first.md": "```{.python .input}\n#@tab all\nFIRST = 1  #@save\n```\n",
-        "part/second.md": "```{.python .input}\n#@tab all\nSECOND = 2  #@save\n```\n",
-        "orphan.md": "```{.python .input}\n#@tab all\nORPHAN = 3  #@save\n```\n",
+        "part/first.md": "```{.python .input}\n#@tab pytorch\nFIRST = 1  #@save\n```\n",
+        "part/second.md": "```{.python .input}\n#@tab pytorch\nSECOND = 2  #@save\n```\n",
+        "orphan.md": "```{.python .input}\n#@tab pytorch\nORPHAN = 3  #@save\n```\n",
     }
     root = book(files)
     assert run(root, "extract").exit_code == 0 and run(root, "notebooks").exit_code == 0
@@ -150,10 +170,20 @@ def test_library_follows_toc_order_and_orphans_only_get_notebooks(book):
     assert "orphan.md:1: warning: no toc reaches this file" in result.stderr
 
 
-def test_toc_entry_without_file(book):
-    root = book({"index.md": "# B\n\n```toc\nmissing\n```\n"})
+def test_toc_entry_without_file_is_skipped_with_a_warning(book):
+    root = book({"index.md": "# B\n\n```toc\nmissing\na\n```\n", "a.md": SECTION})
     result = run(root, "extract")
-    assert result.exit_code == 1 and result.stderr.startswith("index.md:4: toc entry 'missing' names no file")
+    assert result.exit_code == 0 and result.stderr.startswith("index.md:4: warning: toc entry 'missing' names no file")
+    assert "def one" in (root / "d2l/torch.py").read_text()
+    assert run(root, "check").exit_code == 1
+
+
+def test_tab_all_alone_makes_a_section_exist_in_the_default_tab_only(book):
+    root = book({"a.md": SECTION.replace("mxnet, pytorch, tensorflow", "all"), "b.md": SECTION.replace("one", "two")})
+    assert run(root, "extract").exit_code == 0 and run(root, "notebooks").exit_code == 0
+    assert "def one" in (root / "d2l/mxnet.py").read_text() and "def one" not in (root / "d2l/torch.py").read_text()
+    assert (root / "build/notebooks/mxnet/a.ipynb").is_file() and not (root / "build/notebooks/pytorch/a.ipynb").exists()
+    assert "def two" in (root / "d2l/torch.py").read_text()
 
 
 def test_notebooks_are_valid_and_carry_positions(book):
@@ -223,12 +253,12 @@ def test_check_passes_a_clean_book(book):
 
 
 def test_warnings_are_repeated_when_nothing_changed(book):
-    twice = "```{.python .input}\n#@tab all\ndef f():  #@save\n    return 1\n```\n\n```{.python .input}\n#@tab all\ndef f():  #@save\n    return 2\n```\n"
+    twice = "```{.python .input}\n#@tab mxnet\ndef f():  #@save\n    return 1\n```\n\n```{.python .input}\n#@tab mxnet\ndef f():  #@save\n    return 2\n```\n"
     root = book({"a.md": twice})
     first, second = run(root, "extract"), run(root, "extract")
-    assert "a.md:9: warning: f is saved again; this replaces the definition at a.md:3" in first.stderr
+    assert "a.md:9: warning: f is saved again; this definition replaces the one at a.md:3 when the library runs" in first.stderr
     assert first.stderr == second.stderr
-    assert second.stdout.splitlines()[0] == "d2l/mxnet.py: 1 definitions from 1 sections (unchanged)"
+    assert second.stdout.splitlines()[0] == "d2l/mxnet.py: 2 definitions from 1 sections (unchanged)"
 
 
 def test_check_reports_unknown_tabs_in_tab_selected(book):

@@ -15,7 +15,7 @@ from d2lbuild.envs import _stamp, ensure_environment
 from d2lbuild.errors import BuildError
 from d2lbuild.report import LiveProgress, PlainProgress, summary_lines, write_junit, write_report
 from d2lbuild.runner import RunResult
-from d2lbuild.schedule import Job
+from d2lbuild.schedule import Failure, Job, Status
 
 
 def config_with(tmp_path: Path, eval_section: str):
@@ -41,7 +41,7 @@ def test_no_requirements_means_this_interpreter(tmp_path):
 def test_existing_python_is_used_as_it_is(tmp_path):
     config = config_with(tmp_path, f"[eval-pytorch]\npython = {sys.executable}\n")
     environment = ensure_environment(config, "pytorch", log=lambda _: None)
-    assert environment.python == sys.executable and len(environment.freeze_digest) == 16
+    assert environment.python == sys.executable and len(environment.installed) == 16
 
 
 def test_missing_python_is_a_config_error(tmp_path):
@@ -61,10 +61,16 @@ def test_unchanged_requirements_reuse_the_environment(tmp_path):
 
 
 def results() -> list[RunResult]:
-    ok = RunResult(Job("pytorch", "ch/a.md", "n/a", "e/a", 60, False, "no GPU rule matched"), "ok", 1.5)
-    cached = RunResult(Job("pytorch", "ch/b.md", "n/b", "e/b", 60, True, "calls d2l.try_gpu"), "cached", 2.0, gpu=None)
-    failed = RunResult(Job("pytorch", "ch/c.md", "n/c", "e/c", 60, False, "no GPU rule matched"), "failed", 0.5, "ch/c.md:4: ValueError: no", "Traceback")
+    ok = RunResult(Job("pytorch", "ch/a.md", "n/a", "e/a", 60, False, "no GPU rule matched"), Status.OK, 1.5)
+    cached = RunResult(Job("pytorch", "ch/b.md", "n/b", "e/b", 60, True, "calls d2l.try_gpu"), Status.CACHED, 2.0, gpu=None)
+    failed = RunResult(Job("pytorch", "ch/c.md", "n/c", "e/c", 60, False, "no GPU rule matched"), Status.FAILED, 0.5, "ch/c.md:4: ValueError: no", "Traceback", failure=Failure.ERROR)
     return [ok, cached, failed]
+
+
+def stopped_results() -> list[RunResult]:
+    interrupted = RunResult(Job("pytorch", "ch/d.md", "n/d", "e/d", 60, False, "no GPU rule matched"), Status.INTERRUPTED, 0.7)
+    not_run = RunResult(Job("pytorch", "ch/e.md", "n/e", "e/e", 60, False, "no GPU rule matched"), Status.NOT_RUN)
+    return results() + [interrupted, not_run]
 
 
 def test_plain_progress_prints_one_line_per_notebook():
@@ -101,6 +107,17 @@ def test_report_json_and_junit(tmp_path):
     write_junit(tmp_path / "junit.xml", results())
     text = (tmp_path / "junit.xml").read_text()
     assert 'tests="3" failures="1"' in text and 'message="ch/c.md:4: ValueError: no"' in text
+
+
+def test_reports_of_a_stopped_eval_name_interrupted_and_not_run(tmp_path):
+    write_report(tmp_path / "report.json", "pytorch", stopped_results(), {"device": "cpu"})
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [n["status"] for n in report["notebooks"]] == ["ok", "ok", "failed", "interrupted", "not run"]
+    assert report["notebooks"][2]["failure"] == "error"
+    write_junit(tmp_path / "junit.xml", stopped_results())
+    text = (tmp_path / "junit.xml").read_text()
+    assert 'tests="5" failures="1" skipped="2"' in text and '<skipped message="interrupted"' in text
+    assert summary_lines(stopped_results())[-1] == "5 notebooks: 1 ran ok, 1 cached, 1 failed, 1 interrupted, 1 not run"
 
 
 def test_environment_gets_the_kernelspec_notebooks_name(tmp_path):

@@ -13,6 +13,7 @@ def test_ipynb_chapter_positions_name_the_cell(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# NB\n:label:`sec_nb`\n:begin_tab:`pytorch`\nTorch words.\n:end_tab:"),
+        nbformat.v4.new_markdown_cell("As d2lbook does, the label is looked for above the cell just above the code."),
         nbformat.v4.new_code_cell("#@tab all\n\ndef f():  #@save\n    return 1"),
         nbformat.v4.new_code_cell("#@tab pytorch\nx = (\n"),
     ]
@@ -21,11 +22,11 @@ def test_ipynb_chapter_positions_name_the_cell(tmp_path):
     assert result.exit_code == 0
     assert 'Defined in :numref:`sec_nb`' in (root / "d2l/torch.py").read_text()
     index = json.loads((root / "build/library/pytorch.json").read_text())
-    assert (index["definitions"][0]["cell"], index["definitions"][0]["line"]) == (2, 3)
-    notebook.cells[2].source = "#@tab pytorch\nx = 1  #@save\ny = (\n"
+    assert (index["definitions"][0]["cell"], index["definitions"][0]["line"]) == (3, 3)
+    notebook.cells[3].source = "#@tab pytorch\nx = 1  #@save\ny = (\n"
     nbformat.write(notebook, root / "nb.ipynb")
     result = run(root, "extract")
-    assert result.exit_code == 1 and result.stderr.startswith("nb.ipynb:cell3:"), result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith("nb.ipynb:cell4:"), result.stderr
 
 
 def test_ipynb_outputs_are_reported_by_check(tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from d2lbuild.config import EvalSettings
-from d2lbuild.schedule import Job, devices_for, gpu_need, next_job, timeout_for
+from d2lbuild.schedule import Job, cgroup_cpu_limit, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 
 
 def job(name: str, gpu: bool) -> Job:
@@ -49,3 +51,28 @@ def test_without_gpus_every_job_runs_on_cpu():
     free: list[str] = []
     assert next_job(pending, free, False) == 0
     assert devices_for(pending[0], free, False) == (None, "")
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+)
+def test_a_cgroup_quota_limits_the_default_workers(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_limit(str(tmp_path)) == expected
+
+
+def test_default_workers_follow_the_cpu_affinity(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 3, 5})
+    monkeypatch.setattr("d2lbuild.schedule.cgroup_cpu_limit", lambda: None)
+    assert usable_cpus() == 3
+    monkeypatch.setattr("d2lbuild.schedule.cgroup_cpu_limit", lambda: 2)
+    assert usable_cpus() == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from d2lbuild.errors import BuildError
-from d2lbuild.source import read_markdown, split_lines
+from d2lbuild.source import Notes, read_markdown, split_lines
 
 TABS = ("mxnet", "pytorch", "tensorflow")
 
@@ -64,6 +64,12 @@ def test_helper_cell_is_flagged():
     assert cell.helper
 
 
+def read_with_notes(text: str):
+    notes = Notes("ch.md")
+    cells = read_markdown("ch.md", split_lines(text), TABS, notes=notes)
+    return [(cell.kind, cell.text, cell.tabs) for cell in cells], [str(warning) for warning in notes.found]
+
+
 @pytest.mark.parametrize(
     ("text", "where", "words"),
     [
@@ -76,13 +82,39 @@ def test_helper_cell_is_flagged():
         ("```{.python .input}\n#@tab pytorch, jax\nx = 1\n```\n", "ch.md:2", "unknown tab 'jax' in #@tab"),
         ("```{.python .input}\n%%tab torch\nx = 1\n```\n", "ch.md:2", "unknown tab 'torch' in %%tab"),
         ("```{.python .input}\n#@tab\nx = 1\n```\n", "ch.md:2", "names no tab"),
+        ("```{.python .input}\n#@TAB pytorch\nx = 1\n```\n", "ch.md:2", "lower case"),
+        ("```{.python .input}\n#@tab pytorch\nx = 1\n#@tab mxnet\n```\n", "ch.md:4", "below the first line"),
     ],
 )
-def test_bad_input_names_the_line(text, where, words):
-    with pytest.raises(BuildError) as caught:
-        cells_of(text)
-    assert str(caught.value).startswith(where + ": ")
-    assert words in str(caught.value)
+def test_sloppy_input_is_read_with_one_warning_naming_the_line(text, where, words):
+    _, warnings = read_with_notes(text)
+    (warning,) = warnings
+    assert warning.startswith(where + ": warning: ") and words in warning
+
+
+def test_unclosed_code_fence_makes_the_rest_of_the_file_that_cell():
+    cells, _ = read_with_notes("a\n```{.python .input}\nx = 1\n\ny = 2\n")
+    assert cells[-1] == ("code", "x = 1\n\ny = 2", ("mxnet",))
+
+
+def test_nested_begin_tab_starts_a_new_block_and_a_stray_end_tab_is_ignored():
+    cells, _ = read_with_notes(":begin_tab:`mxnet`\nm\n:begin_tab:`pytorch`\np\n:end_tab:\nshared\n:end_tab:\nmore\n")
+    assert cells == [("markdown", "m", ("mxnet",)), ("markdown", "p", ("pytorch",)), ("markdown", "shared\nmore", None)]
+
+
+def test_unclosed_tab_block_runs_to_the_end_and_takes_code_fences_as_prose():
+    cells, _ = read_with_notes("a\n\n:begin_tab:`pytorch`\np\n```{.python .input}\nx = 1\n```\n")
+    assert cells == [("markdown", "a\n", None), ("markdown", "p\n```{.python .input}\nx = 1\n```", ("pytorch",))]
+
+
+def test_unknown_tab_names_are_dropped_and_a_cell_of_no_known_tab_is_in_none():
+    cells, _ = read_with_notes("```{.python .input}\n#@tab jax\nx = 1\n```\n\n```{.python .input}\n#@tab jax, pytorch\ny = 1\n```\n")
+    assert [tabs for _, _, tabs in cells] == [(), ("pytorch",)]
+
+
+def test_commented_percent_tab_mark_counts_as_a_mark():
+    cells, _ = read_with_notes("```{.python .input}\n# %%tab tensorflow\nx = 1\n```\n")
+    assert cells == [("code", "x = 1", ("tensorflow",))]
 
 
 def test_crlf_and_byte_order_mark_are_fine(book):

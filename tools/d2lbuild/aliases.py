@@ -1,0 +1,155 @@
+"""Rewrite ``d2l.`` aliases in notebook code into the framework's own calls, as d2lbook does.
+
+- fluent aliases: ``d2l.numpy(x)`` becomes ``x.detach().numpy()``;
+- args aliases: ``d2l.astype(x, t)`` becomes ``tf.cast(x, t)`` (templates with ``x`` and ``args``);
+- simple aliases: ``d2l.ones`` becomes ``torch.ones``; an alias written ``exp(`` rewrites only calls.
+
+A call that is rewritten is printed again by astor, the printer d2lbook uses, so that its spacing, brackets
+and line breaks come out as in d2lbook's notebooks; the rest of the cell keeps its text.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+
+from .config import TabLibrary
+
+RECEIVER = "_d2l_receiver_"
+MAGIC = re.compile(r"^\s*[%!]")
+
+
+def rewrite_aliases(text: str, library: TabLibrary) -> str:
+    """Apply the simple aliases, then the call aliases (fluent and args), then ``reverse_alias``."""
+    if "d2l." not in text:
+        return text
+    text = _rewrite_simple(text, library)
+    calls = {name: ("fluent", target) for name, target in library.fluent_alias}
+    calls.update({name: ("args", target) for name, target in library.args_alias})
+    if calls:
+        text = _rewrite_calls(text, calls)
+    return _rewrite_reverse(text, library)
+
+
+def _rewrite_reverse(text: str, library: TabLibrary) -> str:
+    """``reverse_alias`` entries replace their text literally, as d2lbook does (an entry written as a regular
+    expression matches only that very text), but never inside a longer name: ``d2l.to`` leaves ``d2l.tokenize``."""
+    for source, replacement in library.reverse_alias:
+        tail = r"(?!\w)" if source[-1:].isidentifier() or source[-1:].isdigit() else ""
+        text = re.sub(re.escape(source) + tail, replacement.replace("\\", "\\\\"), text)
+    return text
+
+
+def _rewrite_simple(text: str, library: TabLibrary) -> str:
+    for name, target in sorted(library.simple_alias, key=lambda pair: len(pair[0]), reverse=True):
+        if name.endswith("("):
+            pattern = r"(?<![\w.])d2l\." + re.escape(name[:-1]) + r"(?=\s*\()"
+        else:
+            pattern = r"(?<![\w.])d2l\." + re.escape(name) + r"\b"
+        text = re.sub(pattern, f"{library.lib_name}.{target.removesuffix('(')}", text)
+    return text
+
+
+def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
+    """Replace each outermost aliased call by its rewritten form, printed by astor."""
+    if not any(f"d2l.{name}" in text for name in calls):
+        return text
+    try:
+        module = ast.parse("\n".join("#" + line if MAGIC.match(line) else line for line in text.split("\n")))
+    except SyntaxError:
+        return text  # d2lbook leaves code it cannot parse as it is
+    found = [node for node in ast.walk(module) if _aliased(node, calls)]
+    outermost = [node for node in found if not any(other is not node and _inside(node, other) for other in found)]
+    if not outermost:
+        return text
+    import astor  # only cells with call aliases pay for this import
+
+    offsets = _line_offsets(text)
+    rewriter = _CallRewriter(calls)
+    for node in sorted(outermost, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+        start = _index(text, offsets, node.lineno, node.col_offset)
+        end = _index(text, offsets, node.end_lineno, node.end_col_offset)
+        new = astor.to_source(rewriter.visit(copy.deepcopy(node))).rstrip("\n")
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _aliased(node: ast.AST, calls: dict[str, tuple[str, str]]) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "d2l"
+        and node.func.attr in calls
+        and bool(node.args)
+        and not isinstance(node.args[0], ast.Starred)
+    )
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    start, end = (inner.lineno, inner.col_offset), (inner.end_lineno, inner.end_col_offset)
+    return (outer.lineno, outer.col_offset) <= start and end <= (outer.end_lineno, outer.end_col_offset)
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets, total = [], 0
+    for line in text.split("\n"):
+        offsets.append(total)
+        total += len(line) + 1
+    return offsets
+
+
+def _index(text: str, offsets: list[int], lineno: int, col: int) -> int:
+    """String index of an ast position (columns count UTF-8 bytes)."""
+    start = offsets[lineno - 1]
+    line = text[start:].split("\n", 1)[0]
+    return start + len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+
+
+class _CallRewriter(ast.NodeTransformer):
+    """Turns aliased calls (innermost first) into the framework's calls."""
+
+    def __init__(self, calls: dict[str, tuple[str, str]]):
+        self.calls = calls
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if not _aliased(node, self.calls):
+            return node
+        kind, target = self.calls[node.func.attr]
+        receiver, rest = node.args[0], node.args[1:]
+        if kind == "fluent":
+            return _fluent(receiver, target, rest, node.keywords)
+        return _from_template(receiver, target, rest, node.keywords)
+
+
+def _fluent(receiver: ast.expr, target: str, rest: list[ast.expr], keywords: list[ast.keyword]) -> ast.expr:
+    """``receiver.target(rest)``; a target like ``detach().numpy`` chains calls."""
+    new = ast.parse(f"{RECEIVER}.{target}()", mode="eval").body
+    new.args, new.keywords = list(rest), list(keywords)
+    return _Substitute({RECEIVER: receiver}).visit(new)
+
+
+def _from_template(receiver: ast.expr, template: str, rest: list[ast.expr], keywords: list[ast.keyword]) -> ast.expr:
+    """The template with ``x`` the first argument and ``args`` the others (keywords join the call holding ``args``)."""
+    new = ast.parse(template, mode="eval").body
+    return _Substitute({"x": receiver}, rest, keywords).visit(new)
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, names: dict[str, ast.expr], rest: list[ast.expr] | None = None, keywords: list[ast.keyword] | None = None):
+        self.names, self.rest, self.keywords = names, rest or [], keywords or []
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return copy.deepcopy(self.names[node.id]) if node.id in self.names else node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if any(isinstance(arg, ast.Name) and arg.id == "args" for arg in node.args):
+            args: list[ast.expr] = []
+            for arg in node.args:
+                args.extend(self.rest if isinstance(arg, ast.Name) and arg.id == "args" else [arg])
+            node.args = args
+            node.keywords = node.keywords + self.keywords
+        return node

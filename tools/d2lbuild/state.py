@@ -1,0 +1,70 @@
+"""The incremental state of extract and notebooks: content digests of what a run read and wrote.
+
+A command is skipped only when every input and output still holds the bytes recorded, the config and
+d2lbuild's own source are unchanged, and the same files are chapters. Inputs are digested before they are
+read and again after: a file edited while the command ran is recorded as unknown, so the next run rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+
+STATE_DIR = "build/.d2lbuild"
+UNKNOWN = "?"
+_SHAPE = {"tool": str, "config": str, "notebook_files": list, "inputs": dict, "outputs": dict}
+
+
+class BuildState:
+    """``build/.d2lbuild/NAME.json``: the digests of a command's inputs and outputs at its last run."""
+
+    def __init__(self, root: Path, name: str):
+        self.root = root
+        self.relpath = f"{STATE_DIR}/{name}.json"
+        self.warnings: list[str] = []
+        self.data = read_json_object(root / self.relpath, self.warnings.append, self.relpath)
+        if self.data and not all(isinstance(self.data.get(key), kind) for key, kind in _SHAPE.items()):
+            self.warnings.append(f"{self.relpath}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
+            self.data = {}
+        self.before: dict[str, str | None] = {}
+
+    def snapshot(self, candidates: list[str]) -> None:
+        """Digest the inputs before anything reads them: the last run's inputs and ``candidates``."""
+        paths = set(candidates) | set(self.data.get("inputs", {}))
+        self.before = {path: file_digest(self.root / path) for path in sorted(paths)}
+
+    def fresh(self, config_digest: str, notebook_files: list[str]) -> bool:
+        """Whether the recorded run is still valid (call ``snapshot`` first)."""
+        data = self.data
+        if not data or data["tool"] != source_digest() or data["config"] != config_digest:
+            return False
+        if data["notebook_files"] != notebook_files:
+            return False
+        if any(recorded == UNKNOWN or self.before.get(path) != recorded for path, recorded in data["inputs"].items()):
+            return False
+        return all(file_digest(self.root / path) == recorded for path, recorded in data["outputs"].items())
+
+    def save(self, config_digest: str, notebook_files: list[str], inputs: list[str], outputs: dict[str, str], **extra) -> None:
+        """Record this run: inputs as digested before reading (unknown when they changed since), outputs as written."""
+        recorded = {}
+        for path in sorted(set(inputs)):
+            now = file_digest(self.root / path)
+            recorded[path] = now if path in self.before and self.before[path] == now else UNKNOWN
+        data = {
+            "tool": source_digest(),
+            "config": config_digest,
+            "notebook_files": list(notebook_files),
+            "inputs": recorded,
+            "outputs": {path: digest(text) for path, text in sorted(outputs.items())},
+            **extra,
+        }
+        write_atomic(self.root / self.relpath, json.dumps(data))
+
+
+def discard_states(root: Path) -> None:
+    """Forget every recorded run (``--force``): the next extract and notebooks rebuild."""
+    folder = root / STATE_DIR
+    for path in folder.glob("*.json") if folder.is_dir() else []:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,103 @@
+"""The folder a tab is evaluated in, ``build/eval/TAB``: real copies of the resources, and a lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildError
+from .fsutil import read_json_object, write_atomic
+
+MANIFEST = ".resources.json"
+LOCK = ".lock"
+
+
+def resource_files(config: Config) -> dict[str, Path]:
+    """Relative path -> source file of every file under ``[build] resources`` (missing resources are skipped)."""
+    files: dict[str, Path] = {}
+    for resource in config.resources:
+        source = config.root / resource.rstrip("/")
+        if source.is_dir():
+            for path in sorted(source.rglob("*")):
+                if path.is_file():
+                    files[path.relative_to(config.root).as_posix()] = path
+        elif source.is_file():
+            files[source.relative_to(config.root).as_posix()] = source
+    return files
+
+
+def copy_resources(config: Config, folder: Path, warn) -> None:
+    """Copy the resources into ``folder`` at the same relative paths, refreshing each copy whose bytes differ.
+
+    Notebooks may write into their copies freely: the next eval restores every copied file that differs
+    from its source and removes copies whose source is gone. Nothing outside ``folder`` is touched.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = resource_files(config)
+    for resource in config.resources:  # links an earlier version of d2lbuild made: drop the link, never its target
+        target = folder / resource.rstrip("/")
+        if target.is_symlink():
+            target.unlink()
+    for relpath, source in files.items():
+        _refresh(source, folder / relpath)
+    manifest = folder / MANIFEST
+    earlier = read_json_object(manifest, warn, f"{manifest.relative_to(config.root).as_posix()}").get("files", [])
+    for relpath in earlier if isinstance(earlier, list) else []:
+        if isinstance(relpath, str) and relpath not in files and _inside(folder, folder / relpath):
+            (folder / relpath).unlink(missing_ok=True)
+    write_atomic(manifest, json.dumps({"files": sorted(files)}) + "\n")
+
+
+def _refresh(source: Path, target: Path) -> None:
+    if target.is_symlink() or not target.is_file():
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.is_symlink():
+            target.unlink()
+    elif target.stat().st_size == source.stat().st_size and target.read_bytes() == source.read_bytes():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        shutil.copymode(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    return os.path.normpath(path).startswith(os.path.normpath(folder) + os.sep)
+
+
+@contextmanager
+def eval_lock(root: Path, folder: Path, tab: str, log) -> Iterator[None]:
+    """Hold ``build/eval/TAB/.lock`` while evaluating: a second eval of the tab waits, saying so."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"{path.relative_to(root).as_posix()}: another eval of {tab} is running; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_build_folder(root: Path) -> None:
+    """``build`` must be a folder (or absent): anything else is one clear line, not a traceback."""
+    build = root / "build"
+    if build.exists() and not build.is_dir():
+        raise BuildError("build", "is not a folder; d2lbuild writes every output under build/ (move it away)")

@@ -1,0 +1,88 @@
+"""The incremental state of extract and notebooks: content digests, never timestamps alone."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from conftest import run
+
+from d2lbuild import pipeline
+
+SECTION = """\
+# Section
+
+```{.python .input}
+#@tab mxnet, pytorch, tensorflow
+def one():  #@save
+    return 1
+```
+"""
+
+
+def test_same_size_edit_with_restored_mtime_is_seen(book):
+    root = book({"a.md": SECTION})
+    assert run(root, "extract").exit_code == 0
+    assert run(root, "notebooks").exit_code == 0
+    stat = (root / "a.md").stat()
+    (root / "a.md").write_text(SECTION.replace("return 1", "return 7"))  # same size
+    os.utime(root / "a.md", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as cp -p, rsync -t or tar do
+    result = run(root, "extract")
+    assert "(unchanged)" not in result.stdout
+    assert "return 7" in (root / "d2l/torch.py").read_text()
+    result = run(root, "notebooks")
+    assert "up to date" not in result.stdout
+    assert "return 7" in (root / "build/notebooks/pytorch/a.ipynb").read_text()
+
+
+def test_an_edit_saved_while_extract_runs_is_not_called_up_to_date(book, monkeypatch):
+    root = book({"a.md": SECTION})
+    original = pipeline.load_book
+
+    def read_then_edit(config):
+        loaded = original(config)
+        (root / "a.md").write_text(SECTION.replace("return 1", "return 2"))  # saved after extract read it
+        return loaded
+
+    monkeypatch.setattr(pipeline, "load_book", read_then_edit)
+    run(root, "extract")
+    assert "return 1" in (root / "d2l/torch.py").read_text()
+    monkeypatch.setattr(pipeline, "load_book", original)
+    result = run(root, "extract")
+    assert "(unchanged)" not in result.stdout
+    assert "return 2" in (root / "d2l/torch.py").read_text()
+    assert "(unchanged)" in run(root, "extract").stdout
+
+
+def test_an_edited_output_is_rewritten(book):
+    root = book({"a.md": SECTION})
+    run(root, "extract")
+    text = (root / "d2l/torch.py").read_text()
+    (root / "d2l/torch.py").write_text(text.replace("return 1", "return 5"))
+    run(root, "extract")
+    assert (root / "d2l/torch.py").read_text() == text
+
+
+def test_a_state_file_of_the_wrong_shape_is_discarded_with_a_warning(book):
+    root = book({"a.md": SECTION})
+    run(root, "extract")
+    run(root, "notebooks")
+    for path in (root / "build/.d2lbuild").glob("*.json"):
+        path.write_text(json.dumps({"tool": 1, "inputs": []}))
+    (root / "a.md").write_text(SECTION.replace("return 1", "return 3"))
+    result = run(root, "extract")
+    assert result.exit_code == 0
+    assert "build/.d2lbuild/extract-mxnet-pytorch-tensorflow.json: warning: not a state file d2lbuild wrote" in result.stderr
+    assert "return 3" in (root / "d2l/torch.py").read_text()
+    assert "(unchanged)" in run(root, "extract").stdout
+    (root / "build/.d2lbuild/notebooks-mxnet-pytorch-tensorflow.json").write_text("[1, 2]")
+    result = run(root, "notebooks")
+    assert result.exit_code == 0 and "warning: not a state file" in result.stderr
+
+
+def test_notebooks_write_nothing_when_one_tab_fails(book):
+    bad = "# B\n\n```{.python .input}\n#@tab tensorflow\nx = (  #@save\n```\n"
+    root = book({"a.md": SECTION, "b.md": bad})
+    result = run(root, "notebooks")
+    assert result.exit_code == 1 and result.stderr.startswith("b.md:")
+    assert not (root / "build/notebooks").exists()
