@@ -49,9 +49,14 @@ def test_shared_code_once_and_tab_specific_code_as_one_tab_set(book):
         #@tab all
         print(1)
         ```
+
+        ```{.python .input}
+        #@tab mxnet
+        from mxnet import np
+        ```
         """)
     kinds = [type(block).__name__ for block in page.blocks]
-    assert kinds == ["Prose", "TabSet", "Code"]
+    assert kinds == ["Prose", "TabSet", "Code", "TabSet"]
     tab_set = page.blocks[1]
     parts = dict(tab_set.parts)
     assert tab_set.kind == "code"
@@ -61,7 +66,7 @@ def test_shared_code_once_and_tab_specific_code_as_one_tab_set(book):
     assert page.blocks[2].source == "print(1)"
     text = rendered(page)
     assert text.count("print(1)") == 1
-    assert "Not available in MXNet." in text
+    assert "Not available in MXNet." in text and "Not available in PyTorch." in text
     assert ":sync-group: framework" in text and ":sync: tensorflow" in text
     assert text.index("tab-item} PyTorch") < text.index("tab-item} TensorFlow") < text.index("tab-item} MXNet")
 
@@ -71,7 +76,7 @@ def test_tab_branches_of_one_cell_stay_one_part(book):
         # Title
 
         ```{.python .input}
-        #@tab all
+        #@tab pytorch, tensorflow, mxnet
         if tab.selected('pytorch'):
             a = 1
         if tab.selected('tensorflow'):
@@ -117,7 +122,7 @@ def test_cells_align_by_chapter_line_when_one_tab_has_extra_cells(book):
         # Title
 
         ```{.python .input}
-        #@tab all
+        #@tab pytorch, tensorflow, mxnet
         x = 1
         ```
 
@@ -134,7 +139,7 @@ def test_cells_align_by_chapter_line_when_one_tab_has_extra_cells(book):
         Middle prose.
 
         ```{.python .input}
-        #@tab all
+        #@tab pytorch, tensorflow, mxnet
         y = 2
         ```
         """)
@@ -162,7 +167,7 @@ def test_a_section_without_a_notebook_in_a_tab_says_so_once(book):
 
 
 def test_evaluated_notebooks_are_used_when_they_match_and_notes_say_which_were_not_run(book):
-    root = book({"sec.md": "# T\n\n```{.python .input}\n#@tab all\nprint(1)\n```\n"}, tabs="pytorch, tensorflow")
+    root = book({"sec.md": "# T\n\n```{.python .input}\n#@tab pytorch, tensorflow\nprint(1)\n```\n"}, tabs="pytorch, tensorflow")
     build_notebooks(root)
     notebook = json.loads((root / "build/notebooks/pytorch/sec.ipynb").read_text())
     notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
@@ -175,7 +180,7 @@ def test_evaluated_notebooks_are_used_when_they_match_and_notes_say_which_were_n
     tab_set = page.blocks[1]  # same code, different outputs: one part per tab
     assert dict(tab_set.parts)["pytorch"][0].outputs[0]["text"] == "1\n"
     assert "The TensorFlow code of this section was not run" in rendered(page)
-    (root / "sec.md").write_text("# T\n\n```{.python .input}\n#@tab all\nprint(2)\n```\n")
+    (root / "sec.md").write_text("# T\n\n```{.python .input}\n#@tab pytorch, tensorflow\nprint(2)\n```\n")
     build_notebooks(root)  # the evaluated notebook is now stale: not used
     assert load_section(root, ("pytorch", "tensorflow"), "sec.md").executed == frozenset()
 

@@ -98,7 +98,7 @@ def sections(config: Config) -> tuple[list[str], list[str]]:
     """The chapters in toc order, and the notebook files no toc reaches (orphan pages)."""
     from ..book import notebook_files
 
-    order = reading_order(config, lambda relpath: read_document(config.root, relpath, config.tabs))
+    order = reading_order(config, lambda relpath: read_document(config.root, relpath, config.tabs), [])
     reached = set(order)
     return order, [path for path in notebook_files(config) if path not in reached]
 
