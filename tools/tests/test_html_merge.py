@@ -269,6 +269,11 @@ two
     assert "[A.1, B.2]" in to_myst(lines, citations=False).text
 
 
+def test_slide_marks_leave_bold_text():
+    lines = [Line(1, "(**To start,"), Line(2, "we import it.**) and [**a tensor**] but [**a link**](x.md)")]
+    assert to_myst(lines).text == "**To start,\nwe import it.** and **a tensor** but [**a link**](x.md)"
+
+
 def sample_book(tmp_path: Path) -> Path:
     root = tmp_path / "site"
     shutil.copytree(BOOKS / "site", root)

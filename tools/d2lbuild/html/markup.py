@@ -14,6 +14,8 @@ IMAGE_START = re.compile(r"^\s*!\[")
 TABLE_CAPTION = re.compile(r"^:(?![a-z_]+:`)(?P<caption>[^:].*)$")
 EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*:eqlabel:`(?P<label>[^`]+)`\s*$")
 FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
+# d2lbook's slide marks, (**text**) and [**text**]: the page shows the bold text without the brackets.
+SLIDE_MARK = re.compile(r"[(\[](\*\*(?:(?!\*\*).)+\*\*)[)\]](?!\()", re.DOTALL)
 MYST_ROLES = {"numref": "numref", "ref": "ref", "eqref": "eq", "cite": "cite:p", "citep": "cite:p", "citet": "cite:t"}
 TOC_OPTIONS = (":maxdepth:", ":numbered:", ":titlesonly:", ":glob:", ":hidden:", ":caption:", ":name:")
 
@@ -65,7 +67,8 @@ class _Converter:
         index = 0
         while index < len(lines):
             index = self.line(lines, index)
-        self.result.text = "\n".join(part.render() if isinstance(part, _Figure) else part for part in self.out)
+        text = "\n".join(part.render() if isinstance(part, _Figure) else part for part in self.out)
+        self.result.text = SLIDE_MARK.sub(r"\1", text)
         return self.result
 
     def line(self, lines, index: int) -> int:

@@ -168,7 +168,7 @@ class SiteWriter:
             found.extend((chapter, converted) for converted in rendered)
         if bib_keys is not None and not any(converted.bibliography for _, converted in found):
             self.emit("_references.md", "---\norphan: true\n---\n\n# References\n\n```{bibliography}\n:all:\n```\n")
-        self.check_references(found, bib_keys or set())
+        self.check_references(found, bib_keys)
         self.copy_images(found)
         self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
         if page_name(index_page) != "index":
@@ -272,8 +272,11 @@ class SiteWriter:
         self.copy(path, name)
         return set(BIB_KEY.findall(path.read_text(encoding="utf-8", errors="replace")))
 
-    def check_references(self, found: list[tuple[str, Converted]], bib_keys: set[str]) -> None:
-        """Warn, at the chapter line, about labels defined twice and references that name nothing."""
+    def check_references(self, found: list[tuple[str, Converted]], bib_keys: set[str] | None) -> None:
+        """Warn, at the chapter line, about labels defined twice and references that name nothing.
+
+        Without a bibliography file (one warning already says so) citations are not checked one by one.
+        """
         labels: dict[str, str] = {}
         equations: set[str] = set()
         unnumbered = {label for _, converted in found for label in converted.unnumbered}
@@ -286,6 +289,8 @@ class SiteWriter:
         for chapter, converted in found:
             for ref in converted.references:
                 if ref.role in ("cite", "citet", "citep"):
+                    if bib_keys is None:
+                        continue
                     missing = [key for key in citation_keys(ref.target) if key not in bib_keys]
                     if missing:
                         self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}`: no bibliography entry {', '.join(missing)}")

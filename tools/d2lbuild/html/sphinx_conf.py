@@ -51,6 +51,8 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibfile: str | Non
         "html_css_files": ["d2l.css"],
         "html_js_files": ["d2l-tabs.js"],
         "html_copy_source": False,
+        "html_use_index": False,  # d2lbook books have no general index; writing it costs every build
+        "html_domain_indices": False,
         "html_show_sourcelink": False,
         "html_theme_options": {
             "show_toc_level": 2,
@@ -58,6 +60,7 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibfile: str | Non
             "secondary_sidebar_items": ["page-toc"],
             "collapse_navigation": True,  # the sidebar lists the current chapter only: much faster on big books
             "navigation_depth": 3,
+            "header_links_before_dropdown": 4,
         },
         # unresolved references and citations are reported by d2lbuild itself, at the chapter's line
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found"],
