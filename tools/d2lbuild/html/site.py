@@ -326,7 +326,7 @@ class SiteWriter:
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
 
-        return conf_text(self.settings, root_doc, self.config.tabs, self.settings.bibfile if bibliography else None)
+        return conf_text(self.settings, root_doc, self.settings.bibfile if bibliography else None)
 
     def assets(self) -> None:
         folder = resources.files("d2lbuild.html") / "assets"

@@ -27,7 +27,7 @@ class RoundAuthorYear(AuthorYearReferenceStyle):
 sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
 
 
-def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibfile: str | None) -> str:
+def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
     extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibfile else [])
     values = {
@@ -62,9 +62,9 @@ def conf_text(settings, root_doc: str, tabs: tuple[str, ...], bibfile: str | Non
             "navigation_depth": 3,
             "header_links_before_dropdown": 4,
         },
-        # unresolved references and citations are reported by d2lbuild itself, at the chapter's line
-        "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found"],
-        "d2lbuild_tabs": list(tabs),
+        # unresolved references, citations and missing images are reported by d2lbuild itself, at the chapter's line
+        "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
+                              "image.not_readable"],
     }
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
