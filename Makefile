@@ -8,7 +8,7 @@ D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 
-.PHONY: all tools extract notebooks check env env-all eval eval-all test bench clean
+.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
 
 all: notebooks eval
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: tools/pyproject.toml
 	touch $@
 
 tools: $(VENV)/.installed
+
+# The website's stack (Sphinx and friends) and the browser test's driver: an optional extra.
+$(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]'
+	touch $@
+
+tools-html: $(VENV)/.installed-html
 
 extract: tools
 	$(D2LBUILD) extract
@@ -41,7 +48,10 @@ eval: tools
 eval-all: tools
 	$(D2LBUILD) eval --tab all --junit build/eval/junit.xml
 
-test: tools
+html: tools-html
+	$(D2LBUILD) html
+
+test: tools tools-html
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check

@@ -216,3 +216,21 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None
         sys.exit(128 + outcome.stopped_by)
     if outcome.failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Sphinx processes. Default: the number of cores.")
+@click.option("--site-only", is_flag=True, help="Write the MyST sources (build/site) without running Sphinx.")
+@root_option
+@click.pass_context
+@reports_errors
+def html(ctx: click.Context, jobs: int | None, site_only: bool, root: Path | None) -> None:
+    """Build the book as a website in build/html from every tab's notebooks."""
+    from .html.build import HTML_DIR, build_html
+
+    report = build_html(_root(ctx, root), jobs, sphinx=not site_only)
+    for warning in report.site.warnings + (report.sphinx.warnings if report.sphinx else []):
+        click.echo(warning, err=True)
+    click.echo(f"site: {len(report.site.pages)} pages, {len(report.site.written)} files written, {len(report.site.removed)} removed")
+    if report.sphinx:
+        click.echo(f"html: {HTML_DIR}/index.html; view it: python -m http.server -d {HTML_DIR}")

@@ -1,0 +1,115 @@
+"""Write a merged page as MyST: shared prose and code once, tab sets synced in the group "framework"."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from ..notebook import DISPLAY_NAMES
+from .markup import Converted, to_myst
+from .merge import Code, Page, Prose, TabSet
+from .outputs import SaveImage, render_outputs
+
+SYNC_GROUP = "framework"
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """The links at the top of a page: each tab's notebook (relative URLs) and the chapter's source."""
+
+    notebooks: tuple[tuple[str, str], ...]
+    edit: str | None = None
+
+
+@dataclass
+class RenderedPage:
+    text: str
+    found: list[Converted] = field(default_factory=list)
+    options: tuple[bool, bool] = (False, True)  # toctrees numbered, citations resolvable
+
+
+def display_name(tab: str) -> str:
+    return DISPLAY_NAMES.get(tab, tab)
+
+
+def render_page(page: Page, links: PageLinks, save_image: SaveImage, numbered_toc: bool = False, citations: bool = True) -> RenderedPage:
+    """The MyST text of a page, and the labels and references of its prose."""
+    rendered = RenderedPage("", options=(numbered_toc, citations))
+    parts = [_block(block, rendered, save_image) for block in page.blocks]
+    lines = "\n\n".join(part for part in parts if part).split("\n")
+    head = "\n\n".join(_notes(page) + [_links_html(links)])
+    at = _after_title(lines)
+    rendered.text = "\n".join(lines[:at] + ["", head, ""] + lines[at:]).strip("\n") + "\n"
+    return rendered
+
+
+def _block(block, rendered: RenderedPage, save_image: SaveImage) -> str:
+    if isinstance(block, Prose):
+        converted = to_myst(block.lines, *rendered.options)
+        rendered.found.append(converted)
+        return converted.text.strip("\n")
+    if isinstance(block, Code):
+        return _code(block, save_image)
+    return _tab_set(block, rendered, save_image)
+
+
+def _code(code: Code, save_image: SaveImage) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", code.source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    parts = [f"{fence}python\n{code.source.rstrip()}\n{fence}"]
+    outputs = render_outputs(code.outputs, save_image)
+    if outputs:
+        parts.append(outputs)
+    return "\n\n".join(parts)
+
+
+def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> str:
+    items = []
+    for tab, blocks in tab_set.parts:
+        body = "\n\n".join(_block(block, rendered, save_image) for block in blocks).strip("\n")
+        if not body:
+            body = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'
+            body = f"```{{raw}} html\n{body}\n```"
+        items.append(f"::::{{tab-item}} {display_name(tab)}\n:sync: {tab}\n\n{body}\n::::")
+    return f":::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n\n" + "\n\n".join(items) + "\n:::::"
+
+
+def _notes(page: Page) -> list[str]:
+    notes = []
+    if page.missing:
+        names = _names(page.missing)
+        notes.append(f"```{{note}}\nThis section has no {names} version; its code is shown for {_names(page.tabs)}.\n```")
+    if page.not_run:
+        notes.append(f"```{{note}}\nThe {_names(page.not_run)} code of this section was not run: it is shown without outputs.\n```")
+    return notes
+
+
+def _names(tabs) -> str:
+    names = [display_name(tab) for tab in tabs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _links_html(links: PageLinks) -> str:
+    anchors = [
+        f'<a class="d2l-notebook-link" data-framework="{tab}" href="{html.escape(url)}" download>'
+        f"Download notebook ({html.escape(display_name(tab))})</a>"
+        for tab, url in links.notebooks
+    ]
+    if links.edit:
+        anchors.append(f'<a class="d2l-edit-link" href="{html.escape(links.edit)}">Edit source</a>')
+    return "```{raw} html\n<div class=\"d2l-page-links\">\n" + "\n".join(anchors) + "\n</div>\n```"
+
+
+def _after_title(lines: list[str]) -> int:
+    """The index just after the page's first level-1 heading (0 when it has none)."""
+    fence = ""
+    for index, line in enumerate(lines):
+        match = re.match(r"^\s*(`{3,}|~{3,})", line)
+        if fence:
+            fence = "" if line.strip() == fence else fence
+        elif match:
+            fence = match.group(1)
+        elif line.startswith("# "):
+            return index + 1
+    return 0

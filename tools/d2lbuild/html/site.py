@@ -1,0 +1,423 @@
+"""Write the site's sources under build/site: one MyST page per section, conf.py, assets, notebooks to download.
+
+Pages are made from the notebooks the earlier stages wrote (build/eval/TAB, else build/notebooks/TAB);
+only the toc order and the chapter lines (to place Markdown lines) come from the chapters.
+Every file is written only when its content changed, so that Sphinx rebuilds only what changed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import functools
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+from .. import __version__
+from ..book import reading_order
+from ..config import Config, load_config
+from ..errors import BuildError
+from ..fsutil import write_atomic, write_if_changed
+from ..pipeline import BUILD_DIR, notebook_path
+from ..source import read_document
+from .markup import Converted, Reference, citation_keys, reference_label
+from .merge import Line, Page, Prose, SectionNotebooks, merge
+from .outputs import image_name
+from .render import PageLinks, display_name, render_page
+
+SITE_DIR = f"{BUILD_DIR}/site"
+OUTPUTS_DIR = "_outputs"
+EXTRA_DIR = "_extra"
+NOTEBOOKS_URL = "notebooks"
+SOURCES_URL = "chapter-sources"
+CACHE_NAME = ".pages.json"
+BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
+
+
+@dataclass(frozen=True)
+class HtmlSettings:
+    """The site's settings from config.ini: d2lbook's keys, plus ``[html] edit_url`` and ``mathjax_path``."""
+
+    title: str
+    author: str
+    copyright: str
+    bibfile: str | None
+    edit_url: str | None
+    mathjax_path: str | None = None
+
+
+@dataclass
+class SiteReport:
+    """What writing the site's sources did."""
+
+    pages: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def html_settings(root: Path) -> HtmlSettings:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str
+    try:
+        parser.read_string((root / "config.ini").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, configparser.Error) as err:
+        raise BuildError("config.ini", f"cannot read: {err}") from None
+
+    def get(section: str, key: str, default: str | None = None) -> str | None:
+        value = parser.get(section, key, fallback="").strip()
+        return value or default
+
+    title = get("project", "title") or get("project", "name") or "Book"
+    author = get("project", "author", "") or ""
+    return HtmlSettings(
+        title=title,
+        author=author,
+        copyright=get("project", "copyright", author) or "",
+        bibfile=get("html", "bibfile") or get("pdf", "bibfile"),
+        edit_url=get("html", "edit_url"),
+        mathjax_path=get("html", "mathjax_path"),
+    )
+
+
+def page_name(chapter: str) -> str:
+    """The site page of a chapter file: its path without the suffix (Sphinx's docname)."""
+    return re.sub(r"\.(md|ipynb|py)$", "", chapter)
+
+
+def eval_path(tab: str, chapter: str) -> str:
+    return f"{BUILD_DIR}/eval/{tab}/{page_name(chapter)}.ipynb"
+
+
+def sections(config: Config) -> tuple[list[str], list[str]]:
+    """The chapters in toc order, and the notebook files no toc reaches (orphan pages)."""
+    from ..book import notebook_files
+
+    order = reading_order(config, lambda relpath: read_document(config.root, relpath, config.tabs), [])
+    reached = set(order)
+    return order, [path for path in notebook_files(config) if path not in reached]
+
+
+def load_section(root: Path, tabs: tuple[str, ...], chapter: str) -> SectionNotebooks:
+    """Each tab's notebook of a section: the evaluated one when it matches the current notebook."""
+    notebooks, executed = {}, set()
+    for tab in tabs:
+        fresh = _read_json(root, notebook_path(tab, chapter))
+        evaluated = _read_json(root, eval_path(tab, chapter))
+        if evaluated is not None and (fresh is None or _same_code(fresh, evaluated)):
+            notebooks[tab], _ = evaluated, executed.add(tab)
+        elif fresh is not None:
+            notebooks[tab] = fresh
+    lines = None
+    if chapter.endswith(".md"):
+        lines = tuple((root / chapter).read_text(encoding="utf-8", errors="replace").split("\n"))
+    return SectionNotebooks(chapter, tabs, notebooks, frozenset(executed), lines)
+
+
+def _same_code(fresh: dict, evaluated: dict) -> bool:
+    def cells(notebook: dict):
+        return [(c.get("cell_type"), "".join(c.get("source", []))) for c in notebook.get("cells", [])]
+
+    return cells(fresh) == cells(evaluated)
+
+
+def _read_json(root: Path, relpath: str) -> dict | None:
+    try:
+        notebook = json.loads((root / relpath).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise BuildError(relpath, f"not a readable notebook: {err}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
+        raise BuildError(relpath, "not a readable notebook: no list of cells")
+    return notebook
+
+
+def chapter_page(chapter: str, text: str, tabs: tuple[str, ...]) -> Page:
+    """A page for a chapter without any notebook: its Markdown as shared prose."""
+    lines = tuple(Line(number, line) for number, line in enumerate(text.split("\n"), 1))
+    return Page(chapter, (), (), (), (Prose(lines),))
+
+
+class SiteWriter:
+    """Writes build/site for a book; collects what changed and the warnings."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config = load_config(root)
+        self.settings = html_settings(root)
+        self.site = root / SITE_DIR
+        self.report = SiteReport()
+        self.kept: set[Path] = set()
+        self.page_files: list[str] = []
+        self.cache = _PageCache(self.site / CACHE_NAME)
+
+    def write(self) -> SiteReport:
+        order, orphans = sections(self.config)
+        bib_keys = self.bibliography()
+        index_page = order[0]
+        numbered = ":numbered:" not in (self.root / index_page).read_text(encoding="utf-8", errors="replace")
+        found: list[tuple[str, Converted]] = []
+        for chapter in order + orphans:
+            rendered = self.page(chapter, numbered and chapter == index_page, chapter in orphans, bib_keys is not None)
+            found.extend((chapter, converted) for converted in rendered)
+        if bib_keys is not None and not any(converted.bibliography for _, converted in found):
+            self.emit("_references.md", "---\norphan: true\n---\n\n# References\n\n```{bibliography}\n:all:\n```\n")
+        self.check_references(found, bib_keys)
+        self.copy_images(found)
+        self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
+        if page_name(index_page) != "index":
+            self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
+        self.assets()
+        self.remove_stale()
+        self.cache.save()
+        return self.report
+
+    def page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
+        """Write a section's page, unless the inputs it was last made from are unchanged and its files exist."""
+        key = self.page_key(chapter, (numbered, orphan, citations))
+        cached = self.cache.get(chapter, key)
+        if cached is not None and all((self.site / relpath).is_file() for relpath in cached[0]):
+            self.kept.update(self.site / relpath for relpath in cached[0])
+            self.report.pages.append(chapter)
+            return cached[1]
+        self.page_files = []
+        found = self.make_page(chapter, numbered, orphan, citations)
+        self.cache.put(chapter, key, self.page_files, found)
+        return found
+
+    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
+        section = load_section(self.root, self.config.tabs, chapter)
+        if section.notebooks:
+            page = merge(section)
+        elif chapter.endswith(".md"):
+            page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
+        else:
+            return []
+        rendered = render_page(page, self.links(chapter, page), self.save_image, numbered, citations)
+        front = "---\norphan: true\n---\n\n" if orphan else ""
+        self.emit(page_name(chapter) + ".md", front + rendered.text)
+        self.report.pages.append(chapter)
+        return rendered.found
+
+    def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
+        """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
+        digest = hashlib.sha256(repr((_code_digest(), self.config.tabs, self.settings, flags)).encode())
+        for relpath in [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]:
+            try:
+                digest.update(relpath.encode() + b"\0" + (self.root / relpath).read_bytes() + b"\0")
+            except OSError:
+                digest.update(relpath.encode() + b"\0-\0")
+        return digest.hexdigest()
+
+    def links(self, chapter: str, page: Page) -> PageLinks:
+        up = "../" * chapter.count("/")
+        notebooks = []
+        for tab in page.tabs:
+            source = self.root / notebook_path(tab, chapter)
+            if source.is_file():
+                relpath = f"{NOTEBOOKS_URL}/{tab}/{page_name(chapter)}.ipynb"
+                self.copy(source, f"{EXTRA_DIR}/{relpath}")
+                notebooks.append((tab, up + relpath))
+        if self.settings.edit_url:
+            edit = self.settings.edit_url.rstrip("/") + "/" + chapter
+        else:
+            self.copy(self.root / chapter, f"{EXTRA_DIR}/{SOURCES_URL}/{chapter}")
+            edit = f"{up}{SOURCES_URL}/{chapter}"
+        return PageLinks(tuple(notebooks), edit)
+
+    def save_image(self, extension: str, payload: bytes) -> str:
+        name = image_name(extension, payload)
+        path = self.site / OUTPUTS_DIR / name
+        self.kept.add(path)
+        self.page_files.append(f"{OUTPUTS_DIR}/{name}")
+        if not path.is_file():
+            write_atomic(path, payload)
+            self.report.written.append(f"{OUTPUTS_DIR}/{name}")
+        return f"/{OUTPUTS_DIR}/{name}"
+
+    def emit(self, relpath: str, text: str) -> None:
+        path = self.site / relpath
+        self.kept.add(path)
+        self.page_files.append(relpath)
+        if write_if_changed(path, text):
+            self.report.written.append(relpath)
+
+    def copy(self, source: Path, relpath: str) -> None:
+        target = self.site / relpath
+        self.kept.add(target)
+        self.page_files.append(relpath)
+        try:
+            payload = source.read_bytes()
+        except OSError:
+            return
+        if not target.is_file() or target.read_bytes() != payload:
+            write_atomic(target, payload)
+            self.report.written.append(relpath)
+
+    def bibliography(self) -> set[str] | None:
+        """The citation keys of the book's .bib file, or None when it has none."""
+        name = self.settings.bibfile
+        if not name:
+            return None
+        path = self.root / name
+        if not path.is_file():
+            self.report.warnings.append(f"config.ini: warning: bibfile {name} not found; citations are shown as plain keys")
+            return None
+        self.copy(path, name)
+        return set(BIB_KEY.findall(path.read_text(encoding="utf-8", errors="replace")))
+
+    def check_references(self, found: list[tuple[str, Converted]], bib_keys: set[str] | None) -> None:
+        """Warn, at the chapter line, about labels defined twice and references that name nothing.
+
+        Without a bibliography file (one warning already says so) citations are not checked one by one.
+        """
+        labels: dict[str, str] = {}
+        equations: set[str] = set()
+        unnumbered = {label for _, converted in found for label in converted.unnumbered}
+        for chapter, converted in found:
+            for label, line in converted.labels:
+                if label in labels and labels[label] != f"{chapter}:{line}":
+                    self.warn(chapter, line, f"label {label} is also defined at {labels[label]}")
+                labels.setdefault(label, f"{chapter}:{line}")
+            equations.update(label for label, _ in converted.equations)
+        for chapter, converted in found:
+            for ref in converted.references:
+                if ref.role in ("cite", "citet", "citep"):
+                    if bib_keys is None:
+                        continue
+                    missing = [key for key in citation_keys(ref.target) if key not in bib_keys]
+                    if missing:
+                        self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}`: no bibliography entry {', '.join(missing)}")
+                elif ref.role == "eqref":
+                    if reference_label(ref.target) not in equations:
+                        self.warn(chapter, ref.line, f":eqref:`{ref.target}` names no equation label")
+                elif reference_label(ref.target) not in labels:
+                    self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}` names no label")
+                elif reference_label(ref.target) in unnumbered:
+                    where = labels[reference_label(ref.target)]
+                    self.warn(chapter, ref.line, f":{ref.role}:`{ref.target}` names a paragraph label ({where}): no number")
+
+    def warn(self, chapter: str, line: int, message: str) -> None:
+        warning = f"{chapter}:{line}: warning: {message}"
+        if warning not in self.report.warnings:
+            self.report.warnings.append(warning)
+
+    def copy_images(self, found: list[tuple[str, Converted]]) -> None:
+        """Copy the image files the prose shows, at the same place relative to the page."""
+        for chapter, converted in found:
+            folder = PurePosixPath(chapter).parent
+            for src, line in converted.images:
+                if "://" in src or src.startswith("data:"):
+                    continue
+                relpath = _normalise(folder / src)
+                if relpath is None:
+                    self.warn(chapter, line, f"image {src} is outside the book")
+                elif not (self.root / relpath).is_file():
+                    self.warn(chapter, line, f"image {src} not found")
+                else:
+                    self.copy(self.root / relpath, relpath)
+
+    def conf(self, root_doc: str, bibliography: bool) -> str:
+        from .sphinx_conf import conf_text
+
+        return conf_text(self.settings, root_doc, self.settings.bibfile if bibliography else None)
+
+    def assets(self) -> None:
+        folder = resources.files("d2lbuild.html") / "assets"
+        tabs = json.dumps(list(self.config.tabs))
+        names = json.dumps({tab: display_name(tab) for tab in self.config.tabs})
+        script = (folder / "d2l-tabs.js").read_text(encoding="utf-8").replace("__TABS__", tabs).replace("__NAMES__", names)
+        self.emit("_static/d2l-tabs.js", script)
+        self.emit("_static/d2l.css", (folder / "d2l.css").read_text(encoding="utf-8"))
+
+    def remove_stale(self) -> None:
+        """Remove files this build did not write (deleted sections, old outputs); Sphinx's state is kept."""
+        if not self.site.is_dir():
+            return
+        for path in sorted(self.site.rglob("*")):
+            if path.is_file() and path not in self.kept and not path.name.startswith("."):
+                path.unlink()
+                self.report.removed.append(path.relative_to(self.site).as_posix())
+
+
+class _PageCache:
+    """Per page: the digest of its inputs, the files it wrote, and what its prose defines and cites."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+        self.fresh: dict[str, dict] = {}
+
+    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted]] | None:
+        entry = self.data.get(chapter)
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            return None
+        self.fresh[chapter] = entry
+        return entry["files"], [_converted(found) for found in entry["found"]]
+
+    def put(self, chapter: str, key: str, files: list[str], found: list[Converted]) -> None:
+        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": [_found(converted) for converted in found]}
+
+    def save(self) -> None:
+        write_if_changed(self.path, json.dumps(self.fresh, sort_keys=True))
+
+
+def _found(converted: Converted) -> dict:
+    data = dataclasses.asdict(converted)
+    data.pop("text")
+    return data
+
+
+def _converted(data: dict) -> Converted:
+    references = [Reference(**reference) for reference in data["references"]]
+    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images")}
+    return Converted("", references=references, unnumbered=data["unnumbered"], bibliography=data["bibliography"], **tuples)
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The html package's own source: a new version of the page writer makes every page again."""
+    folder = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".js", ".css"):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _redirect(target: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0; url={target}"><title>Redirect</title></head>'
+        f'<body><a href="{target}">{target}</a></body></html>\n'
+    )
+
+
+def _normalise(path: PurePosixPath) -> str | None:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def write_site(root: Path) -> SiteReport:
+    """Write build/site from the book's notebooks; return what changed and the warnings."""
+    return SiteWriter(root).write()
+
+
+def clean_site(root: Path) -> None:
+    shutil.rmtree(root / SITE_DIR, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The conf.py Sphinx reads for the site: MyST, sphinx-design tabs, numbered figures and equations, the theme."""
+
+from __future__ import annotations
+
+# Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
+ROUND_CITATIONS = """\
+import dataclasses
+
+import sphinxcontrib.bibtex.plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+
+def _round():
+    return BracketStyle(left="(", right=")")
+
+
+@dataclasses.dataclass
+class RoundAuthorYear(AuthorYearReferenceStyle):
+    bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_textual: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_author: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_label: BracketStyle = dataclasses.field(default_factory=_round)
+    bracket_year: BracketStyle = dataclasses.field(default_factory=_round)
+
+
+sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
+
+
+def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
+    """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
+    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibfile else [])
+    values = {
+        "project": settings.title,
+        "author": settings.author,
+        "copyright": settings.copyright,
+        "root_doc": root_doc,
+        "extensions": extensions,
+        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
+        "myst_dmath_double_inline": True,
+        "numfig": True,
+        "numfig_secnum_depth": 2,
+        "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
+        "math_numfig": True,
+        "math_eqref_format": "({number})",
+        "exclude_patterns": ["_extra", "_static", "_outputs"],
+        "html_theme": "pydata_sphinx_theme",
+        "html_title": settings.title,
+        "html_static_path": ["_static"],
+        "html_extra_path": ["_extra"],
+        "html_css_files": ["d2l.css"],
+        "html_js_files": ["d2l-tabs.js"],
+        "html_copy_source": False,
+        "html_use_index": False,  # d2lbook books have no general index; writing it costs every build
+        "html_domain_indices": False,
+        "html_show_sourcelink": False,
+        "html_theme_options": {
+            "show_toc_level": 2,
+            "navigation_with_keys": False,
+            "secondary_sidebar_items": ["page-toc"],
+            "collapse_navigation": True,  # the sidebar lists the current chapter only: much faster on big books
+            "navigation_depth": 3,
+            "header_links_before_dropdown": 4,
+        },
+        # unresolved references, citations and missing images are reported by d2lbuild itself, at the chapter's line
+        "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
+                              "image.not_readable"],
+    }
+    if bibfile:
+        values["bibtex_bibfiles"] = [bibfile]
+        values["bibtex_reference_style"] = "author_year_round"
+    if settings.mathjax_path:
+        values["mathjax_path"] = settings.mathjax_path
+    lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
+    lines += [f"{name} = {value!r}" for name, value in values.items()]
+    if bibfile:
+        lines += ["", ROUND_CITATIONS]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,415 @@
+"""The html stage's merge of every tab's notebooks into one page, and the MyST it writes (no Sphinx needed)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+from conftest import BOOKS
+
+from d2lbuild.html.markup import to_myst
+from d2lbuild.html.merge import Code, Line, Prose, SectionNotebooks, TabSet, merge
+from d2lbuild.html.outputs import render_outputs
+from d2lbuild.html.render import PageLinks, render_page
+from d2lbuild.html.site import load_section, write_site
+from d2lbuild.pipeline import build_notebooks
+
+TABS = ("pytorch", "tensorflow", "mxnet")
+
+
+def page_of(book, text: str, tabs: str = "pytorch, tensorflow, mxnet"):
+    root = book({"sec.md": text}, tabs=tabs)
+    build_notebooks(root)
+    return merge(load_section(root, tuple(t.strip() for t in tabs.split(",")), "sec.md"))
+
+
+def rendered(page) -> str:
+    return render_page(page, PageLinks(()), lambda ext, data: f"/_outputs/x.{ext}").text
+
+
+def test_shared_code_once_and_tab_specific_code_as_one_tab_set(book):
+    page = page_of(book, """\
+        # Title
+
+        Shared prose.
+
+        ```{.python .input}
+        #@tab pytorch
+        import torch
+        ```
+
+        ```{.python .input}
+        #@tab tensorflow
+        import tensorflow as tf
+        ```
+
+        ```{.python .input}
+        #@tab all
+        print(1)
+        ```
+
+        ```{.python .input}
+        #@tab mxnet
+        from mxnet import np
+        ```
+        """)
+    kinds = [type(block).__name__ for block in page.blocks]
+    assert kinds == ["Prose", "TabSet", "Code", "TabSet"]
+    tab_set = page.blocks[1]
+    parts = dict(tab_set.parts)
+    assert tab_set.kind == "code"
+    assert [c.source for c in parts["pytorch"]] == ["import torch"]
+    assert [c.source for c in parts["tensorflow"]] == ["import tensorflow as tf"]
+    assert parts["mxnet"] == ()
+    assert page.blocks[2].source == "print(1)"
+    text = rendered(page)
+    assert text.count("print(1)") == 1
+    assert "Not available in MXNet." in text and "Not available in PyTorch." in text
+    assert ":sync-group: framework" in text and ":sync: tensorflow" in text
+    assert text.index("tab-item} PyTorch") < text.index("tab-item} TensorFlow") < text.index("tab-item} MXNet")
+
+
+def test_tab_branches_of_one_cell_stay_one_part(book):
+    page = page_of(book, """\
+        # Title
+
+        ```{.python .input}
+        #@tab pytorch, tensorflow, mxnet
+        if tab.selected('pytorch'):
+            a = 1
+        if tab.selected('tensorflow'):
+            a = 2
+        if tab.selected('mxnet'):
+            a = 3
+        ```
+        """)
+    (tab_set,) = page.blocks[1:]
+    assert isinstance(tab_set, TabSet)
+    assert {tab: [c.source for c in blocks] for tab, blocks in tab_set.parts} == {
+        "pytorch": ["a = 1"], "tensorflow": ["a = 2"], "mxnet": ["a = 3"]}
+
+
+def test_begin_tab_blocks_become_one_prose_tab_set(book):
+    page = page_of(book, """\
+        # Title
+
+        Before.
+
+        :begin_tab:`pytorch`
+        Torch words.
+        :end_tab:
+
+        :begin_tab:`tensorflow, mxnet`
+        Other words,
+        two lines.
+        :end_tab:
+
+        After.
+        """)
+    before, tab_set, after = page.blocks
+    assert isinstance(before, Prose) and isinstance(after, Prose)
+    assert [line.text for line in after.lines if line.text] == ["After."]
+    assert tab_set.kind == "prose"
+    texts = {tab: [line.text for block in blocks for line in block.lines] for tab, blocks in tab_set.parts}
+    assert texts == {"pytorch": ["Torch words."], "tensorflow": ["Other words,", "two lines."], "mxnet": ["Other words,", "two lines."]}
+    assert after.lines[-1].number == 14  # the chapter line of "After."
+
+
+def test_cells_align_by_chapter_line_when_one_tab_has_extra_cells(book):
+    page = page_of(book, """\
+        # Title
+
+        ```{.python .input}
+        #@tab pytorch, tensorflow, mxnet
+        x = 1
+        ```
+
+        ```{.python .input}
+        #@tab pytorch
+        extra_one = 1
+        ```
+
+        ```{.python .input}
+        #@tab pytorch
+        extra_two = 2
+        ```
+
+        Middle prose.
+
+        ```{.python .input}
+        #@tab pytorch, tensorflow, mxnet
+        y = 2
+        ```
+        """)
+    kinds = [type(block).__name__ for block in page.blocks]
+    assert kinds == ["Prose", "Code", "TabSet", "Prose", "Code"]
+    parts = dict(page.blocks[2].parts)
+    assert [c.source for c in parts["pytorch"]] == ["extra_one = 1", "extra_two = 2"]
+    assert parts["tensorflow"] == parts["mxnet"] == ()
+    assert page.blocks[4].source == "y = 2"
+
+
+def test_a_section_without_a_notebook_in_a_tab_says_so_once(book):
+    page = page_of(book, """\
+        # Title
+
+        ```{.python .input}
+        #@tab pytorch
+        a = 1
+        ```
+        """)
+    assert page.tabs == ("pytorch",) and page.missing == ("tensorflow", "mxnet")
+    text = rendered(page)
+    assert text.count("no TensorFlow and MXNet version") == 1
+    assert "tab-set" not in text  # the only tab's code is simply shown
+
+
+def test_evaluated_notebooks_are_used_when_they_match_and_notes_say_which_were_not_run(book):
+    root = book({"sec.md": "# T\n\n```{.python .input}\n#@tab pytorch, tensorflow\nprint(1)\n```\n"}, tabs="pytorch, tensorflow")
+    build_notebooks(root)
+    notebook = json.loads((root / "build/notebooks/pytorch/sec.ipynb").read_text())
+    notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
+    (root / "build/eval/pytorch").mkdir(parents=True)
+    (root / "build/eval/pytorch/sec.ipynb").write_text(json.dumps(notebook))
+    section = load_section(root, ("pytorch", "tensorflow"), "sec.md")
+    assert section.executed == {"pytorch"}
+    page = merge(section)
+    assert page.not_run == ("tensorflow",)
+    tab_set = page.blocks[1]  # same code, different outputs: one part per tab
+    assert dict(tab_set.parts)["pytorch"][0].outputs[0]["text"] == "1\n"
+    assert "The TensorFlow code of this section was not run" in rendered(page)
+    (root / "sec.md").write_text("# T\n\n```{.python .input}\n#@tab pytorch, tensorflow\nprint(2)\n```\n")
+    build_notebooks(root)  # the evaluated notebook is now stale: not used
+    assert load_section(root, ("pytorch", "tensorflow"), "sec.md").executed == frozenset()
+
+
+def test_every_output_type(tmp_path: Path):
+    saved: dict[str, bytes] = {}
+
+    def save(ext: str, data: bytes) -> str:
+        saved[ext] = data
+        return f"/_outputs/img.{ext}"
+
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    outputs = [
+        {"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"]},
+        {"output_type": "stream", "name": "stdout", "text": "c\n"},
+        {"output_type": "stream", "name": "stderr", "text": "careful\n"},
+        {"output_type": "execute_result", "data": {"text/plain": "tensor([1, 2])"}, "metadata": {}, "execution_count": 1},
+        {"output_type": "display_data", "data": {"image/svg+xml": "<svg/>", "text/plain": "<Figure>"}, "metadata": {}},
+        {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},
+        {"output_type": "execute_result", "data": {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "df"}, "metadata": {}},
+        {"output_type": "execute_result", "data": {"text/latex": "$$x^2$$", "text/plain": "x**2"}, "metadata": {}},
+        {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": ["\x1b[0;31mValueError\x1b[0m: bad"]},
+    ]
+    text = render_outputs(outputs, save)
+    assert "a\nb\nc" in text  # consecutive stdout joined
+    assert ":class: output stream stderr\n\ncareful" in text
+    assert "tensor([1, 2])" in text
+    assert "```{image} /_outputs/img.svg" in text and "```{image} /_outputs/img.png" in text
+    assert saved == {"svg": b"<svg/>", "png": b"\x89PNG fake"}
+    assert "```{raw} html\n<table>" in text
+    assert "```{math}\nx^2\n```" in text
+    assert ":class: output error\n\nValueError: bad" in text and "\x1b" not in text
+    assert "<Figure>" not in text and "df" not in text  # the richest form wins
+
+
+def test_every_role_and_mark():
+    source = """\
+# Title
+:label:`sec_title`
+
+See :numref:`sec_other`, :ref:`sec_other`, :eqref:`eq_a`, :cite:`A.1,B.2`, :citet:`A.1` and :citep:`B.2`.
+
+![A figure.](../img/a.svg)
+:width:`300px`
+:height:`100px`
+:label:`fig_a`
+
+$$a = b$$
+:eqlabel:`eq_a`
+
+```toc
+:maxdepth: 2
+
+one
+two
+```
+
+```eval_rst
+.. note:: rst
+```
+
+```python
+# :numref:`in_code` stays code
+```
+
+:bibliography:`../refs.bib`
+"""
+    lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
+    converted = to_myst(lines, numbered_toc=True)
+    text = converted.text
+    assert text.startswith("(sec_title)=\n# Title\n")
+    assert "{numref}`sec_other`, {ref}`sec_other`, {eq}`eq_a`, {cite:p}`A.1,B.2`, {cite:t}`A.1` and {cite:p}`B.2`" in text
+    assert "```{figure} ../img/a.svg\n:width: 300px\n:height: 100px\n:name: fig_a\n\nA figure.\n```" in text
+    assert "$$a = b$$ (eq_a)" in text
+    assert "```{toctree}\n:maxdepth: 2\n:numbered:\n\none\ntwo\n```" in text
+    assert "```{eval-rst}\n.. note:: rst\n```" in text
+    assert "# :numref:`in_code` stays code" in text
+    assert text.endswith("```{bibliography}\n```\n")
+    outside_code = text.split("```python")[0]
+    for mark in ("label", "numref", "ref", "eqref", "cite", "citet", "citep", "width", "height", "eqlabel"):
+        assert f":{mark}:`" not in outside_code
+    assert converted.labels == [("sec_title", 2), ("fig_a", 9)]
+    assert converted.equations == [("eq_a", 12)]
+    assert [(r.role, r.target, r.line) for r in converted.references][:3] == [("numref", "sec_other", 4), ("ref", "sec_other", 4), ("eqref", "eq_a", 4)]
+    assert converted.images == [("../img/a.svg", 6)]
+    assert "[A.1, B.2]" in to_myst(lines, citations=False).text
+
+
+def test_slide_marks_leave_bold_text():
+    lines = [Line(1, "(**To start,"), Line(2, "we import it.**) and [**a tensor**] but [**a link**](x.md)")]
+    assert to_myst(lines).text == "**To start,\nwe import it.** and **a tensor** but [**a link**](x.md)"
+
+
+def sample_book(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    shutil.copytree(BOOKS / "site", root)
+    return root
+
+
+def test_site_pages_follow_the_toc_and_only_changed_pages_are_rewritten(tmp_path: Path):
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    first = write_site(root)
+    assert first.pages == ["index.md", "chapter_start/index.md", "chapter_start/tensors.md", "chapter_start/plots.md"]
+    assert first.warnings == []
+    site = root / "build/site"
+    assert (site / "img/pipeline.svg").is_file() and (site / "refs.bib").is_file()
+    assert (site / "_extra/notebooks/tensorflow/chapter_start/tensors.ipynb").is_file()
+    assert "../notebooks/tensorflow/chapter_start/tensors.ipynb" in (site / "chapter_start/tensors.md").read_text()
+    assert write_site(root).written == []
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text().replace("Plots show", "Plots display"))
+    build_notebooks(root)
+    assert sorted(write_site(root).written) == [
+        "_extra/chapter-sources/chapter_start/plots.md",
+        "_extra/notebooks/mxnet/chapter_start/plots.ipynb",
+        "_extra/notebooks/pytorch/chapter_start/plots.ipynb",
+        "_extra/notebooks/tensorflow/chapter_start/plots.ipynb",
+        "chapter_start/plots.md",
+    ]
+    plots.unlink()
+    (root / "chapter_start/index.md").write_text((root / "chapter_start/index.md").read_text().replace("plots\n", ""))
+    build_notebooks(root)
+    assert "chapter_start/plots.md" in write_site(root).removed
+
+
+def test_unresolved_references_are_warnings_at_the_chapter_line(tmp_path: Path):
+    root = sample_book(tmp_path)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nSee :numref:`sec_nowhere`, :eqref:`eq_nowhere` and :cite:`Nobody.1999`.\n")
+    build_notebooks(root)
+    warnings = write_site(root).warnings
+    assert warnings == [
+        "chapter_start/plots.md:21: warning: :numref:`sec_nowhere` names no label",
+        "chapter_start/plots.md:21: warning: :eqref:`eq_nowhere` names no equation label",
+        "chapter_start/plots.md:21: warning: :cite:`Nobody.1999`: no bibliography entry Nobody.1999",
+    ]
+
+
+def test_code_blocks_are_shared_once_with_equal_outputs():
+    section = SectionNotebooks("s.md", ("a", "b"), {
+        tab: {"cells": [{"cell_type": "code", "source": "x", "metadata": {"d2lbuild": {"line": 3}},
+                         "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}]}]}
+        for tab in ("a", "b")}, frozenset({"a", "b"}))
+    page = merge(section)
+    assert page.blocks == (Code(3, "x", ({"output_type": "stream", "name": "stdout", "text": "1"},)),)
+
+
+def test_d2lbook_tables_captions_and_equations_in_paragraphs():
+    source = """\
+See :numref:`tab_x`.
+
+:Numbers by decade
+:label:`tab_x`
+
+|a|b|
+|-|-|
+|1|2|
+
+The theorem reads
+$$\\int_0^x f = F(x)$$
+:eqlabel:`eq_ftc`
+and also
+$$f(x) = 1$$ :eqlabel:`eq_one`
+
+![A caption
+over two lines.](../img/b.svg)
+:label:`fig_b`
+"""
+    lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
+    converted = to_myst(lines)
+    text = converted.text
+    assert "```{table} Numbers by decade\n:name: tab_x\n\n|a|b|\n|-|-|\n|1|2|\n```" in text
+    assert "The theorem reads\n\n$$\\int_0^x f = F(x)$$ (eq_ftc)\n\nand also" in text
+    assert "\n\n$$f(x) = 1$$ (eq_one)\n" in text
+    assert "```{figure} ../img/b.svg\n:name: fig_b\n\nA caption over two lines.\n```" in text
+    assert converted.labels == [("tab_x", 4), ("fig_b", 18)]
+    assert converted.equations == [("eq_ftc", 12), ("eq_one", 14)]
+
+
+def test_a_table_labelled_after_its_rows_and_a_label_on_a_paragraph():
+    source = """\
+:Latency numbers.
+
+|a|b|
+|-|-|
+:label:`tab_after`
+
+Some paragraph.
+:label:`para_x`
+"""
+    lines = [Line(number, text) for number, text in enumerate(source.split("\n"), 1)]
+    converted = to_myst(lines)
+    assert "```{table} Latency numbers.\n:name: tab_after\n\n|a|b|\n|-|-|\n```" in converted.text
+    assert "(para_x)=\nSome paragraph." in converted.text
+    assert converted.unnumbered == ["para_x"]
+
+
+def test_cli_writes_the_site_and_reports_bad_notebooks_in_one_line(tmp_path: Path):
+    from conftest import run
+
+    root = sample_book(tmp_path)
+    result = run(root, "html", "--site-only")
+    assert result.exit_code == 0, result.output
+    assert "site: 4 pages" in result.stdout
+    assert (root / "build/site/chapter_start/plots.md").is_file() and not (root / "build/html").exists()
+    broken = root / "build/eval/mxnet/chapter_start/plots.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    result = run(root, "html", "--site-only")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("build/eval/mxnet/chapter_start/plots.ipynb: not a readable notebook")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unchanged_pages_come_from_the_cache_only_while_their_files_exist(tmp_path: Path):
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    write_site(root)
+    page = root / "build/site/chapter_start/plots.md"
+    text = page.read_text()
+    page.unlink()
+    again = write_site(root)
+    assert again.written == ["chapter_start/plots.md"] and page.read_text() == text
+    assert again.warnings == [] and len(again.pages) == 4
+    evaluated = root / "build/eval/tensorflow/chapter_start/plots.ipynb"
+    notebook = json.loads((root / "build/notebooks/tensorflow/chapter_start/plots.ipynb").read_text())
+    next(c for c in notebook["cells"] if c["cell_type"] == "code")["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]
+    evaluated.parent.mkdir(parents=True)
+    evaluated.write_text(json.dumps(notebook))
+    assert write_site(root).written == ["chapter_start/plots.md"]
+    assert "ran" in page.read_text()

@@ -1,0 +1,167 @@
+"""The site built by Sphinx from the sample book, and read in a real browser (headless Chromium).
+
+Skipped when the html extra (Sphinx) is not installed, and the browser part when Chromium, its driver or
+selenium is missing (`.ci/run` installs them). Screenshots go to build/test-artefacts/html/.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import BOOKS, TESTS
+
+pytest.importorskip("sphinx", reason="the html extra is not installed (pip install 'd2lbuild[html]')")
+pytest.importorskip("myst_parser", reason="the html extra is not installed (pip install 'd2lbuild[html]')")
+
+from d2lbuild.html.build import build_html  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTEFACTS = TESTS.parents[1] / "build" / "test-artefacts" / "html"
+# A 2x2 red PNG, as a plotting cell's output.
+PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73000000"
+    "1649444154789c63f8cfc0f09f8181e13f03c3ff0c0c000041f007f9ce5e9a3c0000000049454e44ae426082")).decode()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("html") / "book"
+    shutil.copytree(BOOKS / "site", root)
+    build_html(root, sphinx=False)  # notebooks first, then an evaluated PyTorch notebook with a figure
+    notebook = json.loads((root / "build/notebooks/pytorch/chapter_start/plots.ipynb").read_text())
+    code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    code["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "plot with torch\n"},
+        {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "<Figure>"}, "metadata": {}},
+    ]
+    evaluated = root / "build/eval/pytorch/chapter_start/plots.ipynb"
+    evaluated.parent.mkdir(parents=True)
+    evaluated.write_text(json.dumps(notebook))
+    report = build_html(root, jobs=1)
+    assert report.site.warnings == []
+    assert report.sphinx is not None and report.sphinx.warnings == []
+    return root / "build/html"
+
+
+def test_pages_have_numbers_tabs_and_no_role_text(site: Path):
+    tensors = (site / "chapter_start/tensors.html").read_text()
+    text = re.sub(r"<[^>]+>", "", tensors)
+    for role in ("numref", "eqref", "cite", "citet", "label", "eqlabel", "width", "begin_tab", "ref"):
+        assert f":{role}:" not in text
+    assert "Fig. 1.1.1" in text  # :numref:`fig_pipeline`, numbered per section as d2lbook does
+    assert "Section 1.2" in text  # :numref:`sec_plots`
+    assert "(1.1.1)" in text  # :eqref:`eq_norm`
+    assert "Smith and Jones (2020)" in text  # :citet:
+    assert 'data-sync-group="framework"' in tensors and 'data-sync-id="tensorflow"' in tensors
+    assert "Not available in MXNet." in text
+    assert "d2l-tabs.js" in tensors
+    plots = (site / "chapter_start/plots.html").read_text()
+    assert re.search(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', plots)
+    assert (site / "notebooks/tensorflow/chapter_start/plots.ipynb").is_file()
+    assert (site / "index.html").is_file() and (site / "_references.html").is_file()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Path):
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.skip("Chromium not installed (apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install 'd2lbuild[browser]')")
+    from selenium.webdriver.chrome.service import Service
+
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,900"):
+        options.add_argument(flag)
+    profile = site.parent / "chromium-profile"
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    driver.base = f"http://127.0.0.1:{server.server_port}/"
+    yield driver
+    driver.quit()
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _visible_texts(driver) -> str:
+    return driver.execute_script("return document.querySelector('article').innerText")
+
+
+def _wait(driver, condition, what: str, seconds: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds).until(lambda d: condition(d), message=what)
+
+
+def test_framework_choice_follows_the_reader_across_pages(browser):
+    browser.get(browser.base + "chapter_start/tensors.html")
+    browser.execute_script("localStorage.clear()")
+    browser.get(browser.base + "chapter_start/tensors.html")
+    assert "PyTorch calls them tensors." in _visible_texts(browser)
+    browser.find_element("css selector", 'label.sd-tab-label[data-sync-id="tensorflow"]').click()
+    texts = _visible_texts(browser)
+    assert "TensorFlow also calls them tensors." in texts and "PyTorch calls them tensors." not in texts
+    browser.save_screenshot(str(ARTEFACTS / "tensors-tensorflow.png"))
+    link = browser.find_element("xpath", "//article//a[contains(., 'Section 1.2')]")
+    link.click()
+    _wait(browser, lambda d: "plots.html" in d.current_url, "the link leads to the plots section")
+    texts = _visible_texts(browser)
+    assert "plot with tensorflow" in texts and "plot with torch" not in texts
+    notebook = browser.find_element("css selector", '.d2l-notebook-link[data-framework="tensorflow"]')
+    assert notebook.is_displayed() and notebook.get_attribute("href").endswith("notebooks/tensorflow/chapter_start/plots.ipynb")
+    assert not browser.find_element("css selector", '.d2l-notebook-link[data-framework="pytorch"]').is_displayed()
+    browser.save_screenshot(str(ARTEFACTS / "plots-tensorflow.png"))
+    browser.get(browser.base + "chapter_start/plots.html?framework=mxnet")
+    assert "plot with mxnet" in _visible_texts(browser)
+    browser.get(browser.base + "chapter_start/tensors.html")
+    assert "Not available in MXNet." in _visible_texts(browser)  # the URL's choice is kept
+
+
+def test_figures_render_with_a_size(browser):
+    browser.get(browser.base + "chapter_start/plots.html?framework=pytorch")
+    image = browser.find_element("css selector", "img.output-image")
+    assert image.is_displayed()
+    assert browser.execute_script("return arguments[0].naturalWidth", image) == 2
+    browser.get(browser.base + "chapter_start/tensors.html")
+    figure = browser.find_element("css selector", "figure img")
+    _wait(browser, lambda d: d.execute_script("return arguments[0].complete", figure), "the figure loads")
+    size = figure.size
+    assert size["width"] > 0 and size["height"] > 0
+    browser.save_screenshot(str(ARTEFACTS / "figure.png"))
+
+
+def test_numref_links_reach_their_target(browser):
+    browser.get(browser.base + "chapter_start/plots.html")
+    browser.find_element("xpath", "//article//a[contains(., 'Section 1.1')]").click()
+    _wait(browser, lambda d: "tensors.html#sec-tensors" in d.current_url, "the numref link leads to the tensors section")
+    assert browser.find_element("id", "sec-tensors").is_displayed()
+    browser.find_element("xpath", "//article//a[contains(., 'Fig. 1.1.1')]").click()
+    _wait(browser, lambda d: d.current_url.endswith("#fig-pipeline"), "the figure link")
+    assert browser.find_element("id", "fig-pipeline").is_displayed()
+
+
+def test_site_search_finds_a_word(browser):
+    browser.get(browser.base + "search.html?q=zebra")
+    _wait(browser, lambda d: d.find_elements("css selector", "#search-results li a"), "search results", seconds=20)
+    results = [a.text for a in browser.find_elements("css selector", "#search-results li a")]
+    browser.save_screenshot(str(ARTEFACTS / "search.png"))
+    assert any("Plots" in title for title in results)
