@@ -13,13 +13,12 @@ import functools
 import hashlib
 import json
 import re
-import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from .. import __version__
-from ..book import reading_order
+from ..book import notebook_files, reading_order
 from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
@@ -96,8 +95,6 @@ def eval_path(tab: str, chapter: str) -> str:
 
 def sections(config: Config) -> tuple[list[str], list[str]]:
     """The chapters in toc order, and the notebook files no toc reaches (orphan pages)."""
-    from ..book import notebook_files
-
     order = reading_order(config, lambda relpath: read_document(config.root, relpath, config.tabs), [])
     reached = set(order)
     return order, [path for path in notebook_files(config) if path not in reached]
@@ -418,6 +415,3 @@ def write_site(root: Path) -> SiteReport:
     """Write build/site from the book's notebooks; return what changed and the warnings."""
     return SiteWriter(root).write()
 
-
-def clean_site(root: Path) -> None:
-    shutil.rmtree(root / SITE_DIR, ignore_errors=True)
