@@ -70,7 +70,7 @@ def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
     for node in sorted(outermost, key=lambda n: (n.lineno, n.col_offset), reverse=True):
         start = _index(text, offsets, node.lineno, node.col_offset)
         end = _index(text, offsets, node.end_lineno, node.end_col_offset)
-        new = astor.to_source(rewriter.visit(copy.deepcopy(node))).rstrip("\n")
+        new = astor.to_source(rewriter.visit(node)).rstrip("\n")  # the tree is this call's own: changed in place
         text = text[:start] + new + text[end:]
     return text
 
@@ -140,9 +140,14 @@ def _from_template(receiver: ast.expr, template: str, rest: list[ast.expr], keyw
 class _Substitute(ast.NodeTransformer):
     def __init__(self, names: dict[str, ast.expr], rest: list[ast.expr] | None = None, keywords: list[ast.keyword] | None = None):
         self.names, self.rest, self.keywords = names, rest or [], keywords or []
+        self.used: set[str] = set()
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return copy.deepcopy(self.names[node.id]) if node.id in self.names else node
+        if node.id not in self.names:
+            return node
+        first_use = node.id not in self.used
+        self.used.add(node.id)
+        return self.names[node.id] if first_use else copy.deepcopy(self.names[node.id])
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
