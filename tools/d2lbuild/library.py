@@ -90,7 +90,7 @@ def build_library(
         out.block(entry.block.lines, entry.block)
         for method in entry.methods:
             out.raw("\n\n")
-            out.block(method.lines, method, last_newline=False, indent="    ")
+            out.block(method.lines, method, indent="    ")
         definitions.extend(_definitions(entry, start, out.line))
     out.raw("\n")
     alias_lines = alias_definitions(library)
@@ -206,19 +206,16 @@ class _Writer:
         self.parts: list[str] = []
         self.line = first_line
         self.runs: list[list] = []
-        self._starts: dict[int, int] = {}
 
     def raw(self, text: str) -> None:
-        self._starts.setdefault(self.line, len(self.parts))
         self.parts.append(text)
         self.line += text.count("\n")
 
-    def block(self, lines: tuple[Line, ...], block: SavedBlock, last_newline: bool = False, indent: str = "") -> None:
-        """Write lines joined by newlines (no newline after the last one unless asked)."""
+    def block(self, lines: tuple[Line, ...], block: SavedBlock, indent: str = "") -> None:
+        """Write lines joined by newlines (none after the last one)."""
         for number, line in enumerate(lines):
             self._record(block, line.number)
-            end = "\n" if number < len(lines) - 1 or last_newline else ""
-            self.raw(indent + line.text + end)
+            self.raw(indent + line.text + ("\n" if number < len(lines) - 1 else ""))
 
     def _record(self, block: SavedBlock, number: int) -> None:
         last = self.runs[-1] if self.runs else None
@@ -230,9 +227,6 @@ class _Writer:
 
     def text(self) -> str:
         return "".join(self.parts)
-
-    def text_since(self, line: int) -> str:
-        return "".join(self.parts[self._starts[line] :])
 
 
 def _definitions(entry: _Entry, start: int, end: int) -> list[dict]:
