@@ -14,14 +14,14 @@ all: notebooks eval
 
 $(VENV)/.installed: tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench]' --config-settings editable_mode=compat
 	touch $@
 
 tools: $(VENV)/.installed
 
 # The website's stack (Sphinx and friends) and the browser test's driver: an optional extra.
 $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]' --config-settings editable_mode=compat
 	touch $@
 
 tools-html: $(VENV)/.installed-html
@@ -30,8 +30,7 @@ extract: tools
 	$(D2LBUILD) extract
 
 notebooks: tools
-	$(D2LBUILD) extract
-	$(D2LBUILD) notebooks
+	$(D2LBUILD) build
 
 check: tools
 	$(D2LBUILD) check

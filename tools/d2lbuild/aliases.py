@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
 
 from .config import TabLibrary
@@ -35,31 +36,52 @@ def rewrite_aliases(text: str, library: TabLibrary) -> str:
 def _rewrite_reverse(text: str, library: TabLibrary) -> str:
     """``reverse_alias`` entries replace their text literally, as d2lbook does (an entry written as a regular
     expression matches only that very text), but never inside a longer name: ``d2l.to`` leaves ``d2l.tokenize``."""
-    for source, replacement in library.reverse_alias:
-        tail = r"(?!\w)" if source[-1:].isidentifier() or source[-1:].isdigit() else ""
-        text = re.sub(re.escape(source) + tail, replacement.replace("\\", "\\\\"), text)
+    for (source, _), (pattern, replacement) in zip(library.reverse_alias, _reverse_patterns(library.reverse_alias), strict=True):
+        if source in text:
+            text = pattern.sub(replacement, text)
     return text
+
+
+@functools.lru_cache(maxsize=32)
+def _reverse_patterns(entries: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    patterns = []
+    for source, replacement in entries:
+        tail = r"(?!\w)" if source[-1:].isidentifier() or source[-1:].isdigit() else ""
+        patterns.append((re.compile(re.escape(source) + tail), replacement.replace("\\", "\\\\")))
+    return tuple(patterns)
 
 
 def _rewrite_simple(text: str, library: TabLibrary) -> str:
-    for name, target in sorted(library.simple_alias, key=lambda pair: len(pair[0]), reverse=True):
+    """All simple aliases in one pass: longer names first; an alias written ``name(`` only before a call."""
+    if not library.simple_alias:
+        return text
+    pattern, targets = _simple_pattern(library.simple_alias, library.lib_name)
+    return pattern.sub(lambda match: targets[match.lastindex - 1], text)
+
+
+@functools.lru_cache(maxsize=32)
+def _simple_pattern(aliases: tuple[tuple[str, str], ...], lib_name: str) -> tuple[re.Pattern[str], list[str]]:
+    """One pattern with a group per alias, and each group's replacement."""
+    choices, targets = [], []
+    for name, target in sorted(aliases, key=lambda pair: len(pair[0]), reverse=True):
         if name.endswith("("):
-            pattern = r"(?<![\w.])d2l\." + re.escape(name[:-1]) + r"(?=\s*\()"
+            choices.append("(" + re.escape(name[:-1]) + r")(?=\s*\()")
         else:
-            pattern = r"(?<![\w.])d2l\." + re.escape(name) + r"\b"
-        text = re.sub(pattern, f"{library.lib_name}.{target.removesuffix('(')}", text)
-    return text
+            choices.append("(" + re.escape(name) + r")\b")
+        targets.append(f"{lib_name}.{target.removesuffix('(')}")
+    return re.compile(r"(?<![\w.])d2l\.(?:" + "|".join(choices) + ")"), targets
 
 
 def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
     """Replace each outermost aliased call by its rewritten form, printed by astor."""
-    if not any(f"d2l.{name}" in text for name in calls):
+    if not _call_pattern(tuple(sorted(calls))).search(text):
         return text
     try:
         module = ast.parse("\n".join("#" + line if MAGIC.match(line) else line for line in text.split("\n")))
     except SyntaxError:
         return text  # d2lbook leaves code it cannot parse as it is
-    found = [node for node in ast.walk(module) if _aliased(node, calls)]
+    lines = {text.count("\n", 0, match.start()) + 1 for match in _call_pattern(tuple(sorted(calls))).finditer(text)}
+    found = [node for node in _nodes_on(module, lines) if _aliased(node, calls)]
     outermost = [node for node in found if not any(other is not node and _inside(node, other) for other in found)]
     if not outermost:
         return text
@@ -73,6 +95,26 @@ def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
         new = astor.to_source(rewriter.visit(node)).rstrip("\n")  # the tree is this call's own: changed in place
         text = text[:start] + new + text[end:]
     return text
+
+
+@functools.lru_cache(maxsize=32)
+def _call_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Finds text that may hold an aliased call (the parse decides)."""
+    gap = r"[\s)\\]*"  # spaces, line breaks, continuations, the closing bracket of ``(d2l)``
+    return re.compile(r"\bd2l" + gap + r"\." + gap + "(?:" + "|".join(map(re.escape, names)) + ")" + gap + r"\(")
+
+
+def _nodes_on(tree: ast.AST, lines: set[int]) -> list[ast.AST]:
+    """The nodes of ``tree`` whose lines include one of ``lines`` (subtrees that do not are skipped)."""
+    found, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        for child in ast.iter_child_nodes(node):
+            first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+            if first is None or last is None or any(first <= line <= last for line in lines):
+                found.append(child)
+                pending.append(child)
+    return found
 
 
 def _aliased(node: ast.AST, calls: dict[str, tuple[str, str]]) -> bool:

@@ -85,7 +85,7 @@ def toc_entries(document: Document) -> list[tuple[str, Position]]:
     """Entries of the document's ```toc blocks; lines starting with ':' are options."""
     entries = []
     for cell in document.cells:
-        if cell.kind == "markdown":
+        if cell.kind == "markdown" and "toc" in cell.text:
             entries.extend(_cell_toc_entries(cell))
     return entries
 

@@ -7,10 +7,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import BuildError, Stopped
+
+if TYPE_CHECKING:
+    from .pipeline import ExtractReport, NotebookReport
 
 root_option = click.option(
     "--root",
@@ -93,15 +97,19 @@ def extract(ctx: click.Context, tab: str | None, check: bool, root: Path | None)
     from .pipeline import extract as run_extract
 
     report = run_extract(_root(ctx, root), _tabs(tab), check=check)
+    _show_extract(report)
+    if check and report.diffs:
+        click.echo("the committed library is stale: run `d2lbuild extract` and commit the result", err=True)
+        sys.exit(1)
+
+
+def _show_extract(report: ExtractReport) -> None:
     for warning in report.warnings:
         click.echo(warning, err=True)
     for line in report.summaries:
         click.echo(line)
     for diff in report.diffs:
         click.echo(diff, nl=False)
-    if check and report.diffs:
-        click.echo("the committed library is stale: run `d2lbuild extract` and commit the result", err=True)
-        sys.exit(1)
 
 
 @main.command()
@@ -113,9 +121,27 @@ def notebooks(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     """Write one notebook per section and tab under build/notebooks/TAB/."""
     from .pipeline import build_notebooks
 
-    report = build_notebooks(_root(ctx, root), _tabs(tab))
+    _show_notebooks(build_notebooks(_root(ctx, root), _tabs(tab)))
+
+
+@main.command()
+@click.option("--tab", help="Only this tab (comma-separated list, or all). Default: every tab.")
+@root_option
+@click.pass_context
+@reports_errors
+def build(ctx: click.Context, tab: str | None, root: Path | None) -> None:
+    """extract, then notebooks, reading the chapters once (what `make notebooks` runs)."""
+    from .pipeline import build as run_build
+
+    extracted, written = run_build(_root(ctx, root), _tabs(tab))
+    _show_extract(extracted)
+    _show_notebooks(written, shown=set(extracted.warnings))
+
+
+def _show_notebooks(report: NotebookReport, shown: set[str] = frozenset()) -> None:
     for warning in report.warnings:
-        click.echo(warning, err=True)
+        if warning not in shown:
+            click.echo(warning, err=True)
     if report.skipped:
         click.echo(f"notebooks: {len(report.unchanged)} up to date")
         return

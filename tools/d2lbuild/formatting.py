@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from .fsutil import write_atomic
+from .fsutil import file_digest, write_atomic
 
 
 class CodeFormatter:
@@ -24,6 +25,7 @@ class CodeFormatter:
         self.root = root
         self.store = store
         self.added = False
+        self.memo: dict[str, str] = {}  # this run's results by source text
         data = _read_store(store)
         self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
         self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
@@ -40,14 +42,20 @@ class CodeFormatter:
         return tuple(found)
 
     def __call__(self, source: str) -> str:
-        if "import " in source:
-            directory = str(self.root) if self.root else ""
-            key = hashlib.sha256(f"{isort_version()}\0{directory}\0{source}".encode()).hexdigest()[:32]
-            if key not in self.known:
-                self.known[key] = sort_imports(source, directory)
-                self.added = True
-            source = self.known[key]
-        return "\n".join(line.rstrip() for line in source.split("\n")).strip()
+        laid_out = self.memo.get(source)
+        if laid_out is None:
+            laid_out = self.memo[source] = _without_trailing_spaces(self._sorted(source)).strip()
+        return laid_out
+
+    def _sorted(self, source: str) -> str:
+        if "import " not in source:
+            return source
+        directory = str(self.root) if self.root else ""
+        key = hashlib.sha256(f"{isort_version()}\0{directory}\0{source}".encode()).hexdigest()[:32]
+        if key not in self.known:
+            self.known[key] = sort_imports(source, directory)
+            self.added = True
+        return self.known[key]
 
     def save(self) -> None:
         """Keep what was formatted for the next run (only when something new was formatted)."""
@@ -55,6 +63,14 @@ class CodeFormatter:
             data = {"formatted": self.known, "parsed": self.parsed}
             write_atomic(self.store, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             self.added = False
+
+
+TRAILING_SPACES = re.compile(r"[^\S\n]+$", re.MULTILINE)
+
+
+def _without_trailing_spaces(text: str) -> str:
+    """Each line right-stripped, as ``str.rstrip`` would (any white space but the line break)."""
+    return TRAILING_SPACES.sub("", text)
 
 
 def _read_store(store: Path | None) -> dict[str, dict]:
@@ -94,10 +110,14 @@ def _isort_config(directory: str):
 
 @lru_cache(maxsize=1)
 def isort_version() -> str:
-    """The isort version, part of the formatting store's identity."""
-    from importlib.metadata import PackageNotFoundError, version
+    """What identifies the installed isort in the formatting store: a digest of its version file.
 
-    try:
-        return version("isort")
-    except PackageNotFoundError:
+    Found without importing isort (an import costs more than most builds spend formatting).
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("isort")
+    if spec is None or not spec.submodule_search_locations:
         return "none"
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return file_digest(folder / "_version.py") or "unknown"

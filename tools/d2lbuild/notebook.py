@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import replace
@@ -9,7 +10,7 @@ from dataclasses import replace
 from .config import TabLibrary
 from .formatting import CodeFormatter
 from .saving import remap_lines
-from .source import Cell
+from .source import Cell, Line
 from .transforms import apply_aliases
 
 NBFORMAT, NBFORMAT_MINOR = 4, 5
@@ -46,8 +47,20 @@ def notebook_for(path: str, cells: list[Cell], library: TabLibrary, formatter: C
 
 
 def dumps(notebook: dict) -> str:
-    """Deterministic JSON, laid out as nbformat writes it."""
-    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """Deterministic JSON with one line per cell and per top-level key: diffs show cells, and the standard
+    encoder stays in C (an ``indent`` would make it pure Python, several times slower)."""
+    parts = []
+    for key, value in sorted(notebook.items()):
+        if key == "cells" and value:
+            cells = ",\n  ".join(_compact(cell) for cell in value)
+            parts.append(f'"cells": [\n  {cells}\n ]')
+        else:
+            parts.append(f"{_compact(key)}: {_compact(value)}")
+    return "{\n " + ",\n ".join(parts) + "\n}\n"
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _formatted(cell: Cell, formatter: CodeFormatter) -> Cell:
@@ -102,16 +115,24 @@ def _cell_id(kind: str, index: int) -> str:
 
 
 def _markdown_cell(cell: Cell, index: int) -> dict:
-    lines = _trimmed(cell)
-    texts = [line.text for line in lines]
-    if cell.path.endswith(".md"):
-        texts = markdown_layout(texts) if cell.tabs is None else _strip_blank(texts, True)
+    source, position = _markdown_body(cell.lines, cell.path, cell.cell, cell.tabs is None)
     return {
         "cell_type": "markdown",
         "id": _cell_id("markdown", index),
-        "metadata": {"d2lbuild": _position(cell, lines, False)},
-        "source": [text + "\n" for text in texts or [""]],
+        "metadata": {"d2lbuild": dict(position)},
+        "source": list(source),
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _markdown_body(lines: tuple[Line, ...], path: str, number: int | None, shared: bool) -> tuple[tuple[str, ...], tuple]:
+    """A Markdown cell's source and position, once per cell: shared Markdown is the same in every tab."""
+    cell = Cell("markdown", lines, None if shared else (), path, number)
+    kept = _trimmed(cell)
+    texts = [line.text for line in kept]
+    if path.endswith(".md"):
+        texts = markdown_layout(texts) if shared else _strip_blank(texts, True)
+    return tuple(text + "\n" for text in texts or [""]), tuple(_position(cell, kept, False).items())
 
 
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")

@@ -16,7 +16,8 @@ from .formatting import CodeFormatter
 from .fsutil import write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
-from .saving import saved_blocks
+from .saving import SavedBlock, saved_blocks
+from .source import Cell
 from .state import STATE_DIR, BuildState
 from .transforms import in_tab, select_tab
 
@@ -62,17 +63,67 @@ def code_formatter(config: Config) -> CodeFormatter:
     return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json")
 
 
-def libraries(config: Config, book: Book, tabs: tuple[str, ...], formatter: CodeFormatter) -> dict[str, Library]:
+class BookInputs:
+    """What extract and notebooks read, loaded once (and only when needed) when one process runs both."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.chapters = notebook_files(config)
+        self._book: Book | None = None
+        self._formatter: CodeFormatter | None = None
+        self._tab_cells: dict[tuple[str, str], list[Cell]] = {}
+        self._saved: dict[tuple[str, str], tuple[list[SavedBlock], list[Warning_]]] = {}
+
+    def start(self, name: str) -> BuildState:
+        """A command's recorded state, its inputs digested before anything reads them."""
+        state = BuildState(self.config.root, name)
+        state.snapshot(self.chapters + [f"{self.config.index}.md"])
+        return state
+
+    @property
+    def book(self) -> Book:
+        if self._book is None:
+            self._book = load_book(self.config)
+        return self._book
+
+    @property
+    def formatter(self) -> CodeFormatter:
+        if self._formatter is None:
+            self._formatter = code_formatter(self.config)
+        return self._formatter
+
+    def cells(self, tab: str, path: str) -> list[Cell]:
+        """The chapter's cells for ``tab``, branches resolved."""
+        key = (tab, path)
+        if key not in self._tab_cells:
+            self._tab_cells[key] = select_tab(self.book.documents[path], tab)
+        return self._tab_cells[key]
+
+    def saved(self, tab: str, path: str, warnings: list[Warning_]) -> list[SavedBlock]:
+        """The chapter's saved blocks in ``tab``; their warnings are added to ``warnings``."""
+        key = (tab, path)
+        if key not in self._saved:
+            found: list[Warning_] = []
+            blocks = saved_blocks(self.book.documents[path], tab, self.cells(tab, path), self.formatter, found)
+            self._saved[key] = (blocks, found)
+        blocks, found = self._saved[key]
+        warnings.extend(found)
+        return blocks
+
+    def in_tab(self, tab: str, path: str) -> bool:
+        return in_tab(self.book.documents[path], tab, self.config.default_tab)
+
+
+def libraries(inputs: BookInputs, tabs: tuple[str, ...]) -> dict[str, Library]:
     """Each tab's library, built from the saved blocks of the chapters in reading order."""
-    result = {}
+    config, result = inputs.config, {}
     for tab in tabs:
         library = config.library(tab)
         blocks, sections, warnings = [], 0, []
-        for path in book.order:
-            document = book.documents[path]
-            if not in_tab(document, tab, config.default_tab):
+        for path in inputs.book.order:
+            if not inputs.in_tab(tab, path):
                 continue
-            found = saved_blocks(document, tab, select_tab(document, tab), formatter, warnings)
+            found = inputs.saved(tab, path, warnings)
             sections += bool(found)
             blocks.extend(found)
         existing = _read(config.root / library.lib_file)
@@ -114,15 +165,21 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = BuildState(root, "extract-" + "-".join(tabs))
-    chapters = notebook_files(config)
-    state.snapshot(chapters + [f"{config.index}.md"])
-    if not check and state.fresh(config.digest, chapters) and _has_texts(state.data, "summaries", "warnings"):
+    inputs = BookInputs(config)
+    return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
+
+
+def _state_name(command: str, tabs: tuple[str, ...]) -> str:
+    return f"{command}-" + "-".join(tabs)
+
+
+def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: BuildState) -> ExtractReport:
+    config, root = inputs.config, inputs.config.root
+    if not check and state.fresh(config.digest, inputs.chapters) and _has_texts(state.data, "summaries", "warnings"):
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
-    book = load_book(config)
-    formatter = code_formatter(config)
-    built = libraries(config, book, tabs, formatter)
+    book = inputs.book
+    built = libraries(inputs, tabs)
     report = ExtractReport(warnings=list(config.warnings) + state.warnings + reading_warnings(book, built))
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
@@ -144,9 +201,9 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
         outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
     for path, text in outputs.items():
         write_if_changed(root / path, text)
-    formatter.save()
-    inputs = list(book.order) + list(book.notebooks)
-    state.save(config.digest, chapters, inputs, outputs, summaries=report.summaries, warnings=report.warnings)
+    inputs.formatter.save()
+    inputs_read = list(book.order) + list(book.notebooks)
+    state.save(config.digest, inputs.chapters, inputs_read, outputs, summaries=report.summaries, warnings=report.warnings)
     return report
 
 
@@ -157,9 +214,9 @@ def _has_texts(data: dict, *keys: str) -> bool:
 def check_chapters(root: Path) -> CheckReport:
     """``d2lbuild check``: what d2lbook accepts but a careful book avoids, and the libraries' problems."""
     config = load_config(root)
-    book = load_book(config)
-    built = libraries(config, book, config.tabs, code_formatter(config))
-    report = check_book(config, book, built, reading_warnings(book, built))
+    inputs = BookInputs(config)
+    built = libraries(inputs, config.tabs)
+    report = check_book(config, inputs.book, built, reading_warnings(inputs.book, built))
     report.warnings[:0] = list(config.warnings)
     return report
 
@@ -183,17 +240,15 @@ class NotebookReport:
     skipped: bool = False
 
 
-def section_notebooks(config: Config, book: Book, tab: str, formatter: CodeFormatter, warnings: list[Warning_]) -> dict[str, str]:
+def section_notebooks(inputs: BookInputs, tab: str, warnings: list[Warning_]) -> dict[str, str]:
     """Notebook path -> JSON text for every section that has a notebook in ``tab``."""
-    library = config.library(tab)
+    library = inputs.config.library(tab)
     result = {}
-    for path in book.notebooks:
-        document = book.documents[path]
-        if not in_tab(document, tab, config.default_tab):
+    for path in inputs.book.notebooks:
+        if not inputs.in_tab(tab, path):
             continue  # code, but none naming this tab: no notebook, as in d2lbook
-        cells = select_tab(document, tab)
-        saved_blocks(document, tab, cells, formatter, warnings)  # a bad #@save fails here as it does in extract
-        result[notebook_path(tab, path)] = dumps(notebook_for(path, cells, library, formatter))
+        inputs.saved(tab, path, warnings)  # a bad #@save fails here as it does in extract
+        result[notebook_path(tab, path)] = dumps(notebook_for(path, inputs.cells(tab, path), library, inputs.formatter))
     return result
 
 
@@ -204,24 +259,35 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     """
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    state = BuildState(root, "notebooks-" + "-".join(tabs))
-    chapters = notebook_files(config)
-    state.snapshot(chapters + [f"{config.index}.md"])
-    if state.fresh(config.digest, chapters) and _has_texts(state.data, "warnings"):
+    inputs = BookInputs(config)
+    return _notebooks(inputs, tabs, inputs.start(_state_name("notebooks", tabs)))
+
+
+def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractReport, NotebookReport]:
+    """Extract and notebooks in one go, reading the book once (what ``make notebooks`` runs)."""
+    config = load_config(root)
+    tabs = check_tabs(config, tabs)
+    inputs = BookInputs(config)
+    extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
+    return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
+
+
+def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:
+    config, root = inputs.config, inputs.config.root
+    if state.fresh(config.digest, inputs.chapters) and _has_texts(state.data, "warnings"):
         return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data["warnings"], skipped=True)
-    book = load_book(config)
-    formatter = code_formatter(config)
+    book = inputs.book
     save_warnings: list[Warning_] = []
-    expected = {tab: section_notebooks(config, book, tab, formatter, save_warnings) for tab in tabs}  # every tab before any write
+    expected = {tab: section_notebooks(inputs, tab, save_warnings) for tab in tabs}  # every tab before any write
     warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
     report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
         for path, text in expected[tab].items():
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
         report.removed.extend(_remove_stale(root, tab, set(expected[tab])))
-    formatter.save()
+    inputs.formatter.save()
     outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
-    state.save(config.digest, chapters, list(book.order) + list(book.notebooks), outputs, warnings=report.warnings)
+    state.save(config.digest, inputs.chapters, list(book.order) + list(book.notebooks), outputs, warnings=report.warnings)
     return report
 
 

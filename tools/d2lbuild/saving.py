@@ -207,6 +207,9 @@ def _formatted(lines: list[Line], formatter: CodeFormatter) -> list[Line]:
 
 def remap_lines(texts: list[str], origin: list[Line]) -> list[Line]:
     """Give each output line the chapter line it came from (moved lines are found by their text)."""
+    kept = _same_lines(texts, origin)
+    if kept is not None:
+        return kept
     by_text: dict[str, list[int]] = {}
     for line in origin:
         by_text.setdefault(line.text.strip(), []).append(line.number)
@@ -216,6 +219,23 @@ def remap_lines(texts: list[str], origin: list[Line]) -> list[Line]:
         if numbers and text.strip():
             last = numbers.pop(0)
         result.append(Line(text, last))
+    return result
+
+
+def _same_lines(texts: list[str], origin: list[Line]) -> list[Line] | None:
+    """The common case of ``remap_lines``: the output is a run of the origin's lines, right-stripped
+    (blank lines dropped at the ends); None otherwise."""
+    start = 0
+    while start < len(origin) and not origin[start].text.strip():
+        start += 1
+    run = origin[start : start + len(texts)]
+    if len(run) != len(texts) or any(line.text.rstrip() != text for line, text in zip(run, texts, strict=True)):
+        return None
+    result, last = [], origin[0].number if origin else 1
+    for line, text in zip(run, texts, strict=True):
+        if text.strip():
+            last = line.number
+        result.append(line if line.text == text and line.number == last else Line(text, last))
     return result
 
 

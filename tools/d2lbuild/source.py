@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -91,7 +94,10 @@ def split_lines(text: str, first: int = 1) -> list[Line]:
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if raw and raw[-1] == "":
         raw.pop()
-    return [Line(line, number) for number, line in enumerate(raw, first)]
+    return list(map(_new_line, zip(raw, itertools.count(first))))
+
+
+_new_line = functools.partial(tuple.__new__, Line)  # Line(text, number) without a Python-level call per line
 
 
 class Notes:
@@ -140,14 +146,22 @@ def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int
             cells.append(Cell("markdown", lines, block_tabs, path, cell, named=block_tabs if named else ()))
         text.clear()
 
-    markers = [index for index, line in enumerate(lines) if ":begin_tab:" in line.text or ":end_tab:" in line.text]
+    special = [index for index, line in enumerate(lines) if "``" in line.text or "_tab:" in line.text]  # fences, tab marks
+    markers = [index for index in special if ":begin_tab:" in lines[index].text or ":end_tab:" in lines[index].text]
     last_marker = markers[-1] if markers else -1
     index = 0
     while index < len(lines):
+        upcoming = bisect.bisect_left(special, index)
+        if upcoming == len(special):
+            text.extend(lines[index:])  # plain prose to the end
+            break
+        if special[upcoming] > index:
+            text.extend(lines[index : special[upcoming]])
+            index = special[upcoming]
         line = lines[index]
         fence = FENCE.match(line.text) if "``" in line.text else None
         if fence:
-            end = _closing_fence(lines, index, fence.group(2))
+            end = _closing_fence(lines, special[upcoming + 1 :], fence.group(2))
             if end is None:
                 fence_text = fence.group(2)
                 notes.warn(line.number, f"code fence {fence_text} is never closed: the rest of the file is in it; add a line {fence_text}")
@@ -185,11 +199,9 @@ def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int
     return cells
 
 
-def _closing_fence(lines: list[Line], start: int, fence: str) -> int | None:
-    for index in range(start + 1, len(lines)):
-        if lines[index].text.strip() == fence:
-            return index
-    return None
+def _closing_fence(lines: list[Line], candidates: list[int], fence: str) -> int | None:
+    """The first of the ``candidates`` (indexes of lines holding backticks) that closes ``fence``."""
+    return next((index for index in candidates if lines[index].text.strip() == fence), None)
 
 
 def code_cell(
@@ -211,10 +223,10 @@ def code_cell(
         elif TAB_MARK_ANY_CASE.match(body[first].text):
             message = "write the tab mark #@tab in lower case; as it is, the line is a comment and the cell the default tab's"
             notes.warn(body[first].number, message)
-    for line in [line for line in body if TAB_MARK.match(line.text)]:
+    for line in [line for line in body if "tab" in line.text and TAB_MARK.match(line.text)]:
         notes.warn(line.number, "a tab mark below the first line is ignored (and dropped, as d2lbook does); split the cell instead")
         body.remove(line)
-    helper = any(HELPER in line.text for line in body)
+    helper = "d2lbook.tab" in "\n".join(line.text for line in body) and any(HELPER in line.text for line in body)
     return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs, named=named)
 
 

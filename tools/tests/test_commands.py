@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import nbformat
 import pytest
@@ -265,3 +266,29 @@ def test_check_reports_unknown_tabs_in_tab_selected(book):
     root = book({"a.md": "```{.python .input}\n#@tab all\nif tab.selected('pytroch'):\n    x = 1\n```\n"})
     result = run(root, "check")
     assert result.exit_code == 1 and "a.md:3: tab.selected names unknown tab 'pytroch'" in result.stderr
+
+
+def test_build_is_extract_then_notebooks_with_each_warning_once(book):
+    twice = "```{.python .input}\n#@tab mxnet\ndef f():  #@save\n    return 1\n```\n\n```{.python .input}\n#@tab mxnet\ndef f():  #@save\n    return 2\n```\n"
+    root = book({"a.md": SECTION, "b.md": twice})
+    result = run(root, "build")
+    assert result.exit_code == 0
+    assert result.stderr.count("b.md:9: warning: f is saved again") == 1
+    assert "d2l/mxnet.py: 3 definitions from 2 sections" in result.stdout and "notebooks: 7 written" in result.stdout
+    built = {**snapshot(root / "d2l"), **snapshot(root / "build/notebooks")}
+    for path in (root / "build", root / "d2l"):
+        shutil.rmtree(path)
+    run(root, "extract")
+    run(root, "notebooks")  # the two commands one by one give the same files
+    assert {**snapshot(root / "d2l"), **snapshot(root / "build/notebooks")} == built
+    again = run(root, "build")
+    assert "(unchanged)" in again.stdout and "notebooks: 7 up to date" in again.stdout
+
+
+def test_build_after_an_edit_rebuilds_both(book):
+    root = book({"a.md": SECTION})
+    run(root, "build")
+    (root / "a.md").write_text(SECTION.replace("one", "uno"))
+    result = run(root, "build")
+    assert "d2l/torch.py: 1 definitions from 1 sections\n" in result.stdout and "notebooks: 3 written" in result.stdout
+    assert "uno" in (root / "build/notebooks/pytorch/a.ipynb").read_text()

@@ -122,6 +122,17 @@ def test_aliases(source, expected):
     assert rewrite_aliases(source, TORCH) == expected
 
 
+def test_call_aliases_deep_in_a_cell_and_spread_over_lines():
+    source = "def f(x):\n    if x:\n        return d2l .numpy (\n            x)\n    return d2l.reshape(x, (2, 2))\ny = (d2l).numpy(z)"
+    expected = "def f(x):\n    if x:\n        return x.detach().numpy()\n    return x.reshape((2, 2))\ny = z.detach().numpy()"
+    assert rewrite_aliases(source, TORCH) == expected
+
+
+def test_simple_aliases_prefer_the_longest_name():
+    lib = TabLibrary("pytorch", "d2l/torch.py", "torch", simple_alias=(("zeros", "zeros"), ("zeros_like", "zeros_like"), ("ones", "full")))
+    assert rewrite_aliases("d2l.zeros_like(x) + d2l.zeros(2) + d2l.ones_x", lib) == "torch.zeros_like(x) + torch.zeros(2) + d2l.ones_x"
+
+
 def test_simple_alias_with_a_parenthesis_rewrites_calls_only():
     lib = TabLibrary("pytorch", "d2l/torch.py", "torch", simple_alias=(("exp(", "exp("),))
     assert rewrite_aliases("d2l.exp(x) + d2l.expand_dims(x) + d2l.exp", lib) == "torch.exp(x) + d2l.expand_dims(x) + d2l.exp"
