@@ -180,7 +180,8 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = inputs.book
     built = libraries(inputs, tabs)
-    report = ExtractReport(warnings=list(config.warnings) + state.warnings + reading_warnings(book, built))
+    found = reading_warnings(book, built)  # what the chapters say: recorded, and repeated while they are unchanged
+    report = ExtractReport()
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
         outputs[package] = ""
@@ -188,12 +189,13 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
     if version is not None:
         outputs[config.version_file] = version
     for tab, lib in built.items():
-        report.warnings.extend(str(warning) for warning in lib.warnings)
+        found.extend(str(warning) for warning in lib.warnings)
         changed = _read(root / config.library(tab).lib_file) != lib.text
         note = " (stale)" if check and changed else "" if changed or check else " (unchanged)"
         counts = f"{lib.definition_count} definitions from {lib.index['sections']} sections"
         report.summaries.append(f"{config.library(tab).lib_file}: {counts}{note}")
-    report.warnings = list(dict.fromkeys(report.warnings))  # a chapter's warning is found once per tab
+    found = list(dict.fromkeys(found))  # a chapter's warning is found once per tab
+    report.warnings = list(dict.fromkeys(list(config.warnings) + state.warnings + found))
     if check:
         report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
         return report
@@ -203,7 +205,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         write_if_changed(root / path, text)
     inputs.formatter.save()
     inputs_read = list(book.order) + list(book.notebooks)
-    state.save(config.digest, inputs.chapters, inputs_read, outputs, summaries=report.summaries, warnings=report.warnings)
+    state.save(config.digest, inputs.chapters, inputs_read, outputs, summaries=report.summaries, warnings=found)
     return report
 
 
@@ -280,6 +282,7 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
     save_warnings: list[Warning_] = []
     expected = {tab: section_notebooks(inputs, tab, save_warnings) for tab in tabs}  # every tab before any write
     warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
+    warnings = list(dict.fromkeys(warnings))
     report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
         for path, text in expected[tab].items():
@@ -287,7 +290,7 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
         report.removed.extend(_remove_stale(root, tab, set(expected[tab])))
     inputs.formatter.save()
     outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
-    state.save(config.digest, inputs.chapters, list(book.order) + list(book.notebooks), outputs, warnings=report.warnings)
+    state.save(config.digest, inputs.chapters, list(book.order) + list(book.notebooks), outputs, warnings=warnings)
     return report
 
 

@@ -74,10 +74,23 @@ def test_a_state_file_of_the_wrong_shape_is_discarded_with_a_warning(book):
     assert result.exit_code == 0
     assert "build/.d2lbuild/extract-mxnet-pytorch-tensorflow.json: warning: not a state file d2lbuild wrote" in result.stderr
     assert "return 3" in (root / "d2l/torch.py").read_text()
-    assert "(unchanged)" in run(root, "extract").stdout
+    again = run(root, "extract")
+    assert "(unchanged)" in again.stdout and "not a state file" not in again.stderr  # said once, not replayed
     (root / "build/.d2lbuild/notebooks-mxnet-pytorch-tensorflow.json").write_text("[1, 2]")
     result = run(root, "notebooks")
     assert result.exit_code == 0 and "warning: not a state file" in result.stderr
+    again = run(root, "notebooks")
+    assert "up to date" in again.stdout and "not a state file" not in again.stderr
+
+
+def test_config_warnings_are_said_once_when_nothing_changed(book):
+    root = book({"a.md": SECTION})
+    config = root / "config.ini"
+    config.write_text(config.read_text() + "\n[library-jax]\nlib_file = d2l/jax.py\n")
+    first, second = run(root, "extract"), run(root, "extract")
+    assert "(unchanged)" in second.stdout
+    for result in (first, second):
+        assert result.stderr.count("names no tab of [build] tabs") == 1, result.stderr
 
 
 def test_notebooks_write_nothing_when_one_tab_fails(book):
