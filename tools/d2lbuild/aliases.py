@@ -25,6 +25,12 @@ def rewrite_aliases(text: str, library: TabLibrary) -> str:
     """Apply the simple aliases, then the call aliases (fluent and args), then ``reverse_alias``."""
     if "d2l." not in text:
         return text
+    return _rewritten(text, library)
+
+
+@functools.lru_cache(maxsize=8192)
+def _rewritten(text: str, library: TabLibrary) -> str:
+    """``rewrite_aliases``, once per text and library: sections repeat the same short cells."""
     text = _rewrite_simple(text, library)
     calls = {name: ("fluent", target) for name, target in library.fluent_alias}
     calls.update({name: ("args", target) for name, target in library.args_alias})
