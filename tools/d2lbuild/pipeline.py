@@ -12,11 +12,12 @@ from .book import Book, load_book, notebook_files
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
-from .formatting import CodeFormatter
-from .fsutil import write_if_changed
+from .formatting import CodeFormatter, isort_version
+from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, saved_blocks
+from .section_cache import SavedBlockStore
 from .source import Cell
 from .state import STATE_DIR, BuildState
 from .transforms import in_tab, select_tab
@@ -66,11 +67,15 @@ def code_formatter(config: Config) -> CodeFormatter:
 class BookInputs:
     """What extract and notebooks read, loaded once (and only when needed) when one process runs both."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, keep: bool = True):
         self.config = config
+        self.keep = keep  # whether results are kept in build/ for the next run (check writes nothing)
         self.chapters = notebook_files(config)
+        # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
+        self.settings = digest(f"{config.digest}\0{isort_version()}")
         self._book: Book | None = None
         self._formatter: CodeFormatter | None = None
+        self._store: SavedBlockStore | None = None
         self._tab_cells: dict[tuple[str, str], list[Cell]] = {}
         self._saved: dict[tuple[str, str], tuple[list[SavedBlock], list[Warning_]]] = {}
 
@@ -99,16 +104,35 @@ class BookInputs:
             self._tab_cells[key] = select_tab(self.book.documents[path], tab)
         return self._tab_cells[key]
 
+    @property
+    def store(self) -> SavedBlockStore:
+        if self._store is None:
+            identity = digest(f"{source_digest()}\0{self.settings}\0{self.config.root.resolve()}")
+            self._store = SavedBlockStore(self.config.root, identity)
+        return self._store
+
     def saved(self, tab: str, path: str, warnings: list[Warning_]) -> list[SavedBlock]:
-        """The chapter's saved blocks in ``tab``; their warnings are added to ``warnings``."""
+        """The chapter's saved blocks in ``tab`` (kept from the last run when the chapter is unchanged); their
+        warnings are added to ``warnings``."""
         key = (tab, path)
         if key not in self._saved:
-            found: list[Warning_] = []
-            blocks = saved_blocks(self.book.documents[path], tab, self.cells(tab, path), self.formatter, found)
-            self._saved[key] = (blocks, found)
+            document = self.book.documents[path]
+            kept = self.store.get(path, document.content, tab) if document.content else None
+            if kept is None:
+                found: list[Warning_] = []
+                kept = saved_blocks(document, tab, self.cells(tab, path), self.formatter, found), found
+                if document.content:
+                    self.store.put(path, document.content, tab, *kept)
+            self._saved[key] = kept
         blocks, found = self._saved[key]
         warnings.extend(found)
         return blocks
+
+    def save_caches(self) -> None:
+        """Keep what was formatted and found for the next run."""
+        if self.keep:
+            self.formatter.save()
+            self.store.save(list(self.book.documents))
 
     def in_tab(self, tab: str, path: str) -> bool:
         return in_tab(self.book.documents[path], tab, self.config.default_tab)
@@ -165,7 +189,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config)
+    inputs = BookInputs(config, keep=not check)
     return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
 
 
@@ -175,7 +199,7 @@ def _state_name(command: str, tabs: tuple[str, ...]) -> str:
 
 def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: BuildState) -> ExtractReport:
     config, root = inputs.config, inputs.config.root
-    if not check and state.fresh(config.digest, inputs.chapters) and _has_texts(state.data, "summaries", "warnings"):
+    if not check and state.fresh(inputs.settings, inputs.chapters) and _has_texts(state.data, "summaries", "warnings"):
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = inputs.book
@@ -203,9 +227,9 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
     for path, text in outputs.items():
         write_if_changed(root / path, text)
-    inputs.formatter.save()
+    inputs.save_caches()
     inputs_read = list(book.order) + list(book.notebooks)
-    state.save(config.digest, inputs.chapters, inputs_read, outputs, summaries=report.summaries, warnings=found)
+    state.save(inputs.settings, inputs.chapters, inputs_read, outputs, summaries=report.summaries, warnings=found)
     return report
 
 
@@ -216,7 +240,7 @@ def _has_texts(data: dict, *keys: str) -> bool:
 def check_chapters(root: Path) -> CheckReport:
     """``d2lbuild check``: what d2lbook accepts but a careful book avoids, and the libraries' problems."""
     config = load_config(root)
-    inputs = BookInputs(config)
+    inputs = BookInputs(config, keep=False)
     built = libraries(inputs, config.tabs)
     report = check_book(config, inputs.book, built, reading_warnings(inputs.book, built))
     report.warnings[:0] = list(config.warnings)
@@ -242,16 +266,31 @@ class NotebookReport:
     skipped: bool = False
 
 
-def section_notebooks(inputs: BookInputs, tab: str, warnings: list[Warning_]) -> dict[str, str]:
-    """Notebook path -> JSON text for every section that has a notebook in ``tab``."""
+def section_notebooks(inputs: BookInputs, tab: str, warnings: list[Warning_], state: BuildState) -> tuple[dict[str, str], dict[str, str]]:
+    """For every section that has a notebook in ``tab``: the JSON text of those made now, and the digests of
+    those kept as the last run wrote them (their chapter, the tool and the config are unchanged)."""
     library = inputs.config.library(tab)
-    result = {}
+    made, kept = {}, {}
+    same_settings = state.same_settings(inputs.settings)
     for path in inputs.book.notebooks:
         if not inputs.in_tab(tab, path):
             continue  # code, but none naming this tab: no notebook, as in d2lbook
         inputs.saved(tab, path, warnings)  # a bad #@save fails here as it does in extract
-        result[notebook_path(tab, path)] = dumps(notebook_for(path, inputs.cells(tab, path), library, inputs.formatter))
-    return result
+        target = notebook_path(tab, path)
+        if same_settings and (recorded := _unchanged_output(inputs, state, path, target)):
+            kept[target] = recorded
+            continue
+        made[target] = dumps(notebook_for(path, inputs.cells(tab, path), library, inputs.formatter))
+    return made, kept
+
+
+def _unchanged_output(inputs: BookInputs, state: BuildState, chapter: str, output: str) -> str | None:
+    """The recorded digest of ``output`` when the last run made it from this very chapter and it is intact."""
+    content = inputs.book.documents[chapter].content
+    recorded = state.recorded_output(output)
+    if not content or recorded is None or state.recorded_input(chapter) != content:
+        return None
+    return recorded if file_digest(inputs.config.root / output) == recorded else None
 
 
 def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> NotebookReport:
@@ -275,22 +314,27 @@ def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractRepor
 
 
 def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:
-    config, root = inputs.config, inputs.config.root
-    if state.fresh(config.digest, inputs.chapters) and _has_texts(state.data, "warnings"):
+    root = inputs.config.root
+    if state.fresh(inputs.settings, inputs.chapters) and _has_texts(state.data, "warnings"):
         return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data["warnings"], skipped=True)
     book = inputs.book
     save_warnings: list[Warning_] = []
-    expected = {tab: section_notebooks(inputs, tab, save_warnings) for tab in tabs}  # every tab before any write
+    expected, kept = {}, {}
+    for tab in tabs:  # every tab before any write
+        expected[tab], kept[tab] = section_notebooks(inputs, tab, save_warnings, state)
     warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
     warnings = list(dict.fromkeys(warnings))
     report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
         for path, text in expected[tab].items():
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
-        report.removed.extend(_remove_stale(root, tab, set(expected[tab])))
-    inputs.formatter.save()
+        report.unchanged.extend(kept[tab])
+        report.removed.extend(_remove_stale(root, tab, set(expected[tab]) | set(kept[tab])))
+    inputs.save_caches()
     outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
-    state.save(config.digest, inputs.chapters, list(book.order) + list(book.notebooks), outputs, warnings=warnings)
+    unchanged = {path: recorded for notebooks in kept.values() for path, recorded in notebooks.items()}
+    inputs_read = list(book.order) + list(book.notebooks)
+    state.save(inputs.settings, inputs.chapters, inputs_read, outputs, kept=unchanged, warnings=warnings)
     return report
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import BuildError, Position, Warning_
+from .fsutil import digest
 
 CODE_INFO = re.compile(r"^\{\.python\s+\.input\b")
 OUTPUT_INFO = re.compile(r"^\{[^}]*\.output\b")
@@ -65,11 +66,13 @@ class Document:
     path: str
     cells: tuple[Cell, ...]
     warnings: tuple[Warning_, ...] = ()
+    content: str = ""  # the digest of the bytes read (what caches of this chapter's results are keyed on)
 
 
 def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
     """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document."""
-    text = decode(relpath, (root / relpath).read_bytes())
+    data = (root / relpath).read_bytes()
+    text = decode(relpath, data)
     notes = Notes(relpath)
     if relpath.endswith(".ipynb"):
         cells = read_ipynb(relpath, text, tabs, notes)
@@ -77,7 +80,7 @@ def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
         cells = read_percent_script(relpath, text, tabs, notes)
     else:
         cells = read_markdown(relpath, split_lines(text), tabs, notes=notes)
-    return Document(relpath, tuple(cells), tuple(notes.found))
+    return Document(relpath, tuple(cells), tuple(notes.found), digest(data))
 
 
 def decode(relpath: str, data: bytes) -> str:
@@ -98,6 +101,11 @@ def split_lines(text: str, first: int = 1) -> list[Line]:
 
 
 _new_line = functools.partial(tuple.__new__, Line)  # Line(text, number) without a Python-level call per line
+
+
+def new_lines(texts: list[str], numbers: list[int]) -> list[Line]:
+    """``Line(text, number)`` for each pair."""
+    return list(map(_new_line, zip(texts, numbers, strict=True)))
 
 
 class Notes:

@@ -46,8 +46,28 @@ class BuildState:
             return False
         return all(file_digest(self.root / path) == recorded for path, recorded in data["outputs"].items())
 
-    def save(self, config_digest: str, notebook_files: list[str], inputs: list[str], outputs: dict[str, str], **extra) -> None:
-        """Record this run: inputs as digested before reading (unknown when they changed since), outputs as written."""
+    def recorded_output(self, path: str) -> str | None:
+        """The digest recorded for an output at the last run, if that run had the same tool and config."""
+        return self.data.get("outputs", {}).get(path)
+
+    def recorded_input(self, path: str) -> str | None:
+        return self.data.get("inputs", {}).get(path)
+
+    def same_settings(self, config_digest: str) -> bool:
+        """Whether the last run had this d2lbuild and this config (its per-file records then still hold)."""
+        return bool(self.data) and self.data["tool"] == source_digest() and self.data["config"] == config_digest
+
+    def save(
+        self,
+        config_digest: str,
+        notebook_files: list[str],
+        inputs: list[str],
+        outputs: dict[str, str],
+        kept: dict[str, str] | None = None,
+        **extra,
+    ) -> None:
+        """Record this run: inputs as digested before reading (unknown when they changed since), outputs as
+        written, and ``kept`` outputs (left as they were) by their digests."""
         recorded = {}
         for path in sorted(set(inputs)):
             now = file_digest(self.root / path)
@@ -57,7 +77,7 @@ class BuildState:
             "config": config_digest,
             "notebook_files": list(notebook_files),
             "inputs": recorded,
-            "outputs": {path: digest(text) for path, text in sorted(outputs.items())},
+            "outputs": dict(sorted({**{path: digest(text) for path, text in outputs.items()}, **(kept or {})}.items())),
             **extra,
         }
         write_atomic(self.root / self.relpath, json.dumps(data))

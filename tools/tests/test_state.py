@@ -99,3 +99,40 @@ def test_notebooks_write_nothing_when_one_tab_fails(book):
     result = run(root, "notebooks")
     assert result.exit_code == 1 and result.stderr.startswith("b.md:")
     assert not (root / "build/notebooks").exists()
+
+
+def _outputs(root) -> dict[str, bytes]:
+    folders = [root / "d2l", root / "build/notebooks"]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_results_kept_from_the_last_run_equal_a_clean_build(book, tmp_path, monkeypatch):
+    other = SECTION.replace("one", "two").replace("# Section", "# Other\n:label:`sec_other`")
+    root = book({"a.md": SECTION, "b.md": other})
+    assert run(root, "build").exit_code == 0
+    (root / "b.md").write_text(other.replace("return 1", "return 2  #@save"))  # a sloppy mark: a warning kept too
+    (root / "build/notebooks/mxnet/a.ipynb").write_text("{}")  # an output spoiled by hand is made again
+    made: list[tuple[str, str]] = []
+    for name in ("saved_blocks", "notebook_for"):
+        original = getattr(pipeline, name)
+        monkeypatch.setattr(pipeline, name, lambda *args, _f=original, _n=name: made.append((_n, args[0] if _n == "notebook_for" else args[0].path)) or _f(*args))
+    edited = run(root, "build")
+    assert sorted(set(made)) == [("notebook_for", "a.md"), ("notebook_for", "b.md"), ("saved_blocks", "b.md")]
+    assert made.count(("notebook_for", "a.md")) == 1  # only the spoiled one
+    monkeypatch.undo()
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for name in ("a.md", "b.md", "index.md", "config.ini"):
+        (clean / name).write_bytes((root / name).read_bytes())
+    fresh = run(clean, "build")
+    assert _outputs(root) == _outputs(clean)
+    assert edited.stderr == fresh.stderr
+
+
+def test_a_config_edit_remakes_the_notebooks_it_changes(book):
+    root = book({"a.md": SECTION + "\n```{.python .input}\n#@tab pytorch\nx = d2l.ones(3)\n```\n"})
+    run(root, "build")
+    (root / "config.ini").write_text((root / "config.ini").read_text() + "\n[library-pytorch]\nsimple_alias = ones\n")
+    result = run(root, "build")
+    assert "wrote build/notebooks/pytorch/a.ipynb" in result.stdout
+    assert "torch.ones(3)" in (root / "build/notebooks/pytorch/a.ipynb").read_text()

@@ -1,0 +1,89 @@
+"""The saved blocks each chapter gives each tab, kept by content for the next run.
+
+An entry holds for the chapter's exact bytes; the whole store holds for one identity (d2lbuild's own
+source, the config, the formatter), so a kept entry equals what reading the chapter again gives. After an
+edit to one section, extract finds the saved blocks of that section only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import Position, Warning_
+from .fsutil import read_json_object, write_atomic
+from .saving import SavedBlock, Statement
+from .source import new_lines
+
+STORE = "build/.d2lbuild/saved-blocks.json"
+
+
+class SavedBlockStore:
+    """``STORE``: for each chapter, the digest of its bytes and, per tab, its saved blocks and their warnings."""
+
+    def __init__(self, root: Path, identity: str):
+        self.path = root / STORE
+        self.identity = identity
+        data = read_json_object(self.path, lambda message: None)
+        chapters = data.get("chapters") if data.get("identity") == identity else None
+        self.chapters: dict[str, dict] = chapters if isinstance(chapters, dict) else {}
+        self.changed = False
+
+    def get(self, chapter: str, content: str, tab: str) -> tuple[list[SavedBlock], list[Warning_]] | None:
+        entry = self.chapters.get(chapter)
+        if not isinstance(entry, dict) or entry.get("content") != content:
+            return None
+        data = entry.get("tabs", {}).get(tab)
+        try:
+            return _blocks_from_data(data) if data is not None else None
+        except (TypeError, ValueError, KeyError):  # a store from elsewhere: computed again
+            return None
+
+    def put(self, chapter: str, content: str, tab: str, blocks: list[SavedBlock], warnings: list[Warning_]) -> None:
+        entry = self.chapters.get(chapter)
+        if not isinstance(entry, dict) or entry.get("content") != content:
+            entry = self.chapters[chapter] = {"content": content, "tabs": {}}
+        entry["tabs"][tab] = _blocks_to_data(blocks, warnings)
+        self.changed = True
+
+    def save(self, chapters: list[str]) -> None:
+        """Keep the entries of ``chapters`` (the book as read now) when something new was found."""
+        if not self.changed and set(self.chapters) <= set(chapters):
+            return
+        kept = {chapter: self.chapters[chapter] for chapter in chapters if chapter in self.chapters}
+        write_atomic(self.path, json.dumps({"identity": self.identity, "chapters": kept}, ensure_ascii=False, separators=(",", ":")))
+        self.changed = False
+
+
+def _blocks_to_data(blocks: list[SavedBlock], warnings: list[Warning_]) -> dict:
+    return {
+        "blocks": [
+            [[line.text for line in block.lines], [line.number for line in block.lines], block.path, block.cell, block.kind,
+             [list(statement) for statement in block.statements]]
+            for block in blocks
+        ],
+        "warnings": [_warning_to_data(warning) for warning in warnings],
+    }
+
+
+def _blocks_from_data(data: dict) -> tuple[list[SavedBlock], list[Warning_]]:
+    blocks = []
+    for texts, numbers, path, cell, kind, statements in data["blocks"]:
+        found = tuple(
+            Statement(first, last, what, tuple(names), tuple(tuple(pair) for pair in imports))
+            for first, last, what, names, imports in statements
+        )
+        blocks.append(SavedBlock(tuple(new_lines(texts, numbers)), path, cell, kind, found))
+    return blocks, [_warning_from_data(item) for item in data["warnings"]]
+
+
+def _warning_to_data(warning: Warning_) -> list:
+    where = warning.position
+    if isinstance(where, Position):
+        return [where.path, where.line, where.cell, warning.message]
+    return [where, None, None, warning.message]
+
+
+def _warning_from_data(item: list) -> Warning_:
+    path, line, cell, message = item
+    return Warning_(path if line is None else Position(path, line, cell), message)
