@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipeline import BUILD_DIR, build_notebooks
-from .site import SITE_DIR, SiteReport, write_site
+from .publish import install_mathjax, sync_extra
+from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
 from .sphinx_build import SphinxReport, run_sphinx
 
 HTML_DIR = f"{BUILD_DIR}/html"
@@ -22,5 +23,18 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     """Build build/html (or, without sphinx, only the sources in build/site)."""
     build_notebooks(root)
     site = write_site(root)
-    result = run_sphinx(root / SITE_DIR, root / HTML_DIR, jobs) if sphinx else None
+    if not sphinx:
+        return HtmlReport(site, None)
+    out = root / HTML_DIR
+    pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
+    result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    sync_extra(root / SITE_DIR / EXTRA_DIR, out, _extra_files(site.written), _extra_files(site.removed))
+    if not html_settings(root).mathjax_path:
+        install_mathjax(out)
     return HtmlReport(site, result)
+
+
+def _extra_files(relpaths: list[str]) -> list[str]:
+    """The paths under build/site/_extra, relative to it."""
+    prefix = EXTRA_DIR + "/"
+    return [relpath[len(prefix) :] for relpath in relpaths if relpath.startswith(prefix)]

@@ -11,8 +11,11 @@ import configparser
 import dataclasses
 import functools
 import hashlib
+import html
 import json
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -245,6 +248,13 @@ class SiteWriter:
         if write_if_changed(path, text):
             self.report.written.append(relpath)
 
+    def emit_bytes(self, relpath: str, payload: bytes) -> None:
+        target = self.site / relpath
+        self.kept.add(target)
+        if not target.is_file() or target.read_bytes() != payload:
+            write_atomic(target, payload)
+            self.report.written.append(relpath)
+
     def copy(self, source: Path, relpath: str) -> None:
         target = self.site / relpath
         self.kept.add(target)
@@ -306,7 +316,11 @@ class SiteWriter:
             self.report.warnings.append(warning)
 
     def copy_images(self, found: list[tuple[str, Converted]]) -> None:
-        """Copy the image files the prose shows, at the same place relative to the page."""
+        """Copy the image files the prose shows, at the same place relative to the page.
+
+        A missing image gets a placeholder in its place: Sphinx re-reads every page that depends on a file
+        that does not exist, on every build; the placeholder is replaced as soon as the image appears.
+        """
         for chapter, converted in found:
             folder = PurePosixPath(chapter).parent
             for src, line in converted.images:
@@ -317,6 +331,7 @@ class SiteWriter:
                     self.warn(chapter, line, f"image {src} is outside the book")
                 elif not (self.root / relpath).is_file():
                     self.warn(chapter, line, f"image {src} not found")
+                    self.emit_bytes(relpath, missing_image(relpath))
                 else:
                     self.copy(self.root / relpath, relpath)
 
@@ -389,6 +404,28 @@ def _code_digest() -> str:
         if path.is_file() and path.suffix in (".py", ".js", ".css"):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
+
+
+def missing_image(relpath: str) -> bytes:
+    """What stands in for an image that is not there: an SVG that says so, or a grey PNG for other types."""
+    if relpath.lower().endswith(".svg"):
+        name = html.escape(relpath)
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="80" viewBox="0 0 320 80">'
+            '<rect width="320" height="80" fill="#eee" stroke="#999"/>'
+            f'<text x="160" y="45" font-family="sans-serif" font-size="12" text-anchor="middle" fill="#555">missing: {name}</text>'
+            "</svg>\n"
+        ).encode()
+    return _grey_png(320, 80)
+
+
+def _grey_png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\0" + b"\xee" * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _redirect(target: str) -> str:

@@ -18,8 +18,15 @@ class SphinxReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_sphinx(site: Path, out: Path, jobs: int | None = None) -> SphinxReport:
-    """Build the HTML site from the MyST pages; Sphinx's warnings are returned, one line each."""
+# Below this many pages to read, Sphinx's worker processes cost more than they save.
+PARALLEL_FROM = 12
+
+
+def run_sphinx(site: Path, out: Path, jobs: int | None = None, pages_written: int | None = None) -> SphinxReport:
+    """Build the HTML site from the MyST pages; Sphinx's warnings are returned, one line each.
+
+    Without ``jobs``, Sphinx runs on every core when many pages changed (``pages_written``), else in this process.
+    """
     try:
         from sphinx.application import Sphinx
         from sphinx.errors import SphinxError
@@ -36,7 +43,7 @@ def run_sphinx(site: Path, out: Path, jobs: int | None = None) -> SphinxReport:
             status=status,
             warning=warnings,
             freshenv=False,
-            parallel=jobs or os.cpu_count() or 1,
+            parallel=jobs or _processes(out, pages_written),
             keep_going=True,
         )
         app.build()
@@ -46,6 +53,14 @@ def run_sphinx(site: Path, out: Path, jobs: int | None = None) -> SphinxReport:
         raise BuildError(site.as_posix(), f"Sphinx failed: {type(err).__name__}: {_one_line(err)}") from None
     lines = [_relative(line, site) for line in warnings.getvalue().splitlines() if line.strip()]
     return SphinxReport(warnings=lines)
+
+
+def _processes(out: Path, pages_written: int | None) -> int:
+    """Sphinx's processes: every core for a first build or many changed pages, else one."""
+    cores = os.cpu_count() or 1
+    if pages_written is None or pages_written >= PARALLEL_FROM or not (out / ".doctrees" / "environment.pickle").is_file():
+        return cores
+    return 1
 
 
 def _one_line(err: BaseException) -> str:

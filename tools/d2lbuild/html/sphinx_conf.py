@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# MathJax served by the site itself (copied into _static by d2lbuild html), so that math renders offline.
+MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
+
 # Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
 ROUND_CITATIONS = """\
 import dataclasses
@@ -29,7 +32,7 @@ sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referenc
 
 def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
-    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibfile else [])
+    extensions = ["myst_parser", "sphinx_design", "d2lbuild.html.numbering"] + (["sphinxcontrib.bibtex"] if bibfile else [])
     values = {
         "project": settings.title,
         "author": settings.author,
@@ -47,7 +50,6 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
         "html_theme": "pydata_sphinx_theme",
         "html_title": settings.title,
         "html_static_path": ["_static"],
-        "html_extra_path": ["_extra"],
         "html_css_files": ["d2l.css"],
         "html_js_files": ["d2l-tabs.js"],
         "html_copy_source": False,
@@ -69,8 +71,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
-    if settings.mathjax_path:
-        values["mathjax_path"] = settings.mathjax_path
+    values["mathjax_path"] = settings.mathjax_path or MATHJAX_PATH
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
     if bibfile:
