@@ -413,3 +413,21 @@ def test_unchanged_pages_come_from_the_cache_only_while_their_files_exist(tmp_pa
     evaluated.write_text(json.dumps(notebook))
     assert write_site(root).written == ["chapter_start/plots.md"]
     assert "ran" in page.read_text()
+
+
+def test_a_missing_image_is_a_warning_and_a_placeholder_until_the_image_appears(tmp_path: Path):
+    root = sample_book(tmp_path)
+    (root / "chapter_start/plots.md").write_text(
+        (root / "chapter_start/plots.md").read_text() + "\n![Not drawn yet.](../img/later.svg)\n\n![A photo.](../img/photo.jpg)\n")
+    build_notebooks(root)
+    report = write_site(root)
+    assert report.warnings == ["chapter_start/plots.md:21: warning: image ../img/later.svg not found",
+                               "chapter_start/plots.md:23: warning: image ../img/photo.jpg not found"]
+    placeholder = root / "build/site/img/later.svg"
+    assert placeholder.read_text().startswith("<svg") and "img/later.svg" in placeholder.read_text()
+    assert (root / "build/site/img/photo.jpg").read_bytes().startswith(b"\x89PNG")  # browsers show it whatever its name
+    assert write_site(root).written == []  # nothing changes between builds: Sphinx has nothing to re-read
+    (root / "img/later.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    again = write_site(root)
+    assert again.written == ["img/later.svg"] and placeholder.read_text() == "<svg xmlns='http://www.w3.org/2000/svg'/>"
+    assert again.warnings == ["chapter_start/plots.md:23: warning: image ../img/photo.jpg not found"]

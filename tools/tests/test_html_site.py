@@ -165,3 +165,36 @@ def test_site_search_finds_a_word(browser):
     results = [a.text for a in browser.find_elements("css selector", "#search-results li a")]
     browser.save_screenshot(str(ARTEFACTS / "search.png"))
     assert any("Plots" in title for title in results)
+
+
+def test_a_prose_edit_keeps_figure_numbers_without_numbering_every_page_again(tmp_path: Path, monkeypatch):
+    from d2lbuild.html import numbering
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    build_html(root, jobs=1)
+    skipped: list[bool] = []
+    unchanged = numbering.numbering_unchanged
+    monkeypatch.setattr(numbering, "numbering_unchanged", lambda env: skipped.append(unchanged(env)) or skipped[-1])
+    tensors = root / "chapter_start/tensors.md"
+    tensors.write_text(tensors.read_text().replace("Tensors hold numbers.", "Tensors hold many numbers."))
+    build_html(root, jobs=1)
+    page = (root / "build/html/chapter_start/tensors.html").read_text()
+    assert "Tensors hold many numbers." in page and "Fig. 1.1.1" in page and "(1.1.1)" in page
+    assert skipped == [True]  # Sphinx's walk over every page's doctree was skipped
+    tensors.write_text(tensors.read_text().replace("Tensors hold many numbers.", "Tensors hold numbers.\n\n![First.](../img/pipeline.svg)\n:label:`fig_first`\n"))
+    build_html(root, jobs=1)
+    page = re.sub(r"<[^>]+>", "", (root / "build/html/chapter_start/tensors.html").read_text())
+    assert skipped == [True, False]  # a new figure: every page numbered again
+    assert "Fig. 1.1.1 First." in page and "Fig. 1.1.2 The pipeline" in page and "the picture in\nFig. 1.1.2" in page
+
+
+def test_math_is_typeset_by_the_site_own_mathjax(browser, site: Path):
+    assert (site / "_static/mathjax/tex-mml-chtml.js").is_file()
+    browser.get(browser.base + "chapter_start/tensors.html")
+    scripts = browser.execute_script("return Array.from(document.scripts).map(s => s.src).filter(s => s.includes('mathjax'))")
+    assert scripts and all(src.startswith(browser.base) for src in scripts)  # nothing from the network
+    _wait(browser, lambda d: d.find_elements("css selector", "mjx-container"), "MathJax typesets the equation")
+    formula = browser.find_element("css selector", "mjx-container")
+    assert formula.size["width"] > 0
+    browser.save_screenshot(str(ARTEFACTS / "math.png"))
