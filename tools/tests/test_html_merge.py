@@ -431,3 +431,43 @@ def test_a_missing_image_is_a_warning_and_a_placeholder_until_the_image_appears(
     again = write_site(root)
     assert again.written == ["img/later.svg"] and placeholder.read_text() == "<svg xmlns='http://www.w3.org/2000/svg'/>"
     assert again.warnings == ["chapter_start/plots.md:23: warning: image ../img/photo.jpg not found"]
+
+
+def test_each_page_line_knows_its_chapter_line(tmp_path: Path):
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    report = write_site(root)
+    chapter, numbers = report.sources["chapter_start/tensors.md"]
+    page = (root / "build/site/chapter_start/tensors.md").read_text().split("\n")
+    source = (root / chapter).read_text().split("\n")
+    assert chapter == "chapter_start/tensors.md" and len(numbers) == len(page) - 1  # the text ends with a newline
+    for wanted in ("Tensors hold numbers.", "The squared norm is", "TensorFlow also calls them tensors."):
+        at = next(index for index, line in enumerate(page) if wanted in line)
+        assert wanted in source[numbers[at] - 1]
+    at = page.index("x = tf.range(4)")
+    assert source[numbers[at] - 1] == "import tensorflow as tf"  # a code cell's lines: its first line
+    assert write_site(root).sources == report.sources  # pages from the cache keep their line maps
+
+
+def test_sphinx_warnings_become_chapter_lines():
+    from d2lbuild.html.sphinx_build import chapter_warnings
+
+    sources = {"a/b.md": ("a/b.md", [1, 1, 5, 6, 9]), "c.md": ("c.ipynb", [])}
+    lines = [
+        "build/site/a/b.md:4: WARNING: Unknown interpreted text role [myst.role_unknown]",
+        "build/site/a/b.md:3: ERROR: Unknown directive type \"autoclass\".",
+        "",
+        ".. autoclass:: X",
+        "build/site/a/b.md:99: CRITICAL: past the end",
+        "build/site/c.md: WARNING: document isn't included in any toctree",
+        "build/site/conf.py:1: WARNING: something in conf",
+        "WARNING: no place at all",
+    ]
+    assert chapter_warnings(lines, sources) == [
+        "a/b.md:6: warning: Unknown interpreted text role [myst.role_unknown]",
+        'a/b.md:5: error: Unknown directive type "autoclass". .. autoclass:: X',
+        "a/b.md:9: error: past the end",
+        "c.ipynb:1: warning: document isn't included in any toctree",
+        "build/site/conf.py:1: warning: something in conf",
+        "warning: no place at all",
+    ]

@@ -198,3 +198,17 @@ def test_math_is_typeset_by_the_site_own_mathjax(browser, site: Path):
     formula = browser.find_element("css selector", "mjx-container")
     assert formula.size["width"] > 0
     browser.save_screenshot(str(ARTEFACTS / "math.png"))
+
+
+def test_sphinx_warnings_name_the_chapter_line(tmp_path: Path):
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nThe API:\n\n```eval_rst\n.. autoclass:: Trainer\n   :members:\n```\n\n"
+                     ":begin_tab:`tensorflow`\nSee {unknownrole}`x` here.\n:end_tab:\n")
+    report = build_html(root, jobs=1)
+    assert report.sphinx is not None
+    assert report.sphinx.warnings == [
+        'chapter_start/plots.md:24: error: Unknown directive type "autoclass". .. autoclass:: Trainer :members: [docutils]',
+        'chapter_start/plots.md:29: warning: Unknown interpreted text role "unknownrole". [myst.role_unknown]',
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..pipeline import BUILD_DIR, build_notebooks
 from .publish import install_mathjax, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
-from .sphinx_build import SphinxReport, run_sphinx
+from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
 
 HTML_DIR = f"{BUILD_DIR}/html"
 
@@ -28,6 +28,7 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     out = root / HTML_DIR
     pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
     result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    result.warnings = chapter_warnings(result.warnings, site.sources, SITE_DIR + "/")
     sync_extra(root / SITE_DIR / EXTRA_DIR, out, _extra_files(site.written), _extra_files(site.removed))
     if not html_settings(root).mathjax_path:
         install_mathjax(out)

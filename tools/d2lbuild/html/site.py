@@ -61,6 +61,7 @@ class SiteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sources: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # page file -> chapter, chapter line of each line
 
 
 def html_settings(root: Path) -> HtmlSettings:
@@ -183,27 +184,31 @@ class SiteWriter:
         key = self.page_key(chapter, (numbered, orphan, citations))
         cached = self.cache.get(chapter, key)
         if cached is not None and all((self.site / relpath).is_file() for relpath in cached[0]):
-            self.kept.update(self.site / relpath for relpath in cached[0])
+            files, found, numbers = cached
+            self.kept.update(self.site / relpath for relpath in files)
             self.report.pages.append(chapter)
-            return cached[1]
-        self.page_files = []
-        found = self.make_page(chapter, numbered, orphan, citations)
-        self.cache.put(chapter, key, self.page_files, found)
+        else:
+            self.page_files = []
+            found, numbers = self.make_page(chapter, numbered, orphan, citations)
+            self.cache.put(chapter, key, self.page_files, found, numbers)
+        if numbers:
+            self.report.sources[page_name(chapter) + ".md"] = (chapter, numbers)
         return found
 
-    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
+    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> tuple[list[Converted], list[int]]:
+        """Write a page; return what its prose defines and refers to, and the chapter line of each page line."""
         section = load_section(self.root, self.config.tabs, chapter)
         if section.notebooks:
             page = merge(section)
         elif chapter.endswith(".md"):
             page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
         else:
-            return []
+            return [], []
         rendered = render_page(page, self.links(chapter, page), self.save_image, numbered, citations)
         front = "---\norphan: true\n---\n\n" if orphan else ""
         self.emit(page_name(chapter) + ".md", front + rendered.text)
         self.report.pages.append(chapter)
-        return rendered.found
+        return rendered.found, [1] * front.count("\n") + rendered.line_numbers
 
     def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
         """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
@@ -369,15 +374,21 @@ class _PageCache:
             self.data = {}
         self.fresh: dict[str, dict] = {}
 
-    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted]] | None:
+    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted], list[int]] | None:
         entry = self.data.get(chapter)
         if not isinstance(entry, dict) or entry.get("key") != key:
             return None
+        try:
+            found = [_converted(found) for found in entry["found"]]
+            files, numbers = list(entry["files"]), [int(number) for number in entry["lines"]]
+        except (KeyError, TypeError, ValueError):
+            return None
         self.fresh[chapter] = entry
-        return entry["files"], [_converted(found) for found in entry["found"]]
+        return files, found, numbers
 
-    def put(self, chapter: str, key: str, files: list[str], found: list[Converted]) -> None:
-        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": [_found(converted) for converted in found]}
+    def put(self, chapter: str, key: str, files: list[str], found: list[Converted], numbers: list[int]) -> None:
+        found_data = [_found(converted) for converted in found]
+        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": found_data, "lines": numbers}
 
     def save(self) -> None:
         write_if_changed(self.path, json.dumps(self.fresh, sort_keys=True))
@@ -386,6 +397,7 @@ class _PageCache:
 def _found(converted: Converted) -> dict:
     data = dataclasses.asdict(converted)
     data.pop("text")
+    data.pop("line_numbers")
     return data
 
 

@@ -65,8 +65,9 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
             "header_links_before_dropdown": 4,
         },
         # unresolved references, citations and missing images are reported by d2lbuild itself, at the chapter's line
+        # Sphinx started again in one process (as the tests do) registers docutils' nodes and roles again.
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
-                              "image.not_readable"],
+                              "image.not_readable", "app.add_node", "app.add_directive", "app.add_role"],
     }
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
