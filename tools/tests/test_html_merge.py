@@ -471,3 +471,28 @@ def test_sphinx_warnings_become_chapter_lines():
         "build/site/conf.py:1: warning: something in conf",
         "warning: no place at all",
     ]
+
+
+def test_a_heading_inside_a_tab_block_is_a_rubric_of_its_level(book):
+    page = page_of(book, """\
+        # Title
+
+        :begin_tab:`pytorch`
+        ## Installing PyTorch
+
+        ```bash
+        # not a heading
+        pip install torch
+        ```
+        :end_tab:
+
+        :begin_tab:`tensorflow`
+        ### Installing TensorFlow ###
+        :end_tab:
+
+        ## A real section
+        """)
+    text = rendered(page)
+    assert "```{rubric} Installing PyTorch\n:heading-level: 2\n```" in text
+    assert "```{rubric} Installing TensorFlow\n:heading-level: 3\n```" in text
+    assert "# not a heading\npip install torch" in text and "\n## A real section" in text

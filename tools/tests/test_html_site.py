@@ -205,9 +205,11 @@ def test_sphinx_warnings_name_the_chapter_line(tmp_path: Path):
     shutil.copytree(BOOKS / "site", root)
     plots = root / "chapter_start/plots.md"
     plots.write_text(plots.read_text() + "\nThe API:\n\n```eval_rst\n.. autoclass:: Trainer\n   :members:\n```\n\n"
-                     ":begin_tab:`tensorflow`\nSee {unknownrole}`x` here.\n:end_tab:\n")
+                     ":begin_tab:`tensorflow`\nSee {unknownrole}`x` here.\n\n## Installing TensorFlow\n:end_tab:\n")
     report = build_html(root, jobs=1)
     assert report.sphinx is not None
+    page = (root / "build/html/chapter_start/plots.html").read_text()
+    assert re.search(r'<h2 class="rubric"[^>]*>Installing TensorFlow</h2>', page)  # inside the tab, no warning
     assert report.sphinx.warnings == [
         'chapter_start/plots.md:24: error: Unknown directive type "autoclass". .. autoclass:: Trainer :members: [docutils]',
         'chapter_start/plots.md:29: warning: Unknown interpreted text role "unknownrole". [myst.role_unknown]',

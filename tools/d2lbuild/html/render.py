@@ -12,6 +12,8 @@ from .merge import Code, Page, Prose, TabSet
 from .outputs import SaveImage, render_outputs
 
 SYNC_GROUP = "framework"
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,12 @@ def _filled(numbers: list[int]) -> list[int]:
     return filled
 
 
-def _block(block, rendered: RenderedPage, save_image: SaveImage) -> Numbered:
+def _block(block, rendered: RenderedPage, save_image: SaveImage, in_tab: bool = False) -> Numbered:
     if isinstance(block, Prose):
         converted = to_myst(block.lines, *rendered.options)
         rendered.found.append(converted)
-        return _stripped(list(zip(converted.text.split("\n"), converted.line_numbers, strict=True)))
+        lines = _stripped(list(zip(converted.text.split("\n"), converted.line_numbers, strict=True)))
+        return _rubrics(lines) if in_tab else lines
     if isinstance(block, Code):
         return _numbered(_code(block, save_image), block.line)
     return _tab_set(block, rendered, save_image)
@@ -109,7 +112,7 @@ def _code(code: Code, save_image: SaveImage) -> str:
 def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> Numbered:
     items: list[Numbered] = []
     for tab, blocks in tab_set.parts:
-        body = _joined([_block(block, rendered, save_image) for block in blocks])
+        body = _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])
         first = next((number for _, number in body if number), 0)
         if not body:
             text = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'
@@ -118,6 +121,24 @@ def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> 
         items.append(head + body + [("::::", 0)])
     head = _numbered(f":::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n", 0)
     return head + _joined(items) + [(":::::", 0)]
+
+
+def _rubrics(lines: Numbered) -> Numbered:
+    """Headings as rubrics of the same level: a section cannot start inside a tab (Sphinx would drop it)."""
+    result: Numbered = []
+    fence = ""
+    for text, number in lines:
+        match = FENCE.match(text)
+        if fence:
+            fence = "" if text.strip() == fence else fence
+        elif match:
+            fence = match.group(1)
+        elif heading := HEADING.match(text):
+            level, title = len(heading.group(1)), heading.group(2)
+            result.extend([(f"```{{rubric}} {title}", number), (f":heading-level: {level}", number), ("```", number)])
+            continue
+        result.append((text, number))
+    return result
 
 
 def _notes(page: Page) -> list[str]:
