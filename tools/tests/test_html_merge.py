@@ -496,3 +496,28 @@ def test_a_heading_inside_a_tab_block_is_a_rubric_of_its_level(book):
     assert "```{rubric} Installing PyTorch\n:heading-level: 2\n```" in text
     assert "```{rubric} Installing TensorFlow\n:heading-level: 3\n```" in text
     assert "# not a heading\npip install torch" in text and "\n## A real section" in text
+
+
+def with_front_page(root: Path) -> Path:
+    """d2l-en's layout: the index reads static/frontpage/frontpage.html, which shows images next to it."""
+    index = root / "index.md"
+    index.write_text(index.read_text().replace("A two-section book", "```eval_rst\n.. raw:: html\n   :file: frontpage.html\n```\n\nA two-section book"))
+    front = root / "static/frontpage"
+    (front / "_images").mkdir(parents=True)
+    (front / "frontpage.html").write_text('<div class="front"><img src="_images/eq.png"> <a href="chapter_start/index.html">Start</a></div>\n')
+    (front / "_images/eq.png").write_bytes(b"\x89PNG not really")
+    return root
+
+
+def test_the_front_page_the_index_reads_is_copied_with_its_images(tmp_path: Path):
+    root = with_front_page(sample_book(tmp_path))
+    build_notebooks(root)
+    report = write_site(root)
+    assert report.warnings == []
+    assert (root / "build/site/frontpage.html").read_text().startswith('<div class="front">')
+    assert (root / "build/site/_extra/_images/eq.png").read_bytes() == b"\x89PNG not really"
+    shutil.rmtree(root / "static")
+    report = write_site(root)
+    assert report.warnings == ["index.md:5: warning: file frontpage.html not found (looked next to the chapter and under static/)"]
+    assert (root / "build/site/frontpage.html").read_text() == "<!-- frontpage.html not found -->\n"  # Sphinx reads a file
+    assert not (root / "build/site/_extra/_images/eq.png").exists()

@@ -214,3 +214,14 @@ def test_sphinx_warnings_name_the_chapter_line(tmp_path: Path):
         'chapter_start/plots.md:24: error: Unknown directive type "autoclass". .. autoclass:: Trainer :members: [docutils]',
         'chapter_start/plots.md:29: warning: Unknown interpreted text role "unknownrole". [myst.role_unknown]',
     ]
+
+
+def test_the_index_shows_the_front_page_and_its_images(tmp_path: Path):
+    from test_html_merge import with_front_page
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    report = build_html(with_front_page(root), jobs=1)
+    assert report.sphinx is not None and report.sphinx.warnings == [] and report.site.warnings == []
+    assert '<div class="front"><img src="_images/eq.png">' in (root / "build/html/index.html").read_text()
+    assert (root / "build/html/_images/eq.png").read_bytes() == b"\x89PNG not really"

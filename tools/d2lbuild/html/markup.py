@@ -17,6 +17,7 @@ FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
 # d2lbook's slide marks, (**text**) and [**text**]: the page shows the bold text without the brackets.
 SLIDE_MARK = re.compile(r"[(\[](\*\*(?:(?!\*\*).)+\*\*)[)\]](?!\()", re.DOTALL)
 MYST_ROLES = {"numref": "numref", "ref": "ref", "eqref": "eq", "cite": "cite:p", "citep": "cite:p", "citet": "cite:t"}
+FILE_OPTION = re.compile(r"^\s+:file:\s*(\S+)\s*$")
 TOC_OPTIONS = (":maxdepth:", ":numbered:", ":titlesonly:", ":glob:", ":hidden:", ":caption:", ":name:")
 
 
@@ -38,6 +39,7 @@ class Converted:
     equations: list[tuple[str, int]] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     images: list[tuple[str, int]] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)  # files that directives read (``:file:`` of raw)
     unnumbered: list[str] = field(default_factory=list)  # labels on a paragraph: no number, no title
     bibliography: bool = False  # the text lists the bibliography
     line_numbers: list[int] = field(default_factory=list)  # the chapter line of each line of text
@@ -171,6 +173,9 @@ class _Converter:
         for line in lines[index + 1 : end]:
             self.current = line.number
             self.put(line.text)
+            option = FILE_OPTION.match(line.text)
+            if info == "eval_rst" and option:
+                self.result.files.append((option.group(1), line.number))
         self.current = lines[end].number if end < len(lines) else self.current
         self.put(f"{indent}{run}")
         return end + 1

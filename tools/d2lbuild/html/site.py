@@ -38,6 +38,8 @@ EXTRA_DIR = "_extra"
 NOTEBOOKS_URL = "notebooks"
 SOURCES_URL = "chapter-sources"
 CACHE_NAME = ".pages.json"
+STATIC_DIR = "static"
+LINKED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
 
@@ -171,6 +173,7 @@ class SiteWriter:
             self.emit("_references.md", "---\norphan: true\n---\n\n# References\n\n```{bibliography}\n:all:\n```\n")
         self.check_references(found, bib_keys)
         self.copy_images(found)
+        self.copy_included_files(found)
         self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
         if page_name(index_page) != "index":
             self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
@@ -340,6 +343,44 @@ class SiteWriter:
                 else:
                     self.copy(self.root / relpath, relpath)
 
+    def copy_included_files(self, found: list[tuple[str, Converted]]) -> None:
+        """Copy the files raw directives read (d2l-en's front page), and the files their HTML links to.
+
+        A file is looked for next to the chapter, then anywhere under the book's ``static/`` folder (where
+        d2lbook books keep it). A missing one is a warning and an empty stand-in, as for images.
+        """
+        for chapter, converted in found:
+            folder = PurePosixPath(chapter).parent
+            for name, line in converted.files:
+                relpath = _normalise(folder / name)
+                if relpath is None or "://" in name:
+                    self.warn(chapter, line, f"file {name} is outside the book")
+                    continue
+                source = self.root / relpath if (self.root / relpath).is_file() else self.find_static(name)
+                if source is None:
+                    self.warn(chapter, line, f"file {name} not found (looked next to the chapter and under {STATIC_DIR}/)")
+                    self.emit(relpath, f"<!-- {html.escape(name)} not found -->\n")
+                    continue
+                self.copy(source, relpath)
+                if source.suffix.lower() in (".html", ".htm"):
+                    self.copy_linked(source, folder)
+
+    def find_static(self, name: str) -> Path | None:
+        """The first file of that name under the book's static/ folder."""
+        found = sorted((self.root / STATIC_DIR).rglob(PurePosixPath(name).name))
+        return next((path for path in found if path.is_file()), None)
+
+    def copy_linked(self, page: Path, folder: PurePosixPath) -> None:
+        """Serve the files an HTML fragment links to (relative src and href) at the same place relative to its page."""
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for url in sorted(set(LINKED.findall(text))):
+            if "://" in url or url.startswith(("/", "#", "data:", "mailto:", "javascript:")):
+                continue
+            source = page.parent / url
+            target = _normalise(folder / url)
+            if target is not None and source.is_file() and self.root.resolve() in source.resolve().parents:
+                self.copy(source, f"{EXTRA_DIR}/{target}")
+
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
 
@@ -403,7 +444,7 @@ def _found(converted: Converted) -> dict:
 
 def _converted(data: dict) -> Converted:
     references = [Reference(**reference) for reference in data["references"]]
-    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images")}
+    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images", "files")}
     return Converted("", references=references, unnumbered=data["unnumbered"], bibliography=data["bibliography"], **tuples)
 
 
