@@ -521,3 +521,28 @@ def test_the_front_page_the_index_reads_is_copied_with_its_images(tmp_path: Path
     assert report.warnings == ["index.md:5: warning: file frontpage.html not found (looked next to the chapter and under static/)"]
     assert (root / "build/site/frontpage.html").read_text() == "<!-- frontpage.html not found -->\n"  # Sphinx reads a file
     assert not (root / "build/site/_extra/_images/eq.png").exists()
+
+
+def test_files_served_as_they_are_are_copied_when_what_they_come_from_changed(tmp_path: Path):
+    from d2lbuild.html.publish import sync_extra
+
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    report = write_site(root)
+    extra, out = root / "build/site/_extra", root / "build/html"
+    stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in report.extra.items()}
+    assert "notebooks/tensorflow/chapter_start/plots.ipynb" in stamps and "chapter-sources/chapter_start/plots.md" in stamps
+    assert sorted(sync_extra(extra, out, stamps)) == sorted(stamps)
+    assert sync_extra(extra, out, stamps) == []
+    (out / "chapter-sources/chapter_start/plots.md").unlink()
+    assert sync_extra(extra, out, stamps) == ["chapter-sources/chapter_start/plots.md"]
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text().replace("zebra", "zebu"))  # same size: only the digest tells
+    build_notebooks(root)
+    stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in write_site(root).extra.items()}
+    copied = sync_extra(extra, out, stamps)
+    assert "chapter-sources/chapter_start/plots.md" in copied and "chapter-sources/chapter_start/tensors.md" not in copied
+    assert "zebu" in (out / "chapter-sources/chapter_start/plots.md").read_text()
+    del stamps["chapter-sources/chapter_start/plots.md"]
+    sync_extra(extra, out, stamps)
+    assert not (out / "chapter-sources/chapter_start/plots.md").exists()

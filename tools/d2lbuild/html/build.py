@@ -26,16 +26,12 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     if not sphinx:
         return HtmlReport(site, None)
     out = root / HTML_DIR
+    if not html_settings(root).mathjax_path:
+        install_mathjax(out)
+    prefix = EXTRA_DIR + "/"
+    sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})
     pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
     result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
     result.warnings = chapter_warnings(result.warnings, site.sources, SITE_DIR + "/")
-    sync_extra(root / SITE_DIR / EXTRA_DIR, out, _extra_files(site.written), _extra_files(site.removed))
-    if not html_settings(root).mathjax_path:
-        install_mathjax(out)
     return HtmlReport(site, result)
 
-
-def _extra_files(relpaths: list[str]) -> list[str]:
-    """The paths under build/site/_extra, relative to it."""
-    prefix = EXTRA_DIR + "/"
-    return [relpath[len(prefix) :] for relpath in relpaths if relpath.startswith(prefix)]

@@ -1,8 +1,9 @@
 """Files the site serves as they are, put in build/html beside Sphinx's pages: downloads, sources, MathJax.
 
-Sphinx's own copying (``html_extra_path``) compares every file byte for byte on every build; here a file is
-copied when the page writer wrote it in this build or when its copy is missing or of another size, and the
-copies of files the page writer removed are removed.
+Sphinx's own copying (``html_extra_path``) compares every file byte for byte on every build. Here each
+file comes with the digest of what it was made from (its page's inputs, or its content), and a record in
+build/html says which digest each copy has: a file is copied when its digest changed or its copy is
+missing, and copies of files no longer in the site are removed.
 """
 
 from __future__ import annotations
@@ -21,26 +22,27 @@ MATHJAX_FOLDER = "mathjax/static/mathjax/es5"
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors")
 MATHJAX_TARGET = "_static/mathjax"
 MATHJAX_STAMP = ".d2lbuild-mathjax.json"
+EXTRA_RECORD = ".d2lbuild-extra.json"
 
 
-def sync_extra(extra: Path, out: Path, written: list[str], removed: list[str]) -> int:
-    """Mirror ``extra`` (build/site/_extra) into ``out``; ``written``/``removed`` are paths relative to ``extra``."""
-    fresh = set(written)
-    copied = 0
-    for source in sorted(extra.rglob("*")) if extra.is_dir() else []:
-        if not source.is_file():
-            continue
-        relpath = source.relative_to(extra).as_posix()
+def sync_extra(extra: Path, out: Path, stamps: dict[str, str]) -> list[str]:
+    """Copy the files of ``extra`` (paths relative to it -> digests) into ``out``; return the paths copied."""
+    record_path = out / EXTRA_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    copied = []
+    for relpath, stamp in sorted(stamps.items()):
         target = out / relpath
-        try:
-            same = relpath not in fresh and target.stat().st_size == source.stat().st_size
-        except OSError:
-            same = False
-        if not same:
-            write_atomic(target, source.read_bytes())
-            copied += 1
-    for relpath in removed:
-        (out / relpath).unlink(missing_ok=True)
+        if record.get(relpath) != stamp or not target.is_file():
+            write_atomic(target, (extra / relpath).read_bytes())
+            copied.append(relpath)
+    for relpath in sorted(set(record) - set(stamps)):
+        if isinstance(relpath, str) and ".." not in relpath.split("/"):
+            (out / relpath).unlink(missing_ok=True)
+    write_if_changed(record_path, json.dumps(stamps, sort_keys=True))
     return copied
 
 

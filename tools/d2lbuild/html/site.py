@@ -24,7 +24,7 @@ from .. import __version__
 from ..book import notebook_files, reading_order
 from ..config import Config, load_config
 from ..errors import BuildError
-from ..fsutil import write_atomic, write_if_changed
+from ..fsutil import digest, write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, notebook_path
 from ..source import read_document
 from .markup import Converted, Reference, citation_keys, reference_label
@@ -64,6 +64,7 @@ class SiteReport:
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # page file -> chapter, chapter line of each line
+    extra: dict[str, str] = field(default_factory=dict)  # file served as it is (under _extra) -> digest of what it is made from
 
 
 def html_settings(root: Path) -> HtmlSettings:
@@ -158,6 +159,7 @@ class SiteWriter:
         self.report = SiteReport()
         self.kept: set[Path] = set()
         self.page_files: list[str] = []
+        self.making: str | None = None  # while a page is made: the digest of its inputs
         self.cache = _PageCache(self.site / CACHE_NAME)
 
     def write(self) -> SiteReport:
@@ -189,11 +191,13 @@ class SiteWriter:
         if cached is not None and all((self.site / relpath).is_file() for relpath in cached[0]):
             files, found, numbers = cached
             self.kept.update(self.site / relpath for relpath in files)
+            self.report.extra.update((relpath, key) for relpath in files if relpath.startswith(EXTRA_DIR + "/"))
             self.report.pages.append(chapter)
         else:
-            self.page_files = []
+            self.page_files, self.making = [], key
             found, numbers = self.make_page(chapter, numbered, orphan, citations)
             self.cache.put(chapter, key, self.page_files, found, numbers)
+            self.making = None
         if numbers:
             self.report.sources[page_name(chapter) + ".md"] = (chapter, numbers)
         return found
@@ -253,12 +257,19 @@ class SiteWriter:
         path = self.site / relpath
         self.kept.add(path)
         self.page_files.append(relpath)
+        self.note_extra(relpath, text.encode("utf-8"))
         if write_if_changed(path, text):
             self.report.written.append(relpath)
+
+    def note_extra(self, relpath: str, payload: bytes) -> None:
+        """Record what a file served as it is was made from: its page's inputs, else its content."""
+        if relpath.startswith(EXTRA_DIR + "/"):
+            self.report.extra[relpath] = self.making or digest(payload)
 
     def emit_bytes(self, relpath: str, payload: bytes) -> None:
         target = self.site / relpath
         self.kept.add(target)
+        self.note_extra(relpath, payload)
         if not target.is_file() or target.read_bytes() != payload:
             write_atomic(target, payload)
             self.report.written.append(relpath)
@@ -271,6 +282,7 @@ class SiteWriter:
             payload = source.read_bytes()
         except OSError:
             return
+        self.note_extra(relpath, payload)
         if not target.is_file() or target.read_bytes() != payload:
             write_atomic(target, payload)
             self.report.written.append(relpath)
