@@ -46,7 +46,8 @@ def numbering_layout(env, doctree: nodes.Node) -> tuple:
 
 def _numbered_kind(env, node: nodes.Element) -> str | None:
     """The kind of number a node gets (figure, table, code-block, displaymath), None for none."""
-    for domain in env.domains.sorted():
+    domains = env.domains.sorted() if hasattr(env.domains, "sorted") else env.domains.values()  # Sphinx 8.1 and later
+    for domain in domains:
         kind = domain.get_enumerable_node_type(node)
         if isinstance(domain, StandardDomain) and not domain.get_numfig_title(node):
             continue
@@ -57,7 +58,9 @@ def _numbered_kind(env, node: nodes.Element) -> str | None:
 
 def _record(app, doctree: nodes.document) -> None:
     env = app.env
-    _layouts(env)[env.current_document.docname] = numbering_layout(env, doctree)
+    current = getattr(env, "current_document", None)  # Sphinx 8.2 and later; env.docname before
+    docname = current.docname if current is not None else env.docname
+    _layouts(env)[docname] = numbering_layout(env, doctree)
 
 
 def _before_read(app, env, docnames: list[str]) -> None:
