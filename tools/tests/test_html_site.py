@@ -225,3 +225,24 @@ def test_the_index_shows_the_front_page_and_its_images(tmp_path: Path):
     assert report.sphinx is not None and report.sphinx.warnings == [] and report.site.warnings == []
     assert '<div class="front"><img src="_images/eq.png">' in (root / "build/html/index.html").read_text()
     assert (root / "build/html/_images/eq.png").read_bytes() == b"\x89PNG not really"
+
+
+def test_figure_numbers_are_kept_only_while_no_page_changed_its_layout_nor_the_set_of_pages():
+    from types import SimpleNamespace
+
+    from sphinx.environment import CONFIG_CHANGED, CONFIG_OK
+
+    from d2lbuild.html import numbering
+
+    def env_after_reading(found: set[str], status=CONFIG_OK, read_layout=("section", 0, ("a",))):
+        env = SimpleNamespace(found_docs=found, toc_fignumbers={"a": {"figure": {"f": (1, 1)}}}, config_status=status)
+        setattr(env, numbering.LAYOUTS, {"a": (("section", 0, ("a",)),), "b": ()})
+        setattr(env, numbering.NUMBERED_DOCS, frozenset({"a", "b"}))
+        numbering._before_read(None, env, ["a"])
+        numbering._layouts(env)["a"] = (read_layout,)  # what reading "a" again recorded
+        return env
+
+    assert numbering.numbering_unchanged(env_after_reading({"a", "b"}))
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b", "c"}))  # a page added
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, status=CONFIG_CHANGED))
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, read_layout=("section", 0, ("a", "a2"))))
