@@ -246,3 +246,29 @@ def test_figure_numbers_are_kept_only_while_no_page_changed_its_layout_nor_the_s
     assert not numbering.numbering_unchanged(env_after_reading({"a", "b", "c"}))  # a page added
     assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, status=CONFIG_CHANGED))
     assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, read_layout=("section", 0, ("a", "a2"))))
+
+
+def test_numbered_references_load_the_page_they_point_to_once(tmp_path: Path, monkeypatch):
+    from sphinx.domains.std import StandardDomain
+    from sphinx.environment import BuildEnvironment
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nSee :numref:`fig_pipeline`, :numref:`fig_pipeline` and :numref:`sec_tensors` again.\n")
+    loads: list[str] = []
+    resolving: list[bool] = []
+    get_doctree, resolve = BuildEnvironment.get_doctree, StandardDomain._resolve_numref_xref
+    monkeypatch.setattr(BuildEnvironment, "get_doctree", lambda env, name: (resolving and loads.append(name)) or get_doctree(env, name))
+    monkeypatch.setattr(StandardDomain, "_resolve_numref_xref",
+                        lambda *args: resolving.append(True) or _finally(resolve(*args), resolving.pop))
+    report = build_html(root, jobs=1)
+    assert report.sphinx is not None and report.sphinx.warnings == []
+    page = re.sub(r"<[^>]+>", "", (root / "build/html/chapter_start/plots.html").read_text())
+    assert "See Fig. 1.1.1, Fig. 1.1.1 and Section 1.1 again." in page
+    assert loads.count("chapter_start/tensors") <= 2  # once for the plots page, once for the tensors page itself
+
+
+def _finally(value, action):
+    action()
+    return value
