@@ -20,7 +20,7 @@ SIZE = 24
 def _shared_doctrees(resolve):
     def resolve_numref(self, env, fromdocname, builder, *args, **kwargs):
         memo = getattr(builder, MEMO, None)
-        if memo is None:  # a project without this extension
+        if memo is None or "get_doctree" in vars(env):  # a project without this extension, or already shared
             return resolve(self, env, fromdocname, builder, *args, **kwargs)
         load = env.get_doctree
 
@@ -37,7 +37,7 @@ def _shared_doctrees(resolve):
         try:
             return resolve(self, env, fromdocname, builder, *args, **kwargs)
         finally:
-            del env.get_doctree
+            vars(env).pop("get_doctree", None)
 
     resolve_numref.d2l_shared = True
     return resolve_numref
