@@ -272,3 +272,21 @@ def test_numbered_references_load_the_page_they_point_to_once(tmp_path: Path, mo
 def _finally(value, action):
     action()
     return value
+
+
+def test_the_search_index_stems_each_word_once_per_build():
+    from types import SimpleNamespace
+
+    from sphinx.search.en import SearchEnglish
+
+    from d2lbuild.html.search_cache import _memoise_stemmer
+
+    language = SearchEnglish({})
+    wanted = [language.stem(word) for word in ("tensors", "running", "tensors")]
+    app = SimpleNamespace(builder=SimpleNamespace(indexer=SimpleNamespace(lang=language)))
+    _memoise_stemmer(app, "a", "page.html", {}, None)
+    stem = language.stem
+    _memoise_stemmer(app, "b", "page.html", {}, None)
+    assert language.stem is stem  # wrapped once
+    assert [language.stem(word) for word in ("tensors", "running", "tensors")] == wanted
+    assert stem.cache_info().hits == 1 and stem.cache_info().misses == 2
