@@ -546,3 +546,31 @@ def test_files_served_as_they_are_are_copied_when_what_they_come_from_changed(tm
     del stamps["chapter-sources/chapter_start/plots.md"]
     sync_extra(extra, out, stamps)
     assert not (out / "chapter-sources/chapter_start/plots.md").exists()
+
+
+def test_mathjax_is_copied_once_and_its_absence_is_one_line(tmp_path: Path, monkeypatch):
+    from importlib import metadata
+
+    import pytest
+
+    from d2lbuild.errors import BuildError
+    from d2lbuild.html import publish
+
+    source = tmp_path / "es5"
+    (source / "input/tex/extensions").mkdir(parents=True)
+    (source / "tex-mml-chtml.js").write_text("/* MathJax */")
+    (source / "input/tex/extensions/ams.js").write_text("/* ams */")
+    (source / "tex-svg.js").write_text("/* not needed */")
+    out = tmp_path / "html"
+    assert publish.install_mathjax(out, source)
+    assert (out / "_static/mathjax/input/tex/extensions/ams.js").is_file() and not (out / "_static/mathjax/tex-svg.js").exists()
+    assert not publish.install_mathjax(out, source)
+    (out / "_static/mathjax/input/tex/extensions/ams.js").unlink()
+    assert publish.install_mathjax(out, source)
+
+    def absent(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(publish.metadata, "distribution", absent)
+    with pytest.raises(BuildError, match="MathJax not found: pip install 'd2lbuild\\[html\\]'"):
+        publish.mathjax_source()
