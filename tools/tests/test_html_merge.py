@@ -413,3 +413,164 @@ def test_unchanged_pages_come_from_the_cache_only_while_their_files_exist(tmp_pa
     evaluated.write_text(json.dumps(notebook))
     assert write_site(root).written == ["chapter_start/plots.md"]
     assert "ran" in page.read_text()
+
+
+def test_a_missing_image_is_a_warning_and_a_placeholder_until_the_image_appears(tmp_path: Path):
+    root = sample_book(tmp_path)
+    (root / "chapter_start/plots.md").write_text(
+        (root / "chapter_start/plots.md").read_text() + "\n![Not drawn yet.](../img/later.svg)\n\n![A photo.](../img/photo.jpg)\n")
+    build_notebooks(root)
+    report = write_site(root)
+    assert report.warnings == ["chapter_start/plots.md:21: warning: image ../img/later.svg not found",
+                               "chapter_start/plots.md:23: warning: image ../img/photo.jpg not found"]
+    placeholder = root / "build/site/img/later.svg"
+    assert placeholder.read_text().startswith("<svg") and "img/later.svg" in placeholder.read_text()
+    assert (root / "build/site/img/photo.jpg").read_bytes().startswith(b"\x89PNG")  # browsers show it whatever its name
+    assert write_site(root).written == []  # nothing changes between builds: Sphinx has nothing to re-read
+    (root / "img/later.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    again = write_site(root)
+    assert again.written == ["img/later.svg"] and placeholder.read_text() == "<svg xmlns='http://www.w3.org/2000/svg'/>"
+    assert again.warnings == ["chapter_start/plots.md:23: warning: image ../img/photo.jpg not found"]
+
+
+def test_each_page_line_knows_its_chapter_line(tmp_path: Path):
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    report = write_site(root)
+    chapter, numbers = report.sources["chapter_start/tensors.md"]
+    page = (root / "build/site/chapter_start/tensors.md").read_text().split("\n")
+    source = (root / chapter).read_text().split("\n")
+    assert chapter == "chapter_start/tensors.md" and len(numbers) == len(page) - 1  # the text ends with a newline
+    for wanted in ("Tensors hold numbers.", "The squared norm is", "TensorFlow also calls them tensors."):
+        at = next(index for index, line in enumerate(page) if wanted in line)
+        assert wanted in source[numbers[at] - 1]
+    at = page.index("x = tf.range(4)")
+    assert source[numbers[at] - 1] == "import tensorflow as tf"  # a code cell's lines: its first line
+    assert write_site(root).sources == report.sources  # pages from the cache keep their line maps
+
+
+def test_sphinx_warnings_become_chapter_lines():
+    from d2lbuild.html.sphinx_build import chapter_warnings
+
+    sources = {"a/b.md": ("a/b.md", [1, 1, 5, 6, 9]), "c.md": ("c.ipynb", [])}
+    lines = [
+        "build/site/a/b.md:4: WARNING: Unknown interpreted text role [myst.role_unknown]",
+        "build/site/a/b.md:3: ERROR: Unknown directive type \"autoclass\".",
+        "",
+        ".. autoclass:: X",
+        "build/site/a/b.md:99: CRITICAL: past the end",
+        "build/site/c.md: WARNING: document isn't included in any toctree",
+        "build/site/conf.py:1: WARNING: something in conf",
+        "WARNING: no place at all",
+    ]
+    assert chapter_warnings(lines, sources) == [
+        "a/b.md:6: warning: Unknown interpreted text role [myst.role_unknown]",
+        'a/b.md:5: error: Unknown directive type "autoclass". .. autoclass:: X',
+        "a/b.md:9: error: past the end",
+        "c.ipynb:1: warning: document isn't included in any toctree",
+        "build/site/conf.py:1: warning: something in conf",
+        "warning: no place at all",
+    ]
+
+
+def test_a_heading_inside_a_tab_block_is_a_rubric_of_its_level(book):
+    page = page_of(book, """\
+        # Title
+
+        :begin_tab:`pytorch`
+        ## Installing PyTorch
+
+        ```bash
+        # not a heading
+        pip install torch
+        ```
+        :end_tab:
+
+        :begin_tab:`tensorflow`
+        ### Installing TensorFlow ###
+        :end_tab:
+
+        ## A real section
+        """)
+    text = rendered(page)
+    assert "```{rubric} Installing PyTorch\n:heading-level: 2\n```" in text
+    assert "```{rubric} Installing TensorFlow\n:heading-level: 3\n```" in text
+    assert "# not a heading\npip install torch" in text and "\n## A real section" in text
+
+
+def with_front_page(root: Path) -> Path:
+    """d2l-en's layout: the index reads static/frontpage/frontpage.html, which shows images next to it."""
+    index = root / "index.md"
+    index.write_text(index.read_text().replace("A two-section book", "```eval_rst\n.. raw:: html\n   :file: frontpage.html\n```\n\nA two-section book"))
+    front = root / "static/frontpage"
+    (front / "_images").mkdir(parents=True)
+    (front / "frontpage.html").write_text('<div class="front"><img src="_images/eq.png"> <a href="chapter_start/index.html">Start</a></div>\n')
+    (front / "_images/eq.png").write_bytes(b"\x89PNG not really")
+    return root
+
+
+def test_the_front_page_the_index_reads_is_copied_with_its_images(tmp_path: Path):
+    root = with_front_page(sample_book(tmp_path))
+    build_notebooks(root)
+    report = write_site(root)
+    assert report.warnings == []
+    assert (root / "build/site/frontpage.html").read_text().startswith('<div class="front">')
+    assert (root / "build/site/_extra/_images/eq.png").read_bytes() == b"\x89PNG not really"
+    shutil.rmtree(root / "static")
+    report = write_site(root)
+    assert report.warnings == ["index.md:5: warning: file frontpage.html not found (looked next to the chapter and under static/)"]
+    assert (root / "build/site/frontpage.html").read_text() == "<!-- frontpage.html not found -->\n"  # Sphinx reads a file
+    assert not (root / "build/site/_extra/_images/eq.png").exists()
+
+
+def test_files_served_as_they_are_are_copied_when_what_they_come_from_changed(tmp_path: Path):
+    from d2lbuild.html.publish import sync_extra
+
+    root = sample_book(tmp_path)
+    build_notebooks(root)
+    report = write_site(root)
+    extra, out = root / "build/site/_extra", root / "build/html"
+    stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in report.extra.items()}
+    assert "notebooks/tensorflow/chapter_start/plots.ipynb" in stamps and "chapter-sources/chapter_start/plots.md" in stamps
+    assert sorted(sync_extra(extra, out, stamps)) == sorted(stamps)
+    assert sync_extra(extra, out, stamps) == []
+    (out / "chapter-sources/chapter_start/plots.md").unlink()
+    assert sync_extra(extra, out, stamps) == ["chapter-sources/chapter_start/plots.md"]
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text().replace("zebra", "zebu"))  # same size: only the digest tells
+    build_notebooks(root)
+    stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in write_site(root).extra.items()}
+    copied = sync_extra(extra, out, stamps)
+    assert "chapter-sources/chapter_start/plots.md" in copied and "chapter-sources/chapter_start/tensors.md" not in copied
+    assert "zebu" in (out / "chapter-sources/chapter_start/plots.md").read_text()
+    del stamps["chapter-sources/chapter_start/plots.md"]
+    sync_extra(extra, out, stamps)
+    assert not (out / "chapter-sources/chapter_start/plots.md").exists()
+
+
+def test_mathjax_is_copied_once_and_its_absence_is_one_line(tmp_path: Path, monkeypatch):
+    from importlib import metadata
+
+    import pytest
+
+    from d2lbuild.errors import BuildError
+    from d2lbuild.html import publish
+
+    source = tmp_path / "es5"
+    (source / "input/tex/extensions").mkdir(parents=True)
+    (source / "tex-mml-chtml.js").write_text("/* MathJax */")
+    (source / "input/tex/extensions/ams.js").write_text("/* ams */")
+    (source / "tex-svg.js").write_text("/* not needed */")
+    out = tmp_path / "html"
+    assert publish.install_mathjax(out, source)
+    assert (out / "_static/mathjax/input/tex/extensions/ams.js").is_file() and not (out / "_static/mathjax/tex-svg.js").exists()
+    assert not publish.install_mathjax(out, source)
+    (out / "_static/mathjax/input/tex/extensions/ams.js").unlink()
+    assert publish.install_mathjax(out, source)
+
+    def absent(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(publish.metadata, "distribution", absent)
+    with pytest.raises(BuildError, match="MathJax not found: pip install 'd2lbuild\\[html\\]'"):
+        publish.mathjax_source()

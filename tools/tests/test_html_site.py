@@ -165,3 +165,128 @@ def test_site_search_finds_a_word(browser):
     results = [a.text for a in browser.find_elements("css selector", "#search-results li a")]
     browser.save_screenshot(str(ARTEFACTS / "search.png"))
     assert any("Plots" in title for title in results)
+
+
+def test_a_prose_edit_keeps_figure_numbers_without_numbering_every_page_again(tmp_path: Path, monkeypatch):
+    from d2lbuild.html import numbering
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    build_html(root, jobs=1)
+    skipped: list[bool] = []
+    unchanged = numbering.numbering_unchanged
+    monkeypatch.setattr(numbering, "numbering_unchanged", lambda env: skipped.append(unchanged(env)) or skipped[-1])
+    tensors = root / "chapter_start/tensors.md"
+    tensors.write_text(tensors.read_text().replace("Tensors hold numbers.", "Tensors hold many numbers."))
+    build_html(root, jobs=1)
+    page = (root / "build/html/chapter_start/tensors.html").read_text()
+    assert "Tensors hold many numbers." in page and "Fig. 1.1.1" in page and "(1.1.1)" in page
+    assert skipped == [True]  # Sphinx's walk over every page's doctree was skipped
+    tensors.write_text(tensors.read_text().replace("Tensors hold many numbers.", "Tensors hold numbers.\n\n![First.](../img/pipeline.svg)\n:label:`fig_first`\n"))
+    build_html(root, jobs=1)
+    page = re.sub(r"<[^>]+>", "", (root / "build/html/chapter_start/tensors.html").read_text())
+    assert skipped == [True, False]  # a new figure: every page numbered again
+    assert "Fig. 1.1.1 First." in page and "Fig. 1.1.2 The pipeline" in page and "the picture in\nFig. 1.1.2" in page
+
+
+def test_math_is_typeset_by_the_site_own_mathjax(browser, site: Path):
+    assert (site / "_static/mathjax/tex-mml-chtml.js").is_file()
+    browser.get(browser.base + "chapter_start/tensors.html")
+    scripts = browser.execute_script("return Array.from(document.scripts).map(s => s.src).filter(s => s.includes('mathjax'))")
+    assert scripts and all(src.startswith(browser.base) for src in scripts)  # nothing from the network
+    _wait(browser, lambda d: d.find_elements("css selector", "mjx-container"), "MathJax typesets the equation")
+    formula = browser.find_element("css selector", "mjx-container")
+    assert formula.size["width"] > 0
+    browser.save_screenshot(str(ARTEFACTS / "math.png"))
+
+
+def test_sphinx_warnings_name_the_chapter_line(tmp_path: Path):
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nThe API:\n\n```eval_rst\n.. autoclass:: Trainer\n   :members:\n```\n\n"
+                     ":begin_tab:`tensorflow`\nSee {unknownrole}`x` here.\n\n## Installing TensorFlow\n:end_tab:\n")
+    report = build_html(root, jobs=1)
+    assert report.sphinx is not None
+    page = (root / "build/html/chapter_start/plots.html").read_text()
+    assert re.search(r'<h2 class="rubric"[^>]*>Installing TensorFlow</h2>', page)  # inside the tab, no warning
+    assert report.sphinx.warnings == [
+        'chapter_start/plots.md:24: error: Unknown directive type "autoclass". .. autoclass:: Trainer :members: [docutils]',
+        'chapter_start/plots.md:29: warning: Unknown interpreted text role "unknownrole". [myst.role_unknown]',
+    ]
+
+
+def test_the_index_shows_the_front_page_and_its_images(tmp_path: Path):
+    from test_html_merge import with_front_page
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    report = build_html(with_front_page(root), jobs=1)
+    assert report.sphinx is not None and report.sphinx.warnings == [] and report.site.warnings == []
+    assert '<div class="front"><img src="_images/eq.png">' in (root / "build/html/index.html").read_text()
+    assert (root / "build/html/_images/eq.png").read_bytes() == b"\x89PNG not really"
+
+
+def test_figure_numbers_are_kept_only_while_no_page_changed_its_layout_nor_the_set_of_pages():
+    from types import SimpleNamespace
+
+    from sphinx.environment import CONFIG_CHANGED, CONFIG_OK
+
+    from d2lbuild.html import numbering
+
+    def env_after_reading(found: set[str], status=CONFIG_OK, read_layout=("section", 0, ("a",))):
+        env = SimpleNamespace(found_docs=found, toc_fignumbers={"a": {"figure": {"f": (1, 1)}}}, config_status=status)
+        setattr(env, numbering.LAYOUTS, {"a": (("section", 0, ("a",)),), "b": ()})
+        setattr(env, numbering.NUMBERED_DOCS, frozenset({"a", "b"}))
+        numbering._before_read(None, env, ["a"])
+        numbering._layouts(env)["a"] = (read_layout,)  # what reading "a" again recorded
+        return env
+
+    assert numbering.numbering_unchanged(env_after_reading({"a", "b"}))
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b", "c"}))  # a page added
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, status=CONFIG_CHANGED))
+    assert not numbering.numbering_unchanged(env_after_reading({"a", "b"}, read_layout=("section", 0, ("a", "a2"))))
+
+
+def test_numbered_references_load_the_page_they_point_to_once(tmp_path: Path, monkeypatch):
+    from sphinx.domains.std import StandardDomain
+    from sphinx.environment import BuildEnvironment
+
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nSee :numref:`fig_pipeline`, :numref:`fig_pipeline` and :numref:`sec_tensors` again.\n")
+    loads: list[str] = []
+    resolving: list[bool] = []
+    get_doctree, resolve = BuildEnvironment.get_doctree, StandardDomain._resolve_numref_xref
+    monkeypatch.setattr(BuildEnvironment, "get_doctree", lambda env, name: (resolving and loads.append(name)) or get_doctree(env, name))
+    monkeypatch.setattr(StandardDomain, "_resolve_numref_xref",
+                        lambda *args: resolving.append(True) or _finally(resolve(*args), resolving.pop))
+    report = build_html(root, jobs=1)
+    assert report.sphinx is not None and report.sphinx.warnings == []
+    page = re.sub(r"<[^>]+>", "", (root / "build/html/chapter_start/plots.html").read_text())
+    assert "See Fig. 1.1.1, Fig. 1.1.1 and Section 1.1 again." in page
+    assert loads.count("chapter_start/tensors") <= 2  # once for the plots page, once for the tensors page itself
+
+
+def _finally(value, action):
+    action()
+    return value
+
+
+def test_the_search_index_stems_each_word_once_per_build():
+    from types import SimpleNamespace
+
+    from sphinx.search.en import SearchEnglish
+
+    from d2lbuild.html.search_cache import _memoise_stemmer
+
+    language = SearchEnglish({})
+    wanted = [language.stem(word) for word in ("tensors", "running", "tensors")]
+    app = SimpleNamespace(builder=SimpleNamespace(indexer=SimpleNamespace(lang=language)))
+    _memoise_stemmer(app, "a", "page.html", {}, None)
+    stem = language.stem
+    _memoise_stemmer(app, "b", "page.html", {}, None)
+    assert language.stem is stem  # wrapped once
+    assert [language.stem(word) for word in ("tensors", "running", "tensors")] == wanted
+    assert stem.cache_info().hits == 1 and stem.cache_info().misses == 2

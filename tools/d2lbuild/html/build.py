@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipeline import BUILD_DIR, build_notebooks
-from .site import SITE_DIR, SiteReport, write_site
-from .sphinx_build import SphinxReport, run_sphinx
+from .publish import install_mathjax, sync_extra
+from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
+from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
 
 HTML_DIR = f"{BUILD_DIR}/html"
 
@@ -22,5 +23,15 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     """Build build/html (or, without sphinx, only the sources in build/site)."""
     build_notebooks(root)
     site = write_site(root)
-    result = run_sphinx(root / SITE_DIR, root / HTML_DIR, jobs) if sphinx else None
+    if not sphinx:
+        return HtmlReport(site, None)
+    out = root / HTML_DIR
+    if not html_settings(root).mathjax_path:
+        install_mathjax(out)
+    prefix = EXTRA_DIR + "/"
+    sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})
+    pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
+    result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    result.warnings = chapter_warnings(result.warnings, site.sources, SITE_DIR + "/")
     return HtmlReport(site, result)
+

@@ -17,6 +17,7 @@ FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
 # d2lbook's slide marks, (**text**) and [**text**]: the page shows the bold text without the brackets.
 SLIDE_MARK = re.compile(r"[(\[](\*\*(?:(?!\*\*).)+\*\*)[)\]](?!\()", re.DOTALL)
 MYST_ROLES = {"numref": "numref", "ref": "ref", "eqref": "eq", "cite": "cite:p", "citep": "cite:p", "citet": "cite:t"}
+FILE_OPTION = re.compile(r"^\s+:file:\s*(\S+)\s*$")
 TOC_OPTIONS = (":maxdepth:", ":numbered:", ":titlesonly:", ":glob:", ":hidden:", ":caption:", ":name:")
 
 
@@ -38,8 +39,10 @@ class Converted:
     equations: list[tuple[str, int]] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     images: list[tuple[str, int]] = field(default_factory=list)
+    files: list[tuple[str, int]] = field(default_factory=list)  # files that directives read (``:file:`` of raw)
     unnumbered: list[str] = field(default_factory=list)  # labels on a paragraph: no number, no title
     bibliography: bool = False  # the text lists the bibliography
+    line_numbers: list[int] = field(default_factory=list)  # the chapter line of each line of text
 
 
 @dataclass
@@ -59,6 +62,8 @@ class _Figure:
 class _Converter:
     def __init__(self, numbered_toc: bool, citations: bool):
         self.out: list[str | _Figure] = []
+        self.numbers: list[int] = []  # the chapter line of each part of out
+        self.current = 0
         self.result = Converted("")
         self.numbered_toc = numbered_toc
         self.citations = citations
@@ -67,12 +72,23 @@ class _Converter:
         index = 0
         while index < len(lines):
             index = self.line(lines, index)
-        text = "\n".join(part.render() if isinstance(part, _Figure) else part for part in self.out)
-        self.result.text = SLIDE_MARK.sub(r"\1", text)
+        texts = [part.render() if isinstance(part, _Figure) else part for part in self.out]
+        self.result.text = SLIDE_MARK.sub(r"\1", "\n".join(texts))
+        self.result.line_numbers = [number for text, number in zip(texts, self.numbers, strict=True) for _ in range(text.count("\n") + 1)]
         return self.result
+
+    def put(self, *parts: str | _Figure) -> None:
+        """Append parts made from the current chapter line."""
+        self.out.extend(parts)
+        self.numbers.extend([self.current] * len(parts))
+
+    def put_at(self, index: int, part: str, number: int) -> None:
+        self.out.insert(index, part)
+        self.numbers.insert(index, number)
 
     def line(self, lines, index: int) -> int:
         line = lines[index]
+        self.current = line.number
         fence = FENCE_OPEN.match(line.text)
         if fence:
             return self.fenced(lines, index, fence)
@@ -89,10 +105,10 @@ class _Converter:
             return self.table(lines, index, caption.group("caption").strip())
         equation = EQUATION_LABEL.match(line.text)
         if equation:
-            self.out.append(equation.group("math"))
+            self.put(equation.group("math"))
             self.attach("eqlabel", equation.group("label").strip(), line.number)
             return index + 1
-        self.out.append(self.roles(line.text, line.number))
+        self.put(self.roles(line.text, line.number))
         return index + 1
 
     def image(self, lines, index: int) -> int | None:
@@ -104,7 +120,7 @@ class _Converter:
                 src = match.group("src")
                 caption = " ".join(match.group("caption").split())
                 self.result.images.append((src, lines[index].number))
-                self.out.append(_Figure(src, self.roles(caption, lines[index].number)))
+                self.put(_Figure(src, self.roles(caption, lines[index].number)))
                 return end + 1
             end += 1
         return None
@@ -126,14 +142,18 @@ class _Converter:
             index += 1
         body = []
         while index < len(lines) and lines[index].text.lstrip().startswith("|"):
-            body.append(self.roles(lines[index].text, lines[index].number))
+            body.append((self.roles(lines[index].text, lines[index].number), lines[index].number))
             index += 1
         mark = ALONE.match(lines[index].text) if index < len(lines) else None
         if mark and mark.group(1) == "label" and not options:  # the label may also follow the table
             self.result.labels.append((mark.group(2).strip(), lines[index].number))
             options.append(f":name: {mark.group(2).strip()}")
             index += 1
-        self.out.extend(["", f"```{{table}} {self.roles(caption, lines[index - 1].number)}", *options, "", *body, "```", ""])
+        self.put("", f"```{{table}} {self.roles(caption, lines[index - 1].number)}", *options, "")
+        for text, number in body:
+            self.current = number
+            self.put(text)
+        self.put("```", "")
         return index
 
     def fenced(self, lines, index: int, fence: re.Match) -> int:
@@ -143,12 +163,21 @@ class _Converter:
             end += 1
         body = [line.text for line in lines[index + 1 : end]]
         if info == "toc":
-            self.out.append(self.toctree(run, body))
-        elif info == "eval_rst":
+            self.put(self.toctree(run, body))
+            return end + 1
+        if info == "eval_rst":
             self.result.bibliography |= any(".. bibliography::" in line for line in body)
-            self.out.extend([f"{indent}{run}{{eval-rst}}", *body, f"{indent}{run}"])
+            self.put(f"{indent}{run}{{eval-rst}}")
         else:
-            self.out.extend([lines[index].text, *body, f"{indent}{run}"])
+            self.put(lines[index].text)
+        for line in lines[index + 1 : end]:
+            self.current = line.number
+            self.put(line.text)
+            option = FILE_OPTION.match(line.text)
+            if info == "eval_rst" and option:
+                self.result.files.append((option.group(1), line.number))
+        self.current = lines[end].number if end < len(lines) else self.current
+        self.put(f"{indent}{run}")
         return end + 1
 
     def toctree(self, run: str, body: list[str]) -> str:
@@ -163,7 +192,8 @@ class _Converter:
         """A mark alone on its line names or sizes what precedes it."""
         previous = self.previous()
         if mark == "bibliography":  # d2lbook's references page: the works cited anywhere in the book
-            self.out.extend(["```{bibliography}", "```"])
+            if self.citations:  # without a bibliography file (a warning says so) there is nothing to list
+                self.put("```{bibliography}", "```")
             self.result.bibliography = True
             return
         if mark in ("width", "height"):
@@ -181,7 +211,7 @@ class _Converter:
         start = self.paragraph_start()
         if not (start < len(self.out) and isinstance(self.out[start], str) and self.out[start].lstrip().startswith("#")):
             self.result.unnumbered.append(value)
-        self.out.insert(start, f"({value})=")
+        self.put_at(start, f"({value})=", self.numbers[start] if start < len(self.numbers) else number)
 
     def previous(self):
         for part in reversed(self.out):
@@ -220,9 +250,9 @@ class _Converter:
             first = last - 1
             while first > 0 and not (isinstance(self.out[first], str) and self.out[first].lstrip().startswith("$$")):
                 first -= 1
-        self.out.append("")
+        self.put("")
         if first > 0 and isinstance(self.out[first - 1], str) and self.out[first - 1].strip():
-            self.out.insert(first, "")
+            self.put_at(first, "", self.numbers[first])
 
     def roles(self, text: str, number: int) -> str:
         def replace(match: re.Match) -> str:

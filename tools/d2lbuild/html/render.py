@@ -12,6 +12,8 @@ from .merge import Code, Page, Prose, TabSet
 from .outputs import SaveImage, render_outputs
 
 SYNC_GROUP = "framework"
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class RenderedPage:
     text: str
     found: list[Converted] = field(default_factory=list)
     options: tuple[bool, bool] = (False, True)  # toctrees numbered, citations resolvable
+    line_numbers: list[int] = field(default_factory=list)  # the chapter line of each line of text
+
+
+# A piece of the page: its lines, each with the chapter line it came from (0: written by d2lbuild).
+Numbered = list[tuple[str, int]]
 
 
 def display_name(tab: str) -> str:
@@ -34,23 +41,61 @@ def display_name(tab: str) -> str:
 
 
 def render_page(page: Page, links: PageLinks, save_image: SaveImage, numbered_toc: bool = False, citations: bool = True) -> RenderedPage:
-    """The MyST text of a page, and the labels and references of its prose."""
+    """The MyST text of a page, the chapter line of each of its lines, and the labels and references of its prose."""
     rendered = RenderedPage("", options=(numbered_toc, citations))
-    parts = [_block(block, rendered, save_image) for block in page.blocks]
-    lines = "\n\n".join(part for part in parts if part).split("\n")
-    head = "\n\n".join(_notes(page) + [_links_html(links)])
-    at = _after_title(lines)
-    rendered.text = "\n".join(lines[:at] + ["", head, ""] + lines[at:]).strip("\n") + "\n"
+    lines = _joined([_block(block, rendered, save_image) for block in page.blocks])
+    head = _numbered("\n\n".join(_notes(page) + [_links_html(links)]), 0)
+    at = _after_title([text for text, _ in lines])
+    lines = _stripped(lines[:at] + [("", 0)] + head + [("", 0)] + lines[at:])
+    rendered.text = "\n".join(text for text, _ in lines) + "\n"
+    rendered.line_numbers = _filled([number for _, number in lines])
     return rendered
 
 
-def _block(block, rendered: RenderedPage, save_image: SaveImage) -> str:
+def _numbered(text: str, number: int) -> Numbered:
+    return [(line, number) for line in text.split("\n")]
+
+
+def _joined(parts: list[Numbered]) -> Numbered:
+    """Parts one blank line apart; empty parts are left out."""
+    joined: Numbered = []
+    for part in parts:
+        if not part:
+            continue
+        if joined:
+            joined.append(("", joined[-1][1]))
+        joined.extend(part)
+    return joined
+
+
+def _stripped(lines: Numbered) -> Numbered:
+    """Without blank lines at the start and the end."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start][0]:
+        start += 1
+    while end > start and not lines[end - 1][0]:
+        end -= 1
+    return lines[start:end]
+
+
+def _filled(numbers: list[int]) -> list[int]:
+    """A written line takes the chapter line of the line before it (of the first numbered line at the top)."""
+    last = next((number for number in numbers if number), 1)
+    filled = []
+    for number in numbers:
+        last = number or last
+        filled.append(last)
+    return filled
+
+
+def _block(block, rendered: RenderedPage, save_image: SaveImage, in_tab: bool = False) -> Numbered:
     if isinstance(block, Prose):
         converted = to_myst(block.lines, *rendered.options)
         rendered.found.append(converted)
-        return converted.text.strip("\n")
+        lines = _stripped(list(zip(converted.text.split("\n"), converted.line_numbers, strict=True)))
+        return _rubrics(lines) if in_tab else lines
     if isinstance(block, Code):
-        return _code(block, save_image)
+        return _numbered(_code(block, save_image), block.line)
     return _tab_set(block, rendered, save_image)
 
 
@@ -64,15 +109,36 @@ def _code(code: Code, save_image: SaveImage) -> str:
     return "\n\n".join(parts)
 
 
-def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> str:
-    items = []
+def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> Numbered:
+    items: list[Numbered] = []
     for tab, blocks in tab_set.parts:
-        body = "\n\n".join(_block(block, rendered, save_image) for block in blocks).strip("\n")
+        body = _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])
+        first = next((number for _, number in body if number), 0)
         if not body:
-            body = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'
-            body = f"```{{raw}} html\n{body}\n```"
-        items.append(f"::::{{tab-item}} {display_name(tab)}\n:sync: {tab}\n\n{body}\n::::")
-    return f":::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n\n" + "\n\n".join(items) + "\n:::::"
+            text = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'
+            body = _numbered(f"```{{raw}} html\n{text}\n```", 0)
+        head = _numbered(f"::::{{tab-item}} {display_name(tab)}\n:sync: {tab}\n", first)
+        items.append(head + body + [("::::", 0)])
+    head = _numbered(f":::::{{tab-set}}\n:sync-group: {SYNC_GROUP}\n", 0)
+    return head + _joined(items) + [(":::::", 0)]
+
+
+def _rubrics(lines: Numbered) -> Numbered:
+    """Headings as rubrics of the same level: a section cannot start inside a tab (Sphinx would drop it)."""
+    result: Numbered = []
+    fence = ""
+    for text, number in lines:
+        match = FENCE.match(text)
+        if fence:
+            fence = "" if text.strip() == fence else fence
+        elif match:
+            fence = match.group(1)
+        elif heading := HEADING.match(text):
+            level, title = len(heading.group(1)), heading.group(2)
+            result.extend([(f"```{{rubric}} {title}", number), (f":heading-level: {level}", number), ("```", number)])
+            continue
+        result.append((text, number))
+    return result
 
 
 def _notes(page: Page) -> list[str]:

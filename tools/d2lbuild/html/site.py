@@ -11,8 +11,11 @@ import configparser
 import dataclasses
 import functools
 import hashlib
+import html
 import json
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -21,7 +24,7 @@ from .. import __version__
 from ..book import notebook_files, reading_order
 from ..config import Config, load_config
 from ..errors import BuildError
-from ..fsutil import write_atomic, write_if_changed
+from ..fsutil import digest, write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, notebook_path
 from ..source import read_document
 from .markup import Converted, Reference, citation_keys, reference_label
@@ -35,6 +38,8 @@ EXTRA_DIR = "_extra"
 NOTEBOOKS_URL = "notebooks"
 SOURCES_URL = "chapter-sources"
 CACHE_NAME = ".pages.json"
+STATIC_DIR = "static"
+LINKED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
 
@@ -58,6 +63,8 @@ class SiteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sources: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # page file -> chapter, chapter line of each line
+    extra: dict[str, str] = field(default_factory=dict)  # file served as it is (under _extra) -> digest of what it is made from
 
 
 def html_settings(root: Path) -> HtmlSettings:
@@ -152,6 +159,7 @@ class SiteWriter:
         self.report = SiteReport()
         self.kept: set[Path] = set()
         self.page_files: list[str] = []
+        self.making: str | None = None  # while a page is made: the digest of its inputs
         self.cache = _PageCache(self.site / CACHE_NAME)
 
     def write(self) -> SiteReport:
@@ -167,6 +175,7 @@ class SiteWriter:
             self.emit("_references.md", "---\norphan: true\n---\n\n# References\n\n```{bibliography}\n:all:\n```\n")
         self.check_references(found, bib_keys)
         self.copy_images(found)
+        self.copy_included_files(found)
         self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
         if page_name(index_page) != "index":
             self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
@@ -180,27 +189,33 @@ class SiteWriter:
         key = self.page_key(chapter, (numbered, orphan, citations))
         cached = self.cache.get(chapter, key)
         if cached is not None and all((self.site / relpath).is_file() for relpath in cached[0]):
-            self.kept.update(self.site / relpath for relpath in cached[0])
+            files, found, numbers = cached
+            self.kept.update(self.site / relpath for relpath in files)
+            self.report.extra.update((relpath, key) for relpath in files if relpath.startswith(EXTRA_DIR + "/"))
             self.report.pages.append(chapter)
-            return cached[1]
-        self.page_files = []
-        found = self.make_page(chapter, numbered, orphan, citations)
-        self.cache.put(chapter, key, self.page_files, found)
+        else:
+            self.page_files, self.making = [], key
+            found, numbers = self.make_page(chapter, numbered, orphan, citations)
+            self.cache.put(chapter, key, self.page_files, found, numbers)
+            self.making = None
+        if numbers:
+            self.report.sources[page_name(chapter) + ".md"] = (chapter, numbers)
         return found
 
-    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> list[Converted]:
+    def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> tuple[list[Converted], list[int]]:
+        """Write a page; return what its prose defines and refers to, and the chapter line of each page line."""
         section = load_section(self.root, self.config.tabs, chapter)
         if section.notebooks:
             page = merge(section)
         elif chapter.endswith(".md"):
             page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
         else:
-            return []
+            return [], []
         rendered = render_page(page, self.links(chapter, page), self.save_image, numbered, citations)
         front = "---\norphan: true\n---\n\n" if orphan else ""
         self.emit(page_name(chapter) + ".md", front + rendered.text)
         self.report.pages.append(chapter)
-        return rendered.found
+        return rendered.found, [1] * front.count("\n") + rendered.line_numbers
 
     def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
         """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
@@ -242,7 +257,21 @@ class SiteWriter:
         path = self.site / relpath
         self.kept.add(path)
         self.page_files.append(relpath)
+        self.note_extra(relpath, text.encode("utf-8"))
         if write_if_changed(path, text):
+            self.report.written.append(relpath)
+
+    def note_extra(self, relpath: str, payload: bytes) -> None:
+        """Record what a file served as it is was made from: its page's inputs, else its content."""
+        if relpath.startswith(EXTRA_DIR + "/"):
+            self.report.extra[relpath] = self.making or digest(payload)
+
+    def emit_bytes(self, relpath: str, payload: bytes) -> None:
+        target = self.site / relpath
+        self.kept.add(target)
+        self.note_extra(relpath, payload)
+        if not target.is_file() or target.read_bytes() != payload:
+            write_atomic(target, payload)
             self.report.written.append(relpath)
 
     def copy(self, source: Path, relpath: str) -> None:
@@ -253,6 +282,7 @@ class SiteWriter:
             payload = source.read_bytes()
         except OSError:
             return
+        self.note_extra(relpath, payload)
         if not target.is_file() or target.read_bytes() != payload:
             write_atomic(target, payload)
             self.report.written.append(relpath)
@@ -306,7 +336,11 @@ class SiteWriter:
             self.report.warnings.append(warning)
 
     def copy_images(self, found: list[tuple[str, Converted]]) -> None:
-        """Copy the image files the prose shows, at the same place relative to the page."""
+        """Copy the image files the prose shows, at the same place relative to the page.
+
+        A missing image gets a placeholder in its place: Sphinx re-reads every page that depends on a file
+        that does not exist, on every build; the placeholder is replaced as soon as the image appears.
+        """
         for chapter, converted in found:
             folder = PurePosixPath(chapter).parent
             for src, line in converted.images:
@@ -317,8 +351,47 @@ class SiteWriter:
                     self.warn(chapter, line, f"image {src} is outside the book")
                 elif not (self.root / relpath).is_file():
                     self.warn(chapter, line, f"image {src} not found")
+                    self.emit_bytes(relpath, missing_image(relpath))
                 else:
                     self.copy(self.root / relpath, relpath)
+
+    def copy_included_files(self, found: list[tuple[str, Converted]]) -> None:
+        """Copy the files raw directives read (d2l-en's front page), and the files their HTML links to.
+
+        A file is looked for next to the chapter, then anywhere under the book's ``static/`` folder (where
+        d2lbook books keep it). A missing one is a warning and an empty stand-in, as for images.
+        """
+        for chapter, converted in found:
+            folder = PurePosixPath(chapter).parent
+            for name, line in converted.files:
+                relpath = _normalise(folder / name)
+                if relpath is None or "://" in name:
+                    self.warn(chapter, line, f"file {name} is outside the book")
+                    continue
+                source = self.root / relpath if (self.root / relpath).is_file() else self.find_static(name)
+                if source is None:
+                    self.warn(chapter, line, f"file {name} not found (looked next to the chapter and under {STATIC_DIR}/)")
+                    self.emit(relpath, f"<!-- {html.escape(name)} not found -->\n")
+                    continue
+                self.copy(source, relpath)
+                if source.suffix.lower() in (".html", ".htm"):
+                    self.copy_linked(source, folder)
+
+    def find_static(self, name: str) -> Path | None:
+        """The first file of that name under the book's static/ folder."""
+        found = sorted((self.root / STATIC_DIR).rglob(PurePosixPath(name).name))
+        return next((path for path in found if path.is_file()), None)
+
+    def copy_linked(self, page: Path, folder: PurePosixPath) -> None:
+        """Serve the files an HTML fragment links to (relative src and href) at the same place relative to its page."""
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for url in sorted(set(LINKED.findall(text))):
+            if "://" in url or url.startswith(("/", "#", "data:", "mailto:", "javascript:")):
+                continue
+            source = page.parent / url
+            target = _normalise(folder / url)
+            if target is not None and source.is_file() and self.root.resolve() in source.resolve().parents:
+                self.copy(source, f"{EXTRA_DIR}/{target}")
 
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
@@ -354,15 +427,21 @@ class _PageCache:
             self.data = {}
         self.fresh: dict[str, dict] = {}
 
-    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted]] | None:
+    def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted], list[int]] | None:
         entry = self.data.get(chapter)
         if not isinstance(entry, dict) or entry.get("key") != key:
             return None
+        try:
+            found = [_converted(found) for found in entry["found"]]
+            files, numbers = list(entry["files"]), [int(number) for number in entry["lines"]]
+        except (KeyError, TypeError, ValueError):
+            return None
         self.fresh[chapter] = entry
-        return entry["files"], [_converted(found) for found in entry["found"]]
+        return files, found, numbers
 
-    def put(self, chapter: str, key: str, files: list[str], found: list[Converted]) -> None:
-        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": [_found(converted) for converted in found]}
+    def put(self, chapter: str, key: str, files: list[str], found: list[Converted], numbers: list[int]) -> None:
+        found_data = [_found(converted) for converted in found]
+        self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": found_data, "lines": numbers}
 
     def save(self) -> None:
         write_if_changed(self.path, json.dumps(self.fresh, sort_keys=True))
@@ -371,12 +450,13 @@ class _PageCache:
 def _found(converted: Converted) -> dict:
     data = dataclasses.asdict(converted)
     data.pop("text")
+    data.pop("line_numbers")
     return data
 
 
 def _converted(data: dict) -> Converted:
     references = [Reference(**reference) for reference in data["references"]]
-    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images")}
+    tuples = {name: [tuple(item) for item in data[name]] for name in ("labels", "equations", "images", "files")}
     return Converted("", references=references, unnumbered=data["unnumbered"], bibliography=data["bibliography"], **tuples)
 
 
@@ -389,6 +469,28 @@ def _code_digest() -> str:
         if path.is_file() and path.suffix in (".py", ".js", ".css"):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
+
+
+def missing_image(relpath: str) -> bytes:
+    """What stands in for an image that is not there: an SVG that says so, or a grey PNG for other types."""
+    if relpath.lower().endswith(".svg"):
+        name = html.escape(relpath)
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="80" viewBox="0 0 320 80">'
+            '<rect width="320" height="80" fill="#eee" stroke="#999"/>'
+            f'<text x="160" y="45" font-family="sans-serif" font-size="12" text-anchor="middle" fill="#555">missing: {name}</text>'
+            "</svg>\n"
+        ).encode()
+    return _grey_png(320, 80)
+
+
+def _grey_png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\0" + b"\xee" * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _redirect(target: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# MathJax served by the site itself (copied into _static by d2lbuild html), so that math renders offline.
+MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
+
 # Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
 ROUND_CITATIONS = """\
 import dataclasses
@@ -29,7 +32,9 @@ sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referenc
 
 def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
-    extensions = ["myst_parser", "sphinx_design"] + (["sphinxcontrib.bibtex"] if bibfile else [])
+    speedups = ["d2lbuild.html.numbering", "d2lbuild.html.jinja_cache", "d2lbuild.html.doctree_cache", "d2lbuild.html.search_cache"]
+    extensions = ["myst_parser", "sphinx_design", *speedups]
+    extensions += ["sphinxcontrib.bibtex"] if bibfile else []
     values = {
         "project": settings.title,
         "author": settings.author,
@@ -47,7 +52,6 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
         "html_theme": "pydata_sphinx_theme",
         "html_title": settings.title,
         "html_static_path": ["_static"],
-        "html_extra_path": ["_extra"],
         "html_css_files": ["d2l.css"],
         "html_js_files": ["d2l-tabs.js"],
         "html_copy_source": False,
@@ -63,14 +67,14 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
             "header_links_before_dropdown": 4,
         },
         # unresolved references, citations and missing images are reported by d2lbuild itself, at the chapter's line
+        # Sphinx started again in one process (as the tests do) registers docutils' nodes and roles again.
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
-                              "image.not_readable"],
+                              "image.not_readable", "app.add_node", "app.add_directive", "app.add_role"],
     }
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
-    if settings.mathjax_path:
-        values["mathjax_path"] = settings.mathjax_path
+    values["mathjax_path"] = settings.mathjax_path or MATHJAX_PATH
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
     if bibfile:

@@ -1,0 +1,79 @@
+"""Files the site serves as they are, put in build/html beside Sphinx's pages: downloads, sources, MathJax.
+
+Sphinx's own copying (``html_extra_path``) compares every file byte for byte on every build. Here each
+file comes with the digest of what it was made from (its page's inputs, or its content), and a record in
+build/html says which digest each copy has: a file is copied when its digest changed or its copy is
+missing, and copies of files no longer in the site are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from ..errors import BuildError
+from ..fsutil import write_atomic, write_if_changed
+
+MATHJAX_DISTRIBUTION = "django-static-mathjax"  # MathJax 3's files, as a wheel without dependencies
+MATHJAX_FOLDER = "mathjax/static/mathjax/es5"
+# What tex-mml-chtml.js loads (TeX extensions, CHTML fonts, menu, speech): the other combined builds are left out.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors")
+MATHJAX_TARGET = "_static/mathjax"
+MATHJAX_STAMP = ".d2lbuild-mathjax.json"
+EXTRA_RECORD = ".d2lbuild-extra.json"
+
+
+def sync_extra(extra: Path, out: Path, stamps: dict[str, str]) -> list[str]:
+    """Copy the files of ``extra`` (paths relative to it -> digests) into ``out``; return the paths copied."""
+    record_path = out / EXTRA_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    copied = []
+    for relpath, stamp in sorted(stamps.items()):
+        target = out / relpath
+        if record.get(relpath) != stamp or not target.is_file():
+            write_atomic(target, (extra / relpath).read_bytes())
+            copied.append(relpath)
+    for relpath in sorted(set(record) - set(stamps)):
+        if isinstance(relpath, str) and ".." not in relpath.split("/"):
+            (out / relpath).unlink(missing_ok=True)
+    write_if_changed(record_path, json.dumps(stamps, sort_keys=True))
+    return copied
+
+
+def mathjax_source() -> Path:
+    """The folder of MathJax's files in the installed html extra."""
+    try:
+        folder = Path(metadata.distribution(MATHJAX_DISTRIBUTION).locate_file(MATHJAX_FOLDER))
+    except metadata.PackageNotFoundError:
+        folder = None
+    if folder is None or not (folder / "tex-mml-chtml.js").is_file():
+        raise BuildError("d2lbuild html", f"MathJax not found: pip install 'd2lbuild[html]' (it brings {MATHJAX_DISTRIBUTION})")
+    return folder
+
+
+def install_mathjax(out: Path, source: Path | None = None) -> bool:
+    """Copy MathJax into the site's _static once per MathJax version; return whether it copied."""
+    source = source or mathjax_source()
+    files = sorted(
+        path.relative_to(source).as_posix()
+        for part in MATHJAX_PARTS
+        for path in ([source / part] if (source / part).is_file() else sorted((source / part).rglob("*")))
+        if path.is_file()
+    )
+    stamp = json.dumps({"source": str(source), "files": {name: (source / name).stat().st_size for name in files}}, sort_keys=True)
+    target = out / MATHJAX_TARGET
+    if (target / MATHJAX_STAMP).is_file() and (target / MATHJAX_STAMP).read_text(encoding="utf-8") == stamp:
+        if all((target / name).is_file() for name in files):
+            return False
+    if target.exists():
+        shutil.rmtree(target)
+    for name in files:
+        write_atomic(target / name, (source / name).read_bytes())
+    write_if_changed(target / MATHJAX_STAMP, stamp)
+    return True
