@@ -83,7 +83,9 @@ def reading_order(config: Config, document, warnings: list[Warning_]) -> list[st
 
 def toc_entries(document: Document) -> list[tuple[str, Position]]:
     """Entries of the document's ```toc blocks; lines starting with ':' are options."""
-    entries = []
+    entries: list[tuple[str, Position]] = []
+    if not document.may_have_toc:
+        return entries
     for cell in document.cells:
         if cell.kind == "markdown" and "toc" in cell.text:
             entries.extend(_cell_toc_entries(cell))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .config import TabLibrary
@@ -71,14 +72,20 @@ def generator_note(existing: str | None) -> str:
 
 
 def build_library(
-    blocks: list[SavedBlock], library: TabLibrary, existing: str | None, sections: int, source_warnings: tuple[Warning_, ...] = ()
+    blocks: list[SavedBlock],
+    library: TabLibrary,
+    existing: str | None,
+    sections: int,
+    source_warnings: tuple[Warning_, ...] = (),
+    parse: Callable[[str], tuple[Statement, ...]] = statements,
 ) -> Library:
     """The library file's text for ``blocks`` (in reading order), its index and warnings.
 
     The layout is d2lbook's: blocks separated by one blank line, methods added with add_to_class
-    appended to their class, then the aliases of config.ini.
+    appended to their class, then the aliases of config.ini. ``parse`` finds the statements of the parts
+    that add_to_class splits off (a caller may keep its results by content).
     """
-    entries, warnings = _assemble(blocks)
+    entries, warnings = _assemble(blocks, parse)
     header = hand_written_part(existing, library)
     out = _Writer(header.count("\n") + 1)
     out.raw(WARNING_LINE + "\n" + generator_note(existing) + "\n\n")
@@ -118,7 +125,7 @@ def build_library(
     return Library(text, index, tuple(warnings), source_warnings)
 
 
-def _assemble(blocks: list[SavedBlock]) -> tuple[list[_Entry], list[Warning_]]:
+def _assemble(blocks: list[SavedBlock], parse: Callable[[str], tuple[Statement, ...]]) -> tuple[list[_Entry], list[Warning_]]:
     """Fold ``@d2l.add_to_class`` methods into their classes; warn about a bare name saved again.
 
     Every block stays where it is, as in d2lbook: a name saved again is defined twice, and the later
@@ -129,7 +136,7 @@ def _assemble(blocks: list[SavedBlock]) -> tuple[list[_Entry], list[Warning_]]:
     owners: dict[str, tuple[SavedBlock, str | None]] = {}
     warnings: list[Warning_] = []
     for block in blocks:
-        rest, methods = split_methods(block, classes)
+        rest, methods = split_methods(block, classes, parse)
         for class_name, method in methods:
             classes[class_name].methods.append(method)
         if rest is None:
@@ -157,7 +164,9 @@ def _saved_again(block: SavedBlock, owners: dict[str, tuple[SavedBlock, str | No
     return found
 
 
-def split_methods(block: SavedBlock, classes: dict[str, _Entry]) -> tuple[SavedBlock | None, list[tuple[str, SavedBlock]]]:
+def split_methods(
+    block: SavedBlock, classes: dict[str, _Entry], parse: Callable[[str], tuple[Statement, ...]] = statements
+) -> tuple[SavedBlock | None, list[tuple[str, SavedBlock]]]:
     """The block less its ``@d2l.add_to_class(C)`` functions whose class ``C`` is saved, and those functions.
 
     A function runs from its add_to_class line through its other decorators, its def line and the indented
@@ -178,14 +187,14 @@ def split_methods(block: SavedBlock, classes: dict[str, _Entry]) -> tuple[SavedB
         end = _function_end(lines, index + 1)
         body = lines[index + 1 : end]  # blank lines before the next function stay, indented like the rest
         if body:
-            method = SavedBlock(tuple(body), block.path, block.cell, "def", statements("\n".join(line.text for line in body)))
+            method = SavedBlock(tuple(body), block.path, block.cell, "def", parse("\n".join(line.text for line in body)))
             methods.append((target, method))
         index = end
     while kept and not kept[-1].text.strip():
         kept.pop()
     if not any(line.text.strip() for line in kept):
         return None, methods
-    return SavedBlock(tuple(kept), block.path, block.cell, block.kind, statements("\n".join(line.text for line in kept))), methods
+    return SavedBlock(tuple(kept), block.path, block.cell, block.kind, parse("\n".join(line.text for line in kept))), methods
 
 
 def _function_end(lines: list[Line], start: int) -> int:

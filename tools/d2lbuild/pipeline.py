@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .formatting import CodeFormatter, isort_version
 from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
-from .saving import SavedBlock, saved_blocks
+from .saving import SavedBlock, kept_statements, saved_blocks
 from .section_cache import SavedBlockStore
 from .source import Cell
 from .state import STATE_DIR, BuildState
@@ -151,7 +152,8 @@ def libraries(inputs: BookInputs, tabs: tuple[str, ...]) -> dict[str, Library]:
             sections += bool(found)
             blocks.extend(found)
         existing = _read(config.root / library.lib_file)
-        result[tab] = build_library(blocks, library, existing, sections, tuple(warnings))
+        parse = functools.partial(kept_statements, inputs.formatter)
+        result[tab] = build_library(blocks, library, existing, sections, tuple(warnings), parse)
     return result
 
 

@@ -297,6 +297,11 @@ def statements(code: str) -> tuple[Statement, ...]:
     return tuple(found)
 
 
+def kept_statements(formatter: CodeFormatter, code: str) -> tuple[Statement, ...]:
+    """``statements(code)``, kept by content in the formatter's store."""
+    return tuple(_statement(*item) for item in formatter.parsed_once(code, statements))
+
+
 def _statement(first: int, last: int, kind: str, names, imports) -> Statement:
     """A Statement from its fields, as kept in a store (lists become tuples)."""
     return Statement(first, last, kind, tuple(names), tuple(tuple(pair) for pair in imports))

@@ -67,6 +67,7 @@ class Document:
     cells: tuple[Cell, ...]
     warnings: tuple[Warning_, ...] = ()
     content: str = ""  # the digest of the bytes read (what caches of this chapter's results are keyed on)
+    may_have_toc: bool = True  # False when the text never says "toc", so no cell needs a look for toc blocks
 
 
 def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
@@ -80,7 +81,7 @@ def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
         cells = read_percent_script(relpath, text, tabs, notes)
     else:
         cells = read_markdown(relpath, split_lines(text), tabs, notes=notes)
-    return Document(relpath, tuple(cells), tuple(notes.found), digest(data))
+    return Document(relpath, tuple(cells), tuple(notes.found), digest(data), "toc" in text)
 
 
 def decode(relpath: str, data: bytes) -> str:
