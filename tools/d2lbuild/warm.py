@@ -22,6 +22,8 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from .runner import connect
+
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
 FORK_SECONDS = 30.0
@@ -298,12 +300,8 @@ def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
 
 
 async def wait_until_ready(manager) -> None:
-    client = manager.client()
-    client.start_channels()
-    try:
-        await client.wait_for_ready(timeout=READY_SECONDS)
-    finally:
-        client.stop_channels()
+    client = await connect(manager, READY_SECONDS)
+    client.stop_channels()
 
 
 async def stop(manager) -> None:
