@@ -100,9 +100,6 @@ async def shutdown(manager, graceful: bool = False) -> None:
     the manager's ``shutdown_wait_time`` (5 s); otherwise it is killed at once.
     """
     group = kernel_process_group(manager)
-    unused = ready_client(manager)
-    if unused is not None:
-        unused.stop_channels()
     if not graceful:  # its results are in: nothing of it is worth waiting for
         kill_group(group)
     try:
@@ -147,7 +144,7 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
     started = time.monotonic()
     current = None
     try:
-        client.kc = ready_client(manager) or await connect(manager, STARTUP_SECONDS)
+        client.kc = await connect(manager, STARTUP_SECONDS)
         client.kc.allow_stdin = False
         message = client.kc.execute(setup_code(cwd, cuda), silent=True, store_history=False)
         reply = await client.async_wait_for_reply(message)
@@ -169,13 +166,6 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
         if client.kc is not None:
             client.kc.stop_channels()
     return RunResult(job, Status.FAILED, time.monotonic() - started, reason, trace, failure=kind), notebook
-
-
-def ready_client(manager):
-    """The connected client a kernel's start left for its notebook (a warm kernel's, checked to answer), taken once."""
-    client = getattr(manager, "ready_client", None)
-    manager.ready_client = None
-    return client
 
 
 async def connect(manager, timeout: float):

@@ -295,7 +295,7 @@ class WarmKernels:
         manager.provisioner = provisioner
         try:
             await manager.start_kernel(cwd=cwd, env=env)
-            manager.ready_client = await connect(manager, READY_SECONDS)  # the notebook's client: see runner.execute
+            await wait_until_ready(manager)
         except Exception as err:  # the child did not come up: this and every later kernel start cold
             await stop(manager)
             if self.template.process is not None and not self.template.alive:
@@ -357,6 +357,11 @@ def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
     if not paths:
         del result["PYTHONPATH"]
     return result
+
+
+async def wait_until_ready(manager) -> None:
+    client = await connect(manager, READY_SECONDS)
+    client.stop_channels()
 
 
 async def stop(manager) -> None:
