@@ -67,6 +67,18 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
 
 
+def existing_python(config: Config, tab: str) -> str | None:
+    """The interpreter ``ensure_environment`` will return when it has nothing to create, or None."""
+    settings = config.eval_settings(tab)
+    if settings.python:
+        python = shutil.which(settings.python) or settings.python
+    elif not settings.requirements:
+        python = sys.executable
+    else:
+        python = str(env_folder(config.root, tab) / "bin" / "python")
+    return python if Path(python).exists() else None
+
+
 PROBE = "import json, sys; print(json.dumps([sys.version, sys.executable, sys.path]))"
 METADATA_FILES = ("RECORD", "METADATA", "PKG-INFO")
 

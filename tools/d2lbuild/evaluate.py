@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
-from .envs import Environment, ensure_environment, visible_gpus
+from .envs import Environment, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .fsutil import read_json_object, source_digest, write_atomic
 from .pipeline import BUILD_DIR, build_notebooks, check_tabs, extract, library_index_path
@@ -94,23 +94,48 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
     root = config.root
     folder = eval_folder(root, tab)
     with eval_lock(root, folder, tab, log):
-        plan, environment, cache = prepare_tab(config, tab, options, log)
-        with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
-            for result in plan.cached:
-                progress.finished(result)
-            sockets = socket_folder()
-            warm = None if plan.preload is None else WarmKernels(environment.python, plan.variables, plan.preload, str(root), sockets, log)
-            launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
-            store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
-            evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
-            try:
+        sockets = socket_folder()
+        early = early_warm_kernels(config, tab, options, sockets, log)  # its imports overlap the preparation
+        try:
+            plan, environment, cache = prepare_tab(config, tab, options, log)
+            warm = warm_kernels(early, plan, environment, str(root), sockets, log)
+            with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
+                for result in plan.cached:
+                    progress.finished(result)
+                launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
+                store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
+                evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
                 ran = asyncio.run(evaluator.run(plan.jobs))
-            finally:
-                shutil.rmtree(launcher.socket_dir, ignore_errors=True)
+        finally:
+            if early is not None:
+                early.discard()  # nothing left to do once the evaluator closed it
+            shutil.rmtree(sockets, ignore_errors=True)
         results = plan.cached + ran
         remove_deleted_results(root, folder, results, cache, log)
         write_report(folder / "report.json", tab, results, plan.meta)
     return results, evaluator.signal
+
+
+def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: str, log) -> WarmKernels | None:
+    """Warm kernels whose template starts now, when the tab's environment exists and kernels will be warm."""
+    python = existing_python(config, tab)
+    if python is None or options.cold or config.eval_settings(tab).preload == ():
+        return None
+    warm = WarmKernels(python, kernel_variables(config, tab, options), (), str(config.root), sockets, log)
+    warm.spawn()
+    return warm
+
+
+def warm_kernels(early: WarmKernels | None, plan: TabPlan, environment: Environment, root: str, sockets: str, log) -> WarmKernels | None:
+    """The warm kernels of a planned tab: the early ones when they match the environment, else new ones (or none)."""
+    if plan.preload is None:
+        return None
+    if early is not None and early.python == environment.python and early.variables == plan.variables and not environment.created:
+        early.template.modules = plan.preload
+        return early
+    if early is not None:
+        early.discard()
+    return WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log)
 
 
 def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[TabPlan, Environment, EvalCache]:
@@ -138,7 +163,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
         raise BuildError("config.ini", f"[eval-{tab}] device = gpu, but no GPU is visible (nvidia-smi lists none)")
     use_gpus = device != "cpu" and bool(gpus)
     workers = max(1, options.workers or usable_cpus())
-    variables = kernel_env(config, eval_folder(root, tab), settings.env, workers)
+    variables = kernel_variables(config, tab, options)
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
     preload = preload_modules(config, tab, options.cold)
@@ -182,6 +207,12 @@ def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, 
     needs_gpu, reason = gpu_need(chapter, "\n".join(cells), settings)
     result = f"{BUILD_DIR}/eval/{tab}/" + path.split(f"/notebooks/{tab}/", 1)[1]
     return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason), cells
+
+
+def kernel_variables(config: Config, tab: str, options: EvalOptions) -> dict[str, str]:
+    """The variables every kernel of ``tab`` gets on top of this process's environment."""
+    workers = max(1, options.workers or usable_cpus())
+    return kernel_env(config, eval_folder(config.root, tab), config.eval_settings(tab).env, workers)
 
 
 def kernel_env(config: Config, folder: Path, extra: tuple[tuple[str, str], ...], workers: int) -> dict[str, str]:

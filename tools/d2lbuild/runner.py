@@ -17,6 +17,8 @@ from .errors import Position
 from .schedule import Failure, Job, Status
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+STARTUP_SECONDS = 120.0
+IOPUB_PROBE_SECONDS = 0.2  # how long a kernel_info's status may take to arrive on a subscribed iopub channel
 CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
 
 
@@ -98,6 +100,8 @@ async def shutdown(manager, graceful: bool = False) -> None:
     the manager's ``shutdown_wait_time`` (5 s); otherwise it is killed at once.
     """
     group = kernel_process_group(manager)
+    if not graceful:  # its results are in: nothing of it is worth waiting for
+        kill_group(group)
     try:
         await manager.shutdown_kernel(now=not graceful)
     except Exception:  # the kernel may already be gone; its group is killed below
@@ -136,11 +140,12 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = nbformat.read(root / job.notebook, as_version=4)
-    client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=120)
+    client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=STARTUP_SECONDS)
     started = time.monotonic()
     current = None
     try:
-        await client.async_start_new_kernel_client()
+        client.kc = await connect(manager, STARTUP_SECONDS)
+        client.kc.allow_stdin = False
         message = client.kc.execute(setup_code(cwd, cuda), silent=True, store_history=False)
         reply = await client.async_wait_for_reply(message)
         if reply is None or reply["content"]["status"] != "ok":
@@ -161,6 +166,59 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
         if client.kc is not None:
             client.kc.stop_channels()
     return RunResult(job, Status.FAILED, time.monotonic() - started, reason, trace, failure=kind), notebook
+
+
+async def connect(manager, timeout: float):
+    """A client of ``manager``'s kernel (shell and iopub channels), once the kernel answers; RuntimeError if it never does."""
+    client = manager.client()
+    client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+    try:
+        await wait_for_kernel(client, timeout)
+    except BaseException:
+        client.stop_channels()
+        raise
+    return client
+
+
+async def wait_for_kernel(client, timeout: float) -> None:
+    """Wait until the kernel replies to ``kernel_info`` and its iopub messages reach ``client``.
+
+    Like ``KernelClient.wait_for_ready``, without its final fixed wait for a quiet iopub channel (stale messages
+    are ignored by their parent id anyway): a status message on iopub proves that the subscription is connected.
+    """
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while True:
+        request = client.kernel_info()
+        reply = await shell_reply(client, request, min(1.0, max(deadline - time.monotonic(), 0.01)))
+        if reply is not None:
+            try:
+                await client.iopub_channel.get_msg(timeout=IOPUB_PROBE_SECONDS)
+            except Empty:  # not subscribed yet: ask again
+                pass
+            else:
+                client._handle_kernel_info_reply(reply)
+                return
+        if not await client.is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+
+async def shell_reply(client, request: str, timeout: float) -> dict | None:
+    """The kernel's reply to ``request`` (any ``kernel_info`` reply, for a repeated request), or None after ``timeout``."""
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = await client.shell_channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        if message["parent_header"].get("msg_id") == request or message["msg_type"] == "kernel_info_reply":
+            return message
+    return None
 
 
 def cell_position(cell, job: Job, line_in_cell: int | None = None) -> Position | str:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import itertools
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from jupyter_client.provisioning import LocalProvisioner
+from .runner import connect
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -87,21 +89,33 @@ class WarmProcess:
         self.send_signal(signal.SIGTERM)
 
 
-class WarmProvisioner(LocalProvisioner):
-    """A local provisioner whose kernel process is forked by a template instead of started by ``Popen``."""
+@functools.cache
+def warm_provisioner_class():
+    """``WarmProvisioner``: a local provisioner whose kernel process is forked by a template instead of started by ``Popen``.
 
-    template: Template | None = None
+    Made on first use, so that importing this module does not import jupyter_client (the template starts earlier).
+    """
+    from jupyter_client.provisioning import LocalProvisioner
 
-    async def launch_kernel(self, cmd: list[str], **kwargs):
-        assert self.template is not None
-        self.process = await self.template.fork(cmd, kwargs.get("env") or dict(os.environ), str(kwargs.get("cwd") or os.getcwd()))
-        self.pid = self.pgid = self.process.pid
-        self.cwd = kwargs.get("cwd")
-        return self.connection_info
+    class WarmProvisioner(LocalProvisioner):
+        template: Template | None = None
+
+        async def launch_kernel(self, cmd: list[str], **kwargs):
+            assert self.template is not None
+            self.process = await self.template.fork(cmd, kwargs.get("env") or dict(os.environ), str(kwargs.get("cwd") or os.getcwd()))
+            self.pid = self.pgid = self.process.pid
+            self.cwd = kwargs.get("cwd")
+            return self.connection_info
+
+    return WarmProvisioner
 
 
 class Template:
-    """The template process of one tab environment, and the kernels it forked."""
+    """The template process of one tab environment, and the kernels it forked.
+
+    ``spawn`` starts it at once (it imports the kernel machinery meanwhile), ``start`` hands it the modules to preload
+    and waits until it is ready; so the imports overlap whatever the caller does in between.
+    """
 
     def __init__(self, python: str, env: dict[str, str], modules: tuple[str, ...]):
         self.python = python
@@ -109,7 +123,8 @@ class Template:
         self.modules = modules
         self.loaded: list[str] = []
         self.dropped: list[str] = []
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: subprocess.Popen | None = None
+        self.events: asyncio.StreamReader | None = None
         self.exits: dict[int, int] = {}
         self.forks: dict[int, asyncio.Future] = {}
         self.numbers = itertools.count()
@@ -117,23 +132,32 @@ class Template:
 
     @property
     def returncode(self) -> int | None:
-        return self.process.returncode if self.process is not None else None
+        return self.process.poll() if self.process is not None else None
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None and self.reader is not None and not self.reader.done()
+        return self.process is not None and self.process.poll() is None and self.reader is not None and not self.reader.done()
+
+    def spawn(self, cwd: str) -> None:
+        """Start the template process; it imports the kernel machinery while it waits for its preload list."""
+        self.process = subprocess.Popen(
+            [self.python, str(TEMPLATE_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env, cwd=cwd,
+            start_new_session=True,
+        )
 
     async def start(self, cwd: str) -> None:
-        """Start the template and wait until it has imported everything; raises RuntimeError when it cannot."""
-        self.process = await asyncio.create_subprocess_exec(
-            self.python, str(TEMPLATE_SCRIPT), json.dumps(list(self.modules)),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self.env, cwd=cwd, start_new_session=True,
-        )
-        assert self.process.stdout is not None
+        """Preload the modules and wait until the template is ready; raises RuntimeError when it cannot be."""
+        if self.process is None:
+            self.spawn(cwd)
+        assert self.process is not None and self.process.stdout is not None
+        self.events = asyncio.StreamReader(limit=2**20)
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(self.events), self.process.stdout)
+        self.send({"preload": list(self.modules)})
         while True:
-            line = await asyncio.wait_for(self.process.stdout.readline(), TEMPLATE_BOOT_SECONDS)
+            line = await asyncio.wait_for(self.events.readline(), TEMPLATE_BOOT_SECONDS)
             if not line:
-                status = await self.process.wait()
+                status = await self.wait_exit()
                 raise RuntimeError(f"the template process exited with status {status} while importing")
             message = json.loads(line)
             if message["event"] == "dropped":
@@ -143,9 +167,18 @@ class Template:
                 break
         self.reader = asyncio.create_task(self.read_events())
 
+    def send(self, message: dict) -> None:
+        """One request to the template (small: a pipe takes it at once, while the template reads every line)."""
+        assert self.process is not None and self.process.stdin is not None
+        try:
+            self.process.stdin.write((json.dumps(message) + "\n").encode())
+            self.process.stdin.flush()
+        except OSError as err:  # it died
+            raise RuntimeError("the template process is not running") from err
+
     async def read_events(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        while line := await self.process.stdout.readline():
+        assert self.events is not None
+        while line := await self.events.readline():
             message = json.loads(line)
             if message["event"] == "forked":
                 future = self.forks.pop(message["id"], None)
@@ -153,21 +186,26 @@ class Template:
                     future.set_result(message["pid"])
             elif message["event"] == "exit":
                 self.exits[message["pid"]] = message["status"]
-        await self.process.wait()
+        await self.wait_exit()
         for future in self.forks.values():
             if not future.done():
                 future.set_exception(RuntimeError("the template process died"))
+
+    async def wait_exit(self) -> int:
+        """The template's exit status, once it has ended (its output is closed by then, or about to be)."""
+        assert self.process is not None
+        while (status := self.process.poll()) is None:
+            await asyncio.sleep(0.01)
+        return status
 
     async def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> WarmProcess:
         """A new kernel process running ``argv`` (an ``ipykernel_launcher`` command line) with ``env`` in ``cwd``."""
         if not self.alive or "ipykernel_launcher" not in argv:
             raise RuntimeError("the template process is not running")
-        assert self.process is not None and self.process.stdin is not None
         number = next(self.numbers)
         future = asyncio.get_running_loop().create_future()
         self.forks[number] = future
-        self.process.stdin.write((json.dumps({"fork": number, "argv": argv, "env": env, "cwd": cwd}) + "\n").encode())
-        await self.process.stdin.drain()
+        self.send({"fork": number, "argv": argv, "env": env, "cwd": cwd})
         pid = await asyncio.wait_for(future, FORK_SECONDS)
         return WarmProcess(pid, self)
 
@@ -183,17 +221,25 @@ class Template:
         """End the template: it kills the kernels still running and exits."""
         if self.process is None:
             return
-        if self.reader is None and self.process.returncode is None:  # it never became ready
+        if self.reader is None:  # it never became ready
             self.process.kill()
         if self.process.stdin is not None:
             self.process.stdin.close()
         try:
-            await asyncio.wait_for(self.process.wait(), 5)
+            await asyncio.wait_for(self.wait_exit(), 5)
         except asyncio.TimeoutError:
             self.process.kill()
-            await self.process.wait()
+            await self.wait_exit()
         if self.reader is not None:
             await asyncio.gather(self.reader, return_exceptions=True)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def discard(self) -> None:
+        """Kill a template that will not be used (outside of an event loop)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def process_running(pid: int) -> bool:
@@ -216,18 +262,34 @@ class WarmKernels:
     """Starts kernels of one tab by forking its template; says once when it falls back to cold kernels."""
 
     def __init__(self, python: str, env: dict[str, str], modules: tuple[str, ...], book_root: str, home: str, log):
-        self.template = Template(python, template_env(env, book_root), modules)
+        """Kernels of ``python`` with ``env`` on top of this process's environment, preloading ``modules``."""
+        self.python = python
+        self.variables = env
+        self.template = Template(python, template_env({**os.environ, **env}, book_root), modules)
         self.home = home
         self.log = log
         self.off_reason: str | None = None if hasattr(os, "fork") else "fork is not available on this platform"
         self.logged = False
         self.booting: asyncio.Task | None = None
 
+    def spawn(self) -> None:
+        """Start the template now (kernels are forked once ``start`` is first called); the modules may change until then."""
+        if self.off_reason is None and self.template.process is None:
+            try:
+                self.template.spawn(self.home)
+            except OSError as err:
+                self.fall_back(f"the template process failed: {err}")
+
+    def discard(self) -> None:
+        """Kill a spawned template that will not be used."""
+        self.template.discard()
+
     async def start(self, manager, cwd: str, env: dict[str, str]):
         """Start ``manager``'s kernel as a fork of the template and wait until it answers; None when it could not."""
         if not await self.ready():
             return None
-        provisioner = WarmProvisioner(kernel_id=manager.kernel_id or str(uuid.uuid4()), kernel_spec=manager.kernel_spec, parent=manager)
+        kernel_id = manager.kernel_id or str(uuid.uuid4())
+        provisioner = warm_provisioner_class()(kernel_id=kernel_id, kernel_spec=manager.kernel_spec, parent=manager)
         provisioner.template = self.template
         manager.kernel_id = provisioner.kernel_id
         manager.provisioner = provisioner
@@ -298,12 +360,8 @@ def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
 
 
 async def wait_until_ready(manager) -> None:
-    client = manager.client()
-    client.start_channels()
-    try:
-        await client.wait_for_ready(timeout=READY_SECONDS)
-    finally:
-        client.stop_channels()
+    client = await connect(manager, READY_SECONDS)
+    client.stop_channels()
 
 
 async def stop(manager) -> None:

@@ -1,11 +1,12 @@
 """The template process of warm kernels: it imports the kernel machinery and the preload modules once, then forks kernels.
 
 It runs in a tab's environment, which has no d2lbuild, so it imports nothing from this package. Protocol, one JSON
-object per line: the parent writes ``{"fork": ID, "argv": [...], "env": {...}, "cwd": DIR}`` on stdin; the template
-answers ``{"event": "forked", "id": ID, "pid": PID}`` on stdout and later ``{"event": "exit", "pid": PID, "status": S}``
-(``S`` as ``Popen.returncode``: the exit code, or minus the signal). It starts with ``{"event": "dropped", ...}`` for
-each module it could not import and ``{"event": "ready", "modules": [...]}``. End of stdin: it kills the kernels it
-forked that are still running, and exits.
+object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...]}`` on stdin, imports
+those and answers ``{"event": "dropped", ...}`` on stdout for each module it could not import, then
+``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
+"cwd": DIR}``; the template answers ``{"event": "forked", "id": ID, "pid": PID}`` and later ``{"event": "exit", "pid":
+PID, "status": S}`` (``S`` as ``Popen.returncode``: the exit code, or minus the signal). End of stdin: it kills the
+kernels it forked that are still running, and exits.
 """
 
 import importlib
@@ -15,8 +16,14 @@ import signal
 import sys
 
 KERNEL_MACHINERY = ("ipykernel.kernelapp", "ipykernel.ipkernel")
-# what a kernel imports while it starts (the debugger's modules weigh most); imported when present
-KERNEL_EXTRAS = ("ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer", "sqlite3", "psutil", "pdb")
+# what a kernel imports while it starts and runs its first cells (the debugger's modules weigh most), and what
+# formats a traceback; imported when present
+KERNEL_EXTRAS = (
+    "ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer", "IPython.core.completerlib",
+    "IPython.core.debugger", "IPython.core.logger", "IPython.core.oinspect", "IPython.extensions.storemagic",
+    "IPython.utils.wildcard", "sqlite3", "psutil", "pdb", "faulthandler", "fractions", "stack_data",
+    "tornado.platform.asyncio",
+)
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -25,7 +32,11 @@ def main() -> None:
         del sys.path[0]  # the toolchain's folder is not for the notebooks to import from
     commands, replies = protocol_files()
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as the kernel sets it, before matplotlib reads it
-    modules = preload(json.loads(sys.argv[1]), replies)
+    import_kernel_machinery()
+    first = commands.readline()
+    if not first:  # not needed after all
+        os._exit(0)
+    modules = preload(json.loads(first)["preload"], replies)
     reply(replies, {"event": "ready", "modules": modules})
     children: set[int] = set()
     signal.signal(signal.SIGCHLD, lambda *_: reap(children, replies))
@@ -42,6 +53,7 @@ def main() -> None:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    os._exit(0)  # nothing to save: skip the interpreter's teardown of everything preloaded
 
 
 def protocol_files():
@@ -59,8 +71,8 @@ def reply(fd: int, message: dict) -> None:
     os.write(fd, (json.dumps(message) + "\n").encode())
 
 
-def preload(names: list[str], replies: int) -> list[str]:
-    """Import the kernel machinery and each module; a module that fails is reported and dropped."""
+def import_kernel_machinery() -> None:
+    """What every kernel imports, whatever its tab."""
     for name in KERNEL_MACHINERY:
         importlib.import_module(name)
     for name in KERNEL_EXTRAS:
@@ -68,6 +80,10 @@ def preload(names: list[str], replies: int) -> list[str]:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a kernel without it imports nothing there either
             pass
+
+
+def preload(names: list[str], replies: int) -> list[str]:
+    """Import each module; a module that fails is reported and dropped."""
     loaded = []
     for name in names:
         try:
