@@ -17,7 +17,7 @@ from .config import Config, load_config
 from .envs import Environment, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .fsutil import read_json_object, source_digest, write_atomic
-from .pipeline import BUILD_DIR, build_notebooks, check_tabs, extract, library_index_path
+from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .report import write_report
 from .runner import KernelLauncher, RunResult, execute, kernel_process_group, kill_group, shutdown, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
@@ -143,8 +143,7 @@ def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[Ta
     root = config.root
     if options.force:
         discard_states(root)
-    extract(root, (tab,))
-    built = build_notebooks(root, (tab,))
+    _, built = build(root, (tab,))  # the tab's library and notebooks, the chapters read once
     environment = ensure_environment(config, tab, log)
     folder = eval_folder(root, tab)
     copy_resources(config, folder, log)

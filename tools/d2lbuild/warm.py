@@ -153,9 +153,13 @@ class Template:
         self.events = asyncio.StreamReader(limit=2**20)
         loop = asyncio.get_running_loop()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(self.events), self.process.stdout)
-        self.send({"preload": list(self.modules)})
-        while True:
+        try:
+            self.send({"preload": list(self.modules)})
+        except RuntimeError:  # it died while importing the kernel machinery, before it read its list
+            line = b""
+        else:
             line = await asyncio.wait_for(self.events.readline(), TEMPLATE_BOOT_SECONDS)
+        while True:
             if not line:
                 status = await self.wait_exit()
                 raise RuntimeError(f"the template process exited with status {status} while importing")
@@ -165,6 +169,7 @@ class Template:
             elif message["event"] == "ready":
                 self.loaded = message["modules"]
                 break
+            line = await asyncio.wait_for(self.events.readline(), TEMPLATE_BOOT_SECONDS)
         self.reader = asyncio.create_task(self.read_events())
 
     def send(self, message: dict) -> None:
@@ -224,7 +229,10 @@ class Template:
         if self.reader is None:  # it never became ready
             self.process.kill()
         if self.process.stdin is not None:
-            self.process.stdin.close()
+            try:
+                self.process.stdin.close()
+            except OSError:  # the template is gone, with a request still unread: nothing left to tell it
+                pass
         try:
             await asyncio.wait_for(self.wait_exit(), 5)
         except asyncio.TimeoutError:
