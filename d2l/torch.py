@@ -832,6 +832,12 @@ def grad_clipping(net, theta):
         for p in params:
             p.grad *= theta / norm
 
+def perplexity(mean_loss):
+    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
+
 def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
                     theta=1):
     """Train for one epoch; return the perplexity and the tokens per second.
@@ -841,6 +847,8 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
     for X, Y in train_iter:
         if state is None or use_random_iter:
             state = net.begin_state(X.shape[0], device)
+        elif isinstance(state, tuple):  # an LSTM's state is a pair (H, C)
+            state = tuple(s.detach() for s in state)
         else:
             state = state.detach()
         X, Y = X.to(device), Y.to(device)
@@ -851,7 +859,7 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
             grad_clipping(net, theta)
         updater()
         metric.add(float(l.detach()) * Y.numel(), Y.numel())
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+    return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
               use_random_iter=False, theta=1):
@@ -893,7 +901,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     Y = d2l.tensor(corpus[1:n + 1]).to(device)  # row-major, like the logits
     with torch.no_grad():
         logits, _ = net(X, net.begin_state(num_streams, device))
-        return math.exp(float(F.cross_entropy(logits, Y)))
+        return perplexity(float(F.cross_entropy(logits, Y)))
 
 class RNNModel(nn.Module):
     """A language model around a batch-first recurrent layer of PyTorch.
@@ -951,6 +959,88 @@ class GRUScratch(d2l.RNNModelScratch):
             hiddens.append(H)
         outputs = torch.stack(hiddens, 1) @ self.W_hq + self.b_q
         return outputs.reshape(-1, self.vocab_size), H
+
+class LSTMScratch(d2l.RNNModelScratch):
+    """A one-layer character LSTM whose parameters are plain tensors.
+
+    Defined in :numref:`sec_lstm`"""
+    def __init__(self, vocab_size, num_hiddens, device):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return torch.randn(rows, cols, device=device) * scale / math.sqrt(rows)
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    torch.zeros(num_hiddens, device=device))
+        self.W_xi, self.W_hi, self.b_i = block()
+        self.W_xf, self.W_hf, self.b_f = block()
+        self.W_xo, self.W_ho, self.b_o = block()
+        self.W_xc, self.W_hc, self.b_c = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = torch.zeros(vocab_size, device=device)
+        self.params = [self.W_xi, self.W_hi, self.b_i, self.W_xf, self.W_hf, self.b_f,
+                       self.W_xo, self.W_ho, self.b_o, self.W_xc, self.W_hc, self.b_c,
+                       self.W_hq, self.b_q]
+        for p in self.params:
+            p.requires_grad_(True)
+
+    def __call__(self, X, state):
+        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        XI = inputs @ self.W_xi + self.b_i  # all time steps at once
+        XF = inputs @ self.W_xf + self.b_f
+        XO = inputs @ self.W_xo + self.b_o
+        XC = inputs @ self.W_xc + self.b_c
+        (H, C), hiddens = state, []
+        for t in range(inputs.shape[0]):
+            I = torch.sigmoid(XI[t] + H @ self.W_hi)
+            F_t = torch.sigmoid(XF[t] + H @ self.W_hf)
+            O = torch.sigmoid(XO[t] + H @ self.W_ho)
+            C = F_t * C + I * torch.tanh(XC[t] + H @ self.W_hc)
+            H = O * torch.tanh(C)
+            hiddens.append(H)
+        outputs = torch.stack(hiddens, 1) @ self.W_hq + self.b_q
+        return outputs.reshape(-1, self.vocab_size), (H, C)
+
+    def begin_state(self, batch_size, device):
+        return (torch.zeros((batch_size, self.num_hiddens), device=device),
+                torch.zeros((batch_size, self.num_hiddens), device=device))
+
+class LSTMModel(d2l.RNNModel):
+    """A language model around PyTorch's nn.LSTM (batch first).
+
+    Defined in :numref:`sec_lstm`"""
+    def begin_state(self, batch_size, device):
+        shape = (self.rnn.num_layers, batch_size, self.num_hiddens)
+        return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
+
+def set_seed(seed):
+    """Seed Python's random numbers (the data iterators) and PyTorch's.
+
+    Defined in :numref:`sec_lstm`"""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+def heldout_runs(make_net, train_iter, vocab, heldout, lr, num_epochs, device,
+                 seeds=(0, 1, 2)):
+    """Held-out perplexities of fresh models `make_net()` trained by train_rnn, one per seed.
+
+    Defined in :numref:`sec_lstm`"""
+    values = []
+    for seed in seeds:
+        set_seed(seed)
+        net = make_net()
+        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device)
+        values.append(d2l.evaluate_perplexity(net, heldout, device))
+    return values
+
+def concise_rnn(kind, vocab_size, num_hiddens, device):
+    """A language model around the framework's 'rnn', 'gru' or 'lstm' layer.
+
+    Defined in :numref:`sec_lstm`"""
+    Model = LSTMModel if kind == 'lstm' else d2l.RNNModel
+    layer = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[kind]
+    return Model(layer(vocab_size, num_hiddens, batch_first=True),
+                 vocab_size).to(device)
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
