@@ -1153,6 +1153,106 @@ class MultiHeadAttention(nn.Block):
         weights = self.attention.attention_weights
         return weights.reshape(-1, self.num_heads, weights.shape[1], weights.shape[2])
 
+def causal_lens(batch_size, num_steps):
+    """Valid lengths (batch_size, num_steps) letting query t attend to keys 1..t only.
+
+    Defined in :numref:`sec_transformer`"""
+    return d2l.stack([d2l.arange(1, num_steps + 1)] * batch_size)
+
+def positional_encoding(max_len, num_hiddens):
+    """Sinusoidal positional encodings, shape (max_len, num_hiddens).
+
+    Defined in :numref:`sec_transformer`"""
+    positions = d2l.reshape(d2l.arange(max_len, dtype=d2l.float32), (-1, 1))
+    frequencies = d2l.exp(d2l.arange(0, num_hiddens, 2, dtype=d2l.float32) *
+                          (-math.log(10000.0) / num_hiddens))
+    angles = positions * d2l.reshape(frequencies, (1, -1))
+    return d2l.reshape(d2l.stack([d2l.sin(angles), d2l.cos(angles)], 2),
+                       (max_len, num_hiddens))
+
+class TransformerBlock(nn.Block):
+    """Pre-normalization Transformer block: causal self-attention, then a feed-forward net.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, num_hiddens, num_heads, ffn_hiddens, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.norm1 = nn.LayerNorm()
+        self.attention = d2l.MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.norm2 = nn.LayerNorm()
+        self.ffn1 = nn.Dense(ffn_hiddens, activation='relu', flatten=False)
+        self.ffn2 = nn.Dense(num_hiddens, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X, valid_lens):
+        Y = self.norm1(X)
+        X = X + self.dropout(self.attention(Y, Y, Y, valid_lens))
+        return X + self.dropout(self.ffn2(self.ffn1(self.norm2(X))))
+
+class TransformerLM(nn.Block):
+    """A decoder-only Transformer over characters: embedding, positions, blocks, logits.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, vocab_size, num_hiddens, num_heads, ffn_hiddens, num_blocks,
+                 dropout, max_len=256, **kwargs):
+        super().__init__(**kwargs)
+        self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.P = positional_encoding(max_len, num_hiddens)
+        self.blocks = nn.Sequential()
+        for _ in range(num_blocks):
+            self.blocks.add(TransformerBlock(num_hiddens, num_heads, ffn_hiddens, dropout))
+        self.norm = nn.LayerNorm()
+        self.output = nn.Dense(vocab_size, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X):
+        batch_size, num_steps = X.shape
+        H = self.dropout(self.embedding(X) + self.P[:num_steps].as_in_context(X.ctx))
+        valid_lens = causal_lens(batch_size, num_steps).as_in_context(X.ctx)
+        for block in self.blocks:
+            H = block(H, valid_lens)
+        return self.output(self.norm(H)).reshape(-1, self.vocab_size)
+
+def train_lm(net, train_iter, lr, num_epochs, device):
+    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
+
+    Defined in :numref:`sec_transformer`"""
+    net.initialize(init.Xavier(), ctx=device)
+    trainer = gluon.Trainer(net.collect_params(), 'adam', {'learning_rate': lr})
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
+                            xlim=[1, num_epochs])
+    for epoch in range(num_epochs):
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            X, Y = X.as_in_context(device), Y.as_in_context(device)
+            with autograd.record():
+                l = loss(net(X), Y.reshape(-1)).mean()
+            l.backward()
+            trainer.step(1)
+            metric.add(float(l) * Y.size, Y.size)
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        if epoch == 0 or (epoch + 1) % 5 == 0:
+            animator.add(epoch + 1, [ppl])
+    return ppl
+
+def evaluate_perplexity_windows(net, corpus, num_steps, device):
+    """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
+
+    Defined in :numref:`sec_transformer`"""
+    stride = num_steps // 2
+    starts = range(0, len(corpus) - num_steps, stride)
+    X = d2l.tensor([corpus[s:s + num_steps] for s in starts])
+    Y = d2l.tensor([corpus[s + 1:s + num_steps + 1] for s in starts])
+    counted = [[1.0] * num_steps] + [[0.0] * (num_steps - stride) + [1.0] * stride
+                                     for _ in starts[1:]]
+    counted = d2l.reshape(d2l.tensor(counted), (-1,))
+    losses = gluon.loss.SoftmaxCrossEntropyLoss()(
+        net(X.as_in_context(device)), Y.reshape(-1).as_in_context(device))
+    counted = counted.as_in_context(device)
+    mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
+    return d2l.perplexity(mean_loss)
+
 
 # Alias defined in config.ini
 

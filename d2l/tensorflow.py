@@ -1173,6 +1173,113 @@ class MultiHeadAttention(tf.keras.layers.Layer):
         weights = self.attention.attention_weights
         return tf.reshape(weights, (-1, self.num_heads, weights.shape[1], weights.shape[2]))
 
+def causal_lens(batch_size, num_steps):
+    """Valid lengths (batch_size, num_steps) letting query t attend to keys 1..t only.
+
+    Defined in :numref:`sec_transformer`"""
+    return d2l.stack([d2l.arange(1, num_steps + 1)] * batch_size)
+
+def positional_encoding(max_len, num_hiddens):
+    """Sinusoidal positional encodings, shape (max_len, num_hiddens).
+
+    Defined in :numref:`sec_transformer`"""
+    positions = d2l.reshape(d2l.arange(max_len, dtype=d2l.float32), (-1, 1))
+    frequencies = d2l.exp(d2l.arange(0, num_hiddens, 2, dtype=d2l.float32) *
+                          (-math.log(10000.0) / num_hiddens))
+    angles = positions * d2l.reshape(frequencies, (1, -1))
+    return d2l.reshape(d2l.stack([d2l.sin(angles), d2l.cos(angles)], 2),
+                       (max_len, num_hiddens))
+
+class TransformerBlock(tf.keras.layers.Layer):
+    """Pre-normalization Transformer block: causal self-attention, then a feed-forward net.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, num_hiddens, num_heads, ffn_hiddens, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.norm1 = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.attention = d2l.MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.norm2 = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.ffn1 = tf.keras.layers.Dense(ffn_hiddens, activation='relu')
+        self.ffn2 = tf.keras.layers.Dense(num_hiddens)
+        self.dropout = tf.keras.layers.Dropout(dropout)
+
+    def call(self, X, valid_lens, training=False):
+        Y = self.norm1(X)
+        Y = self.attention(Y, Y, Y, valid_lens, training=training)
+        X = X + self.dropout(Y, training=training)
+        Y = self.ffn2(self.ffn1(self.norm2(X)))
+        return X + self.dropout(Y, training=training)
+
+class TransformerLM(tf.keras.Model):
+    """A decoder-only Transformer over characters: embedding, positions, blocks, logits.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, vocab_size, num_hiddens, num_heads, ffn_hiddens, num_blocks,
+                 dropout, max_len=256, **kwargs):
+        super().__init__(**kwargs)
+        self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
+        self.embedding = tf.keras.layers.Embedding(vocab_size, num_hiddens)
+        self.P = positional_encoding(max_len, num_hiddens)
+        self.blocks = [TransformerBlock(num_hiddens, num_heads, ffn_hiddens, dropout)
+                       for _ in range(num_blocks)]
+        self.norm = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.output_layer = tf.keras.layers.Dense(vocab_size)
+        self.dropout = tf.keras.layers.Dropout(dropout)
+
+    def call(self, X, training=False):
+        batch_size, num_steps = X.shape
+        H = self.dropout(self.embedding(X) + self.P[:num_steps], training=training)
+        valid_lens = causal_lens(batch_size, num_steps)
+        for block in self.blocks:
+            H = block(H, valid_lens, training=training)
+        return tf.reshape(self.output_layer(self.norm(H)), (-1, self.vocab_size))
+
+def train_lm(net, train_iter, lr, num_epochs, device=None):
+    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
+
+    Defined in :numref:`sec_transformer`"""
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    X, _ = next(iter(train_iter))
+    net(X)  # create the weights before the optimizer
+    optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
+    optimizer.build(net.trainable_variables)
+
+    @tf.function
+    def train_step(X, Y):
+        with tf.GradientTape() as tape:
+            l = loss(tf.reshape(Y, (-1,)), net(X, training=True))
+        grads = tape.gradient(l, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return l
+
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
+                            xlim=[1, num_epochs])
+    for epoch in range(num_epochs):
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            l = train_step(X, Y)
+            metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        if epoch == 0 or (epoch + 1) % 5 == 0:
+            animator.add(epoch + 1, [ppl])
+    return ppl
+
+def evaluate_perplexity_windows(net, corpus, num_steps, device):
+    """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
+
+    Defined in :numref:`sec_transformer`"""
+    stride = num_steps // 2
+    starts = range(0, len(corpus) - num_steps, stride)
+    X = d2l.tensor([corpus[s:s + num_steps] for s in starts])
+    Y = d2l.tensor([corpus[s + 1:s + num_steps + 1] for s in starts])
+    counted = [[1.0] * num_steps] + [[0.0] * (num_steps - stride) + [1.0] * stride
+                                     for _ in starts[1:]]
+    counted = d2l.reshape(d2l.tensor(counted), (-1,))
+    losses = tf.keras.losses.sparse_categorical_crossentropy(
+        tf.reshape(Y, (-1,)), net(X), from_logits=True)
+    mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
+    return d2l.perplexity(mean_loss)
+
 
 # Alias defined in config.ini
 normal = lambda mean, std, shape: tf.random.normal(shape, mean, std)

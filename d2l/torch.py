@@ -1164,6 +1164,107 @@ class MultiHeadAttention(nn.Module):
         weights = self.attention.attention_weights
         return weights.reshape(-1, self.num_heads, weights.shape[1], weights.shape[2])
 
+def causal_lens(batch_size, num_steps):
+    """Valid lengths (batch_size, num_steps) letting query t attend to keys 1..t only.
+
+    Defined in :numref:`sec_transformer`"""
+    return d2l.stack([d2l.arange(1, num_steps + 1)] * batch_size)
+
+def positional_encoding(max_len, num_hiddens):
+    """Sinusoidal positional encodings, shape (max_len, num_hiddens).
+
+    Defined in :numref:`sec_transformer`"""
+    positions = d2l.reshape(d2l.arange(max_len, dtype=d2l.float32), (-1, 1))
+    frequencies = d2l.exp(d2l.arange(0, num_hiddens, 2, dtype=d2l.float32) *
+                          (-math.log(10000.0) / num_hiddens))
+    angles = positions * d2l.reshape(frequencies, (1, -1))
+    return d2l.reshape(d2l.stack([d2l.sin(angles), d2l.cos(angles)], 2),
+                       (max_len, num_hiddens))
+
+class TransformerBlock(nn.Module):
+    """Pre-normalization Transformer block: causal self-attention, then a feed-forward net.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, num_hiddens, num_heads, ffn_hiddens, dropout):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(num_hiddens)
+        self.attention = d2l.MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.norm2 = nn.LayerNorm(num_hiddens)
+        self.ffn = nn.Sequential(nn.Linear(num_hiddens, ffn_hiddens), nn.ReLU(),
+                                 nn.Linear(ffn_hiddens, num_hiddens))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X, valid_lens):
+        Y = self.norm1(X)
+        X = X + self.dropout(self.attention(Y, Y, Y, valid_lens))
+        return X + self.dropout(self.ffn(self.norm2(X)))
+
+class TransformerLM(nn.Module):
+    """A decoder-only Transformer over characters: embedding, positions, blocks, logits.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, vocab_size, num_hiddens, num_heads, ffn_hiddens, num_blocks,
+                 dropout, max_len=256):
+        super().__init__()
+        self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.register_buffer('P', positional_encoding(max_len, num_hiddens))
+        self.blocks = nn.ModuleList([TransformerBlock(num_hiddens, num_heads,
+                                                      ffn_hiddens, dropout)
+                                     for _ in range(num_blocks)])
+        self.norm = nn.LayerNorm(num_hiddens)
+        self.output = nn.Linear(num_hiddens, vocab_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X):
+        batch_size, num_steps = X.shape
+        H = self.dropout(self.embedding(X) + self.P[:num_steps])
+        valid_lens = causal_lens(batch_size, num_steps).to(X.device)
+        for block in self.blocks:
+            H = block(H, valid_lens)
+        return self.output(self.norm(H)).reshape(-1, self.vocab_size)
+
+def train_lm(net, train_iter, lr, num_epochs, device):
+    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
+
+    Defined in :numref:`sec_transformer`"""
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
+                            xlim=[1, num_epochs])
+    for epoch in range(num_epochs):
+        net.train()
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            X, Y = X.to(device), Y.to(device)
+            l = F.cross_entropy(net(X), Y.reshape(-1))
+            optimizer.zero_grad()
+            l.backward()
+            optimizer.step()
+            metric.add(float(l.detach()) * Y.numel(), Y.numel())
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        if epoch == 0 or (epoch + 1) % 5 == 0:
+            animator.add(epoch + 1, [ppl])
+    net.eval()
+    return ppl
+
+def evaluate_perplexity_windows(net, corpus, num_steps, device):
+    """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
+
+    Defined in :numref:`sec_transformer`"""
+    stride = num_steps // 2
+    starts = range(0, len(corpus) - num_steps, stride)
+    X = d2l.tensor([corpus[s:s + num_steps] for s in starts])
+    Y = d2l.tensor([corpus[s + 1:s + num_steps + 1] for s in starts])
+    counted = [[1.0] * num_steps] + [[0.0] * (num_steps - stride) + [1.0] * stride
+                                     for _ in starts[1:]]
+    counted = d2l.reshape(d2l.tensor(counted), (-1,))
+    with torch.no_grad():
+        losses = F.cross_entropy(net(X.to(device)), Y.reshape(-1).to(device),
+                                 reduction='none').cpu()
+    mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
+    return d2l.perplexity(mean_loss)
+
 
 # Alias defined in config.ini
 
