@@ -819,6 +819,12 @@ def grad_clipping(net, theta):
         for p in params:
             p.grad[:] *= theta / norm
 
+def perplexity(mean_loss):
+    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
+
 def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
                     theta=1):
     """Train for one epoch; return the perplexity and the tokens per second.
@@ -828,6 +834,8 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
     for X, Y in train_iter:
         if state is None or use_random_iter:
             state = net.begin_state(X.shape[0], device)
+        elif isinstance(state, tuple):  # an LSTM's state is a pair (H, C)
+            state = tuple(s.detach() for s in state)
         else:
             state = state.detach()
         X, Y = X.as_in_context(device), Y.as_in_context(device)
@@ -839,7 +847,7 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
             grad_clipping(net, theta)
         updater()
         metric.add(float(l) * Y.size, Y.size)
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+    return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
               use_random_iter=False, theta=1):
@@ -875,7 +883,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1)).as_in_context(device)
     Y = d2l.tensor(corpus[1:n + 1]).as_in_context(device)  # row-major, like the logits
     logits, _ = net(X, net.begin_state(num_streams, device))
-    return math.exp(float(gluon.loss.SoftmaxCrossEntropyLoss()(logits, Y).mean()))
+    return perplexity(float(gluon.loss.SoftmaxCrossEntropyLoss()(logits, Y).mean()))
 
 class RNNModel(nn.Block):
     """A language model around a Gluon recurrent layer with layout 'NTC'.
@@ -933,6 +941,94 @@ class GRUScratch(d2l.RNNModelScratch):
             hiddens.append(H)
         outputs = np.dot(np.stack(hiddens, 1), self.W_hq) + self.b_q
         return outputs.reshape(-1, self.vocab_size), H
+
+class LSTMScratch(d2l.RNNModelScratch):
+    """A one-layer character LSTM whose parameters are plain arrays.
+
+    Defined in :numref:`sec_lstm`"""
+    def __init__(self, vocab_size, num_hiddens, device):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return np.random.normal(0, scale / math.sqrt(rows), (rows, cols),
+                                    ctx=device)
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    np.zeros(num_hiddens, ctx=device))
+        self.W_xi, self.W_hi, self.b_i = block()
+        self.W_xf, self.W_hf, self.b_f = block()
+        self.W_xo, self.W_ho, self.b_o = block()
+        self.W_xc, self.W_hc, self.b_c = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = np.zeros(vocab_size, ctx=device)
+        self.params = [self.W_xi, self.W_hi, self.b_i, self.W_xf, self.W_hf, self.b_f,
+                       self.W_xo, self.W_ho, self.b_o, self.W_xc, self.W_hc, self.b_c,
+                       self.W_hq, self.b_q]
+        for p in self.params:
+            p.attach_grad()
+
+    def __call__(self, X, state):
+        inputs = npx.one_hot(X.T, self.vocab_size)
+        XI = np.dot(inputs, self.W_xi) + self.b_i  # all time steps at once
+        XF = np.dot(inputs, self.W_xf) + self.b_f
+        XO = np.dot(inputs, self.W_xo) + self.b_o
+        XC = np.dot(inputs, self.W_xc) + self.b_c
+        (H, C), hiddens = state, []
+        for t in range(inputs.shape[0]):
+            I = npx.sigmoid(XI[t] + np.dot(H, self.W_hi))
+            F_t = npx.sigmoid(XF[t] + np.dot(H, self.W_hf))
+            O = npx.sigmoid(XO[t] + np.dot(H, self.W_ho))
+            C = F_t * C + I * np.tanh(XC[t] + np.dot(H, self.W_hc))
+            H = O * np.tanh(C)
+            hiddens.append(H)
+        outputs = np.dot(np.stack(hiddens, 1), self.W_hq) + self.b_q
+        return outputs.reshape(-1, self.vocab_size), (H, C)
+
+    def begin_state(self, batch_size, device):
+        return (np.zeros((batch_size, self.num_hiddens), ctx=device),
+                np.zeros((batch_size, self.num_hiddens), ctx=device))
+
+class LSTMModel(d2l.RNNModel):
+    """A language model around Gluon's rnn.LSTM with layout 'NTC'.
+
+    Defined in :numref:`sec_lstm`"""
+    def forward(self, X, state):
+        inputs = npx.one_hot(X, self.vocab_size)
+        hiddens, state = self.rnn(inputs, list(state))
+        return self.dense(hiddens.reshape(-1, self.num_hiddens)), tuple(state)
+
+    def begin_state(self, batch_size, device):
+        return tuple(self.rnn.begin_state(batch_size=batch_size, ctx=device))
+
+def set_seed(seed):
+    """Seed Python's random numbers (the data iterators) and MXNet's.
+
+    Defined in :numref:`sec_lstm`"""
+    random.seed(seed)
+    npx.random.seed(seed)
+
+def heldout_runs(make_net, train_iter, vocab, heldout, lr, num_epochs, device,
+                 seeds=(0, 1, 2)):
+    """Held-out perplexities of fresh models `make_net()` trained by train_rnn, one per seed.
+
+    Defined in :numref:`sec_lstm`"""
+    values = []
+    for seed in seeds:
+        set_seed(seed)
+        net = make_net()
+        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device)
+        values.append(d2l.evaluate_perplexity(net, heldout, device))
+    return values
+
+def concise_rnn(kind, vocab_size, num_hiddens, device):
+    """A language model around the framework's 'rnn', 'gru' or 'lstm' layer.
+
+    Defined in :numref:`sec_lstm`"""
+    Model = LSTMModel if kind == 'lstm' else d2l.RNNModel
+    layer = {'rnn': gluon.rnn.RNN, 'gru': gluon.rnn.GRU, 'lstm': gluon.rnn.LSTM}[kind]
+    net = Model(layer(num_hiddens, layout='NTC'), vocab_size)
+    net.initialize(init.Xavier(), ctx=device)
+    return net
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
@@ -1056,6 +1152,106 @@ class MultiHeadAttention(nn.Block):
         Defined in :numref:`sec_multihead-attention`"""
         weights = self.attention.attention_weights
         return weights.reshape(-1, self.num_heads, weights.shape[1], weights.shape[2])
+
+def causal_lens(batch_size, num_steps):
+    """Valid lengths (batch_size, num_steps) letting query t attend to keys 1..t only.
+
+    Defined in :numref:`sec_transformer`"""
+    return d2l.stack([d2l.arange(1, num_steps + 1)] * batch_size)
+
+def positional_encoding(max_len, num_hiddens):
+    """Sinusoidal positional encodings, shape (max_len, num_hiddens).
+
+    Defined in :numref:`sec_transformer`"""
+    positions = d2l.reshape(d2l.arange(max_len, dtype=d2l.float32), (-1, 1))
+    frequencies = d2l.exp(d2l.arange(0, num_hiddens, 2, dtype=d2l.float32) *
+                          (-math.log(10000.0) / num_hiddens))
+    angles = positions * d2l.reshape(frequencies, (1, -1))
+    return d2l.reshape(d2l.stack([d2l.sin(angles), d2l.cos(angles)], 2),
+                       (max_len, num_hiddens))
+
+class TransformerBlock(nn.Block):
+    """Pre-normalization Transformer block: causal self-attention, then a feed-forward net.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, num_hiddens, num_heads, ffn_hiddens, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.norm1 = nn.LayerNorm()
+        self.attention = d2l.MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.norm2 = nn.LayerNorm()
+        self.ffn1 = nn.Dense(ffn_hiddens, activation='relu', flatten=False)
+        self.ffn2 = nn.Dense(num_hiddens, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X, valid_lens):
+        Y = self.norm1(X)
+        X = X + self.dropout(self.attention(Y, Y, Y, valid_lens))
+        return X + self.dropout(self.ffn2(self.ffn1(self.norm2(X))))
+
+class TransformerLM(nn.Block):
+    """A decoder-only Transformer over characters: embedding, positions, blocks, logits.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, vocab_size, num_hiddens, num_heads, ffn_hiddens, num_blocks,
+                 dropout, max_len=256, **kwargs):
+        super().__init__(**kwargs)
+        self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
+        self.embedding = nn.Embedding(vocab_size, num_hiddens)
+        self.P = positional_encoding(max_len, num_hiddens)
+        self.blocks = nn.Sequential()
+        for _ in range(num_blocks):
+            self.blocks.add(TransformerBlock(num_hiddens, num_heads, ffn_hiddens, dropout))
+        self.norm = nn.LayerNorm()
+        self.output = nn.Dense(vocab_size, flatten=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, X):
+        batch_size, num_steps = X.shape
+        H = self.dropout(self.embedding(X) + self.P[:num_steps].as_in_context(X.ctx))
+        valid_lens = causal_lens(batch_size, num_steps).as_in_context(X.ctx)
+        for block in self.blocks:
+            H = block(H, valid_lens)
+        return self.output(self.norm(H)).reshape(-1, self.vocab_size)
+
+def train_lm(net, train_iter, lr, num_epochs, device):
+    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
+
+    Defined in :numref:`sec_transformer`"""
+    net.initialize(init.Xavier(), ctx=device)
+    trainer = gluon.Trainer(net.collect_params(), 'adam', {'learning_rate': lr})
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
+                            xlim=[1, num_epochs])
+    for epoch in range(num_epochs):
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            X, Y = X.as_in_context(device), Y.as_in_context(device)
+            with autograd.record():
+                l = loss(net(X), Y.reshape(-1)).mean()
+            l.backward()
+            trainer.step(1)
+            metric.add(float(l) * Y.size, Y.size)
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        if epoch == 0 or (epoch + 1) % 5 == 0:
+            animator.add(epoch + 1, [ppl])
+    return ppl
+
+def evaluate_perplexity_windows(net, corpus, num_steps, device):
+    """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
+
+    Defined in :numref:`sec_transformer`"""
+    stride = num_steps // 2
+    starts = range(0, len(corpus) - num_steps, stride)
+    X = d2l.tensor([corpus[s:s + num_steps] for s in starts])
+    Y = d2l.tensor([corpus[s + 1:s + num_steps + 1] for s in starts])
+    counted = [[1.0] * num_steps] + [[0.0] * (num_steps - stride) + [1.0] * stride
+                                     for _ in starts[1:]]
+    counted = d2l.reshape(d2l.tensor(counted), (-1,))
+    losses = gluon.loss.SoftmaxCrossEntropyLoss()(
+        net(X.as_in_context(device)), Y.reshape(-1).as_in_context(device))
+    counted = counted.as_in_context(device)
+    mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
+    return d2l.perplexity(mean_loss)
 
 
 # Alias defined in config.ini

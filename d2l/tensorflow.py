@@ -834,6 +834,12 @@ def grad_clipping(grads, theta):
     scale = tf.minimum(1.0, theta / norm)
     return [g * scale for g in grads]
 
+def perplexity(mean_loss):
+    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
+
 def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
     """Train for one epoch; return the perplexity and the tokens per second.
 
@@ -844,7 +850,7 @@ def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
             state = net.begin_state(X.shape[0], device)
         l, state = train_step(X, Y, state)
         metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
-    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+    return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
               use_random_iter=False, theta=1):
@@ -895,7 +901,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     Y = d2l.tensor(corpus[1:n + 1])  # row-major, like the logits
     logits, _ = net(X, net.begin_state(num_streams, device))
     loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
-    return math.exp(float(tf.reduce_mean(loss)))
+    return perplexity(float(tf.reduce_mean(loss)))
 
 class RNNModel(tf.keras.Model):
     """A language model around a Keras recurrent layer.
@@ -953,6 +959,94 @@ class GRUScratch(d2l.RNNModelScratch):
             hiddens.append(H)
         outputs = tf.tensordot(tf.stack(hiddens, 1), self.W_hq, 1) + self.b_q
         return tf.reshape(outputs, (-1, self.vocab_size)), H
+
+class LSTMScratch(d2l.RNNModelScratch):
+    """A one-layer character LSTM whose parameters are plain tf.Variables.
+
+    Defined in :numref:`sec_lstm`"""
+    def __init__(self, vocab_size, num_hiddens, device=None):
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        def gaussian(rows, cols, scale=1.0):
+            return tf.Variable(tf.random.normal((rows, cols)) * scale /
+                               math.sqrt(rows))
+        def block():  # input weights, hidden weights, bias
+            return (gaussian(vocab_size, num_hiddens),
+                    gaussian(num_hiddens, num_hiddens, 0.5),
+                    tf.Variable(tf.zeros(num_hiddens)))
+        self.W_xi, self.W_hi, self.b_i = block()
+        self.W_xf, self.W_hf, self.b_f = block()
+        self.W_xo, self.W_ho, self.b_o = block()
+        self.W_xc, self.W_hc, self.b_c = block()
+        self.W_hq = gaussian(num_hiddens, vocab_size)
+        self.b_q = tf.Variable(tf.zeros(vocab_size))
+        self.trainable_variables = [
+            self.W_xi, self.W_hi, self.b_i, self.W_xf, self.W_hf, self.b_f,
+            self.W_xo, self.W_ho, self.b_o, self.W_xc, self.W_hc, self.b_c,
+            self.W_hq, self.b_q]
+
+    def __call__(self, X, state):
+        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
+        XI = tf.tensordot(inputs, self.W_xi, 1) + self.b_i  # all time steps at once
+        XF = tf.tensordot(inputs, self.W_xf, 1) + self.b_f
+        XO = tf.tensordot(inputs, self.W_xo, 1) + self.b_o
+        XC = tf.tensordot(inputs, self.W_xc, 1) + self.b_c
+        (H, C), hiddens = state, []
+        for t in range(inputs.shape[0]):
+            I = tf.sigmoid(XI[t] + tf.matmul(H, self.W_hi))
+            F_t = tf.sigmoid(XF[t] + tf.matmul(H, self.W_hf))
+            O = tf.sigmoid(XO[t] + tf.matmul(H, self.W_ho))
+            C = F_t * C + I * tf.tanh(XC[t] + tf.matmul(H, self.W_hc))
+            H = O * tf.tanh(C)
+            hiddens.append(H)
+        outputs = tf.tensordot(tf.stack(hiddens, 1), self.W_hq, 1) + self.b_q
+        return tf.reshape(outputs, (-1, self.vocab_size)), (H, C)
+
+    def begin_state(self, batch_size, device=None):
+        return (tf.zeros((batch_size, self.num_hiddens)),
+                tf.zeros((batch_size, self.num_hiddens)))
+
+class LSTMModel(d2l.RNNModel):
+    """A language model around Keras' LSTM layer (return_sequences and return_state).
+
+    Defined in :numref:`sec_lstm`"""
+    def call(self, X, state):
+        inputs = tf.one_hot(X, self.vocab_size)
+        hiddens, H, C = self.rnn(inputs, initial_state=list(state))
+        return self.dense(tf.reshape(hiddens, (-1, self.num_hiddens))), (H, C)
+
+    def begin_state(self, batch_size, device=None):
+        return (tf.zeros((batch_size, self.num_hiddens)),
+                tf.zeros((batch_size, self.num_hiddens)))
+
+def set_seed(seed):
+    """Seed Python's random numbers (the data iterators) and TensorFlow's.
+
+    Defined in :numref:`sec_lstm`"""
+    random.seed(seed)
+    tf.random.set_seed(seed)
+
+def heldout_runs(make_net, train_iter, vocab, heldout, lr, num_epochs, device,
+                 seeds=(0, 1, 2)):
+    """Held-out perplexities of fresh models `make_net()` trained by train_rnn, one per seed.
+
+    Defined in :numref:`sec_lstm`"""
+    values = []
+    for seed in seeds:
+        set_seed(seed)
+        net = make_net()
+        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device)
+        values.append(d2l.evaluate_perplexity(net, heldout, device))
+    return values
+
+def concise_rnn(kind, vocab_size, num_hiddens, device):
+    """A language model around the framework's 'rnn', 'gru' or 'lstm' layer.
+
+    Defined in :numref:`sec_lstm`"""
+    Model = LSTMModel if kind == 'lstm' else d2l.RNNModel
+    layer = {'rnn': tf.keras.layers.SimpleRNN, 'gru': tf.keras.layers.GRU,
+             'lstm': tf.keras.layers.LSTM}[kind]
+    return Model(layer(num_hiddens, return_sequences=True, return_state=True),
+                 vocab_size)
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
@@ -1078,6 +1172,113 @@ class MultiHeadAttention(tf.keras.layers.Layer):
         Defined in :numref:`sec_multihead-attention`"""
         weights = self.attention.attention_weights
         return tf.reshape(weights, (-1, self.num_heads, weights.shape[1], weights.shape[2]))
+
+def causal_lens(batch_size, num_steps):
+    """Valid lengths (batch_size, num_steps) letting query t attend to keys 1..t only.
+
+    Defined in :numref:`sec_transformer`"""
+    return d2l.stack([d2l.arange(1, num_steps + 1)] * batch_size)
+
+def positional_encoding(max_len, num_hiddens):
+    """Sinusoidal positional encodings, shape (max_len, num_hiddens).
+
+    Defined in :numref:`sec_transformer`"""
+    positions = d2l.reshape(d2l.arange(max_len, dtype=d2l.float32), (-1, 1))
+    frequencies = d2l.exp(d2l.arange(0, num_hiddens, 2, dtype=d2l.float32) *
+                          (-math.log(10000.0) / num_hiddens))
+    angles = positions * d2l.reshape(frequencies, (1, -1))
+    return d2l.reshape(d2l.stack([d2l.sin(angles), d2l.cos(angles)], 2),
+                       (max_len, num_hiddens))
+
+class TransformerBlock(tf.keras.layers.Layer):
+    """Pre-normalization Transformer block: causal self-attention, then a feed-forward net.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, num_hiddens, num_heads, ffn_hiddens, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.norm1 = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.attention = d2l.MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.norm2 = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.ffn1 = tf.keras.layers.Dense(ffn_hiddens, activation='relu')
+        self.ffn2 = tf.keras.layers.Dense(num_hiddens)
+        self.dropout = tf.keras.layers.Dropout(dropout)
+
+    def call(self, X, valid_lens, training=False):
+        Y = self.norm1(X)
+        Y = self.attention(Y, Y, Y, valid_lens, training=training)
+        X = X + self.dropout(Y, training=training)
+        Y = self.ffn2(self.ffn1(self.norm2(X)))
+        return X + self.dropout(Y, training=training)
+
+class TransformerLM(tf.keras.Model):
+    """A decoder-only Transformer over characters: embedding, positions, blocks, logits.
+
+    Defined in :numref:`sec_transformer`"""
+    def __init__(self, vocab_size, num_hiddens, num_heads, ffn_hiddens, num_blocks,
+                 dropout, max_len=256, **kwargs):
+        super().__init__(**kwargs)
+        self.num_hiddens, self.vocab_size = num_hiddens, vocab_size
+        self.embedding = tf.keras.layers.Embedding(vocab_size, num_hiddens)
+        self.P = positional_encoding(max_len, num_hiddens)
+        self.blocks = [TransformerBlock(num_hiddens, num_heads, ffn_hiddens, dropout)
+                       for _ in range(num_blocks)]
+        self.norm = tf.keras.layers.LayerNormalization(epsilon=1e-5)
+        self.output_layer = tf.keras.layers.Dense(vocab_size)
+        self.dropout = tf.keras.layers.Dropout(dropout)
+
+    def call(self, X, training=False):
+        batch_size, num_steps = X.shape
+        H = self.dropout(self.embedding(X) + self.P[:num_steps], training=training)
+        valid_lens = causal_lens(batch_size, num_steps)
+        for block in self.blocks:
+            H = block(H, valid_lens, training=training)
+        return tf.reshape(self.output_layer(self.norm(H)), (-1, self.vocab_size))
+
+def train_lm(net, train_iter, lr, num_epochs, device=None):
+    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
+
+    Defined in :numref:`sec_transformer`"""
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    X, _ = next(iter(train_iter))
+    net(X)  # create the weights before the optimizer
+    optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
+    optimizer.build(net.trainable_variables)
+
+    @tf.function
+    def train_step(X, Y):
+        with tf.GradientTape() as tape:
+            l = loss(tf.reshape(Y, (-1,)), net(X, training=True))
+        grads = tape.gradient(l, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return l
+
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
+                            xlim=[1, num_epochs])
+    for epoch in range(num_epochs):
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            l = train_step(X, Y)
+            metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        if epoch == 0 or (epoch + 1) % 5 == 0:
+            animator.add(epoch + 1, [ppl])
+    return ppl
+
+def evaluate_perplexity_windows(net, corpus, num_steps, device):
+    """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
+
+    Defined in :numref:`sec_transformer`"""
+    stride = num_steps // 2
+    starts = range(0, len(corpus) - num_steps, stride)
+    X = d2l.tensor([corpus[s:s + num_steps] for s in starts])
+    Y = d2l.tensor([corpus[s + 1:s + num_steps + 1] for s in starts])
+    counted = [[1.0] * num_steps] + [[0.0] * (num_steps - stride) + [1.0] * stride
+                                     for _ in starts[1:]]
+    counted = d2l.reshape(d2l.tensor(counted), (-1,))
+    losses = tf.keras.losses.sparse_categorical_crossentropy(
+        tf.reshape(Y, (-1,)), net(X), from_logits=True)
+    mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
+    return d2l.perplexity(mean_loss)
 
 
 # Alias defined in config.ini

@@ -181,8 +181,35 @@ def multihead_attention() -> Canvas:
     return c
 
 
+def transformer_block() -> Canvas:
+    """A pre-normalization Transformer block: two parts, each bypassed by a residual connection."""
+    c = Canvas(400, 470)
+    c.box(130, 420, 140, 36, 'X', 'input')
+    c.box(130, 352, 140, 32, 'layer norm', 'plain')
+    c.box(110, 288, 180, 40, 'masked multi-head\nself-attention', 'hidden', size=12)
+    c.circle(200, 250, 14, '+')
+    c.box(130, 186, 140, 32, 'layer norm', 'plain')
+    c.box(110, 122, 180, 40, 'feed-forward\nper position', 'hidden', size=12)
+    c.circle(200, 84, 14, '+')
+    c.box(130, 10, 140, 36, 'output', 'output')
+    c.arrow([(200, 420), (200, 386)])
+    c.arrow([(200, 352), (200, 330)])
+    c.arrow([(200, 288), (200, 266)])
+    c.arrow([(200, 236), (200, 220)])
+    c.arrow([(200, 186), (200, 164)])
+    c.arrow([(200, 122), (200, 100)])
+    c.arrow([(200, 70), (200, 48)])
+    c.arrow([(200, 400), (330, 400), (330, 250), (216, 250)])
+    c.arrow([(200, 232), (330, 232), (330, 84), (216, 84)])
+    c.text(340, 320, 'residual', 12, anchor='start', italic=True)
+    c.text(340, 160, 'residual', 12, anchor='start', italic=True)
+    c.text(60, 250, '\u00d7 num_blocks', 12, italic=True)
+    return c
+
+
 DIAGRAMS = {'sliding-window': sliding_window, 'lenet': lenet, 'rnn-unrolled': unrolled_rnn,
-            'gru-cell': gru_cell, 'multihead-attention': multihead_attention}
+            'gru-cell': gru_cell, 'multihead-attention': multihead_attention,
+            'transformer-block': transformer_block}
 
 
 def main(out_dir: Path) -> None:
