@@ -4,7 +4,8 @@ and the book's own tabs warm vs cold.
 Prints figures; asserts nothing. The small notebooks are plain Python (no framework), each doing a
 fixed amount of single-threaded work, so that the differences are the runners' overheads. CPU figures
 count every process of a run (kernels included); on a shared machine they are steadier than wall times.
-The book's tabs run when their environments exist (make env-all); D2L_BENCH_REPEATS repeats each run.
+The book's tabs run when their environments exist (make env-all); D2L_BENCH_TABS chooses them (comma-separated,
+empty for none), D2L_BENCH_REPEATS repeats each run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ LOOPS = 15_000_000
 CACHED_NOTEBOOKS = 300
 REPEATS = int(os.environ.get("D2L_BENCH_REPEATS", "1"))
 REPO = Path(__file__).resolve().parents[2]
-BOOK_TABS = ("tensorflow", "pytorch", "mxnet")
+BOOK_TABS = tuple(tab for tab in os.environ.get("D2L_BENCH_TABS", "tensorflow,pytorch,mxnet").split(",") if tab.strip())
 CONFIG = "[build]\nindex = index\nnotebooks = **/*.md\ntabs = python\n[eval]\ntimeout = 120\n"
 WORK = "total = 0\nfor i in range({n}):\n    total += i * i % 7\nprint(total)\n"
 
