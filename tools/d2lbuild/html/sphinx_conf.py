@@ -33,7 +33,7 @@ sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referenc
 def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
     speedups = ["d2lbuild.html.numbering", "d2lbuild.html.jinja_cache", "d2lbuild.html.doctree_cache", "d2lbuild.html.search_cache"]
-    extensions = ["myst_parser", "sphinx_design", *speedups]
+    extensions = ["myst_parser", "sphinx_design", "d2lbuild.html.api_names", *speedups]
     extensions += ["sphinxcontrib.bibtex"] if bibfile else []
     values = {
         "project": settings.title,
