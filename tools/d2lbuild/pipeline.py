@@ -31,6 +31,9 @@ def library_index_path(tab: str) -> str:
     return f"{BUILD_DIR}/library/{tab}.json"
 
 
+READING_ORDER = f"{BUILD_DIR}/notebooks/order.json"  # the chapters in toc order, and the orphans (read by html)
+
+
 def notebook_path(tab: str, chapter: str) -> str:
     """Where a chapter's notebook for ``tab`` goes."""
     stem = re.sub(r"\.(md|ipynb|py)$", "", chapter)
@@ -318,7 +321,8 @@ def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractRepor
 def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:
     root = inputs.config.root
     if state.fresh(inputs.settings, inputs.chapters) and _has_texts(state.data, "warnings"):
-        return NotebookReport(unchanged=sorted(state.data["outputs"]), warnings=state.data["warnings"], skipped=True)
+        notebooks = sorted(path for path in state.data["outputs"] if path.endswith(".ipynb"))
+        return NotebookReport(unchanged=notebooks, warnings=state.data["warnings"], skipped=True)
     book = inputs.book
     save_warnings: list[Warning_] = []
     expected, kept = {}, {}
@@ -332,8 +336,11 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
         report.unchanged.extend(kept[tab])
         report.removed.extend(_remove_stale(root, tab, set(expected[tab]) | set(kept[tab])))
+    order = json.dumps({"order": list(book.order), "orphans": list(book.orphans)}, ensure_ascii=False) + "\n"
+    write_if_changed(root / READING_ORDER, order)
     inputs.save_caches()
     outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
+    outputs[READING_ORDER] = order
     unchanged = {path: recorded for notebooks in kept.values() for path, recorded in notebooks.items()}
     inputs_read = list(book.order) + list(book.notebooks)
     state.save(inputs.settings, inputs.chapters, inputs_read, outputs, kept=unchanged, warnings=warnings)

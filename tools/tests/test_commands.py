@@ -167,6 +167,8 @@ def test_library_follows_toc_order_and_orphans_only_get_notebooks(book):
     text = (root / "d2l/torch.py").read_text()
     assert text.index("SECOND") < text.index("FIRST") and "ORPHAN" not in text
     assert (root / "build/notebooks/pytorch/orphan.ipynb").is_file()
+    recorded = json.loads((root / "build/notebooks/order.json").read_text())  # what the site pages follow
+    assert recorded == {"order": ["index.md", "part/index.md", "part/second.md", "part/first.md"], "orphans": ["orphan.md"]}
     result = run(root, "check")
     assert "orphan.md:1: warning: no toc reaches this file" in result.stderr
 

@@ -7,8 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import BOOKS
+import pytest
+from conftest import BOOKS, write_book
 
+from d2lbuild.errors import BuildError
 from d2lbuild.html.markup import to_myst
 from d2lbuild.html.merge import Code, Line, Prose, SectionNotebooks, TabSet, merge
 from d2lbuild.html.outputs import render_outputs
@@ -574,3 +576,15 @@ def test_mathjax_is_copied_once_and_its_absence_is_one_line(tmp_path: Path, monk
     monkeypatch.setattr(publish.metadata, "distribution", absent)
     with pytest.raises(BuildError, match="MathJax not found: pip install 'd2lbuild\\[html\\]'"):
         publish.mathjax_source()
+
+
+def test_the_site_follows_the_order_notebooks_recorded_and_needs_it(tmp_path: Path):
+    files = {"a.md": "# A\n\nText.\n", "b.md": "# B\n\nMore.\n", "index.md": "# Book\n\n```toc\nb\na\n```\n"}
+    root = write_book(tmp_path / "book", files)
+    with pytest.raises(BuildError, match="order.json: missing or unreadable; run d2lbuild notebooks first"):
+        write_site(root)
+    build_notebooks(root)
+    (root / "index.md").write_text("# Book\n\n```toc\na\nb\n```\n")  # not read again: the recorded order holds
+    assert write_site(root).pages == ["index.md", "b.md", "a.md"]
+    build_notebooks(root)
+    assert write_site(root).pages == ["index.md", "a.md", "b.md"]

@@ -21,12 +21,10 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from .. import __version__
-from ..book import notebook_files, reading_order
 from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import digest, write_atomic, write_if_changed
-from ..pipeline import BUILD_DIR, notebook_path
-from ..source import read_document
+from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
 from .markup import Converted, Reference, citation_keys, reference_label
 from .merge import Line, Page, Prose, SectionNotebooks, merge
 from .outputs import image_name
@@ -101,10 +99,12 @@ def eval_path(tab: str, chapter: str) -> str:
 
 
 def sections(config: Config) -> tuple[list[str], list[str]]:
-    """The chapters in toc order, and the notebook files no toc reaches (orphan pages)."""
-    order = reading_order(config, lambda relpath: read_document(config.root, relpath, config.tabs), [])
-    reached = set(order)
-    return order, [path for path in notebook_files(config) if path not in reached]
+    """The chapters in toc order, and the notebook files no toc reaches (orphan pages), as notebooks recorded them."""
+    try:
+        data = json.loads((config.root / READING_ORDER).read_text(encoding="utf-8"))
+        return [str(path) for path in data["order"]], [str(path) for path in data["orphans"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BuildError(READING_ORDER, "missing or unreadable; run d2lbuild notebooks first") from None
 
 
 def load_section(root: Path, tabs: tuple[str, ...], chapter: str) -> SectionNotebooks:
