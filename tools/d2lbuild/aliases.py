@@ -80,13 +80,14 @@ def _simple_pattern(aliases: tuple[tuple[str, str], ...], lib_name: str) -> tupl
 
 def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
     """Replace each outermost aliased call by its rewritten form, printed by astor."""
-    if not _call_pattern(tuple(sorted(calls))).search(text):
+    candidates = _call_pattern(tuple(sorted(calls)))
+    if not candidates.search(text):
         return text
     try:
         module = ast.parse("\n".join("#" + line if MAGIC.match(line) else line for line in text.split("\n")))
     except SyntaxError:
         return text  # d2lbook leaves code it cannot parse as it is
-    lines = {text.count("\n", 0, match.start()) + 1 for match in _call_pattern(tuple(sorted(calls))).finditer(text)}
+    lines = {text.count("\n", 0, match.start()) + 1 for match in candidates.finditer(text)}
     found = [node for node in _nodes_on(module, lines) if _aliased(node, calls)]
     outermost = [node for node in found if not any(other is not node and _inside(node, other) for other in found)]
     if not outermost:

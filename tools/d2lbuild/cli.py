@@ -6,6 +6,7 @@ import functools
 import signal
 import sys
 import threading
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,7 +139,7 @@ def build(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     _show_notebooks(written, shown=set(extracted.warnings))
 
 
-def _show_notebooks(report: NotebookReport, shown: set[str] = frozenset()) -> None:
+def _show_notebooks(report: NotebookReport, shown: AbstractSet[str] = frozenset()) -> None:
     for warning in report.warnings:
         if warning not in shown:
             click.echo(warning, err=True)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .block_store import SavedBlockStore
 from .book import Book, load_book, notebook_files
 from .checks import CheckReport, check_book
 from .config import Config, load_config
@@ -18,7 +19,6 @@ from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
-from .section_cache import SavedBlockStore
 from .source import Cell
 from .state import STATE_DIR, BuildState
 from .transforms import in_tab, select_tab

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import functools
-import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -98,13 +98,13 @@ def split_lines(text: str, first: int = 1) -> list[Line]:
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if raw and raw[-1] == "":
         raw.pop()
-    return list(map(_new_line, zip(raw, itertools.count(first))))
+    return new_lines(raw, range(first, first + len(raw)))
 
 
 _new_line = functools.partial(tuple.__new__, Line)  # Line(text, number) without a Python-level call per line
 
 
-def new_lines(texts: list[str], numbers: list[int]) -> list[Line]:
+def new_lines(texts: list[str], numbers: Iterable[int]) -> list[Line]:
     """``Line(text, number)`` for each pair."""
     return list(map(_new_line, zip(texts, numbers, strict=True)))
 
@@ -235,7 +235,7 @@ def code_cell(
     for line in [line for line in body if "tab" in line.text and TAB_MARK.match(line.text)]:
         notes.warn(line.number, "a tab mark below the first line is ignored (and dropped, as d2lbook does); split the cell instead")
         body.remove(line)
-    helper = "d2lbook.tab" in "\n".join(line.text for line in body) and any(HELPER in line.text for line in body)
+    helper = HELPER in "\n".join(line.text for line in body)  # the mark holds no line break: as good as line by line
     return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs, named=named)
 
 

@@ -14,8 +14,9 @@ from .errors import Position, Warning_
 from .fsutil import read_json_object, write_atomic
 from .saving import SavedBlock, Statement
 from .source import new_lines
+from .state import STATE_DIR
 
-STORE = "build/.d2lbuild/saved-blocks.json"
+STORE = f"{STATE_DIR}/saved-blocks.json"
 
 
 class SavedBlockStore:
@@ -33,10 +34,10 @@ class SavedBlockStore:
         entry = self.chapters.get(chapter)
         if not isinstance(entry, dict) or entry.get("content") != content:
             return None
-        data = entry.get("tabs", {}).get(tab)
         try:
+            data = entry["tabs"].get(tab)
             return _blocks_from_data(data) if data is not None else None
-        except (TypeError, ValueError, KeyError):  # a store from elsewhere: computed again
+        except (AttributeError, TypeError, ValueError, KeyError):  # a store from elsewhere: computed again
             return None
 
     def put(self, chapter: str, content: str, tab: str, blocks: list[SavedBlock], warnings: list[Warning_]) -> None:
