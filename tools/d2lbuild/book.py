@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .errors import BuildError, Position, Warning_
 from .source import Cell, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
+ANY_TOC_FENCE = re.compile(r"^\s*`{3,}\s*toc\s*$", re.MULTILINE)
 CHAPTER_SUFFIXES = (".md", ".ipynb", ".py")
 SKIPPED_DIRS = {"build", "_build", ".git", ".ipynb_checkpoints", "node_modules"}
 
@@ -40,13 +42,18 @@ class Book:
         return tuple(path for path in self.notebooks if path not in reached)
 
 
-def load_book(config: Config) -> Book:
-    """Read every chapter the toc reaches and every file the notebook globs match."""
+def load_book(config: Config, wanted: Callable[[str], bool] | None = None) -> Book:
+    """Read every chapter the toc reaches and every file the notebook globs match.
+
+    With ``wanted``, a chapter whose text it rejects is only skimmed (see ``read_document``); files with toc
+    blocks are always read, since they give the reading order.
+    """
     documents: dict[str, Document] = {}
+    keep = None if wanted is None else lambda text: wanted(text) or ANY_TOC_FENCE.search(text) is not None
 
     def document(relpath: str) -> Document:
         if relpath not in documents:
-            documents[relpath] = read_document(config.root, relpath, config.tabs)
+            documents[relpath] = read_document(config.root, relpath, config.tabs, keep)
         return documents[relpath]
 
     toc_warnings: list[Warning_] = []

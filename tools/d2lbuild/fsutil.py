@@ -9,30 +9,46 @@ import tempfile
 from pathlib import Path
 
 
-def _default_mode() -> int:
-    """The mode a new file gets under the process umask (read without changing it for long)."""
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    Few system calls: a build writes hundreds of files, and creating a file is what costs most.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary, descriptor = _temporary_beside(path)
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(descriptor, view) :]
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _temporary_beside(path: Path) -> tuple[str, int]:
+    """A new, empty temporary file in ``path``'s folder (made when missing), with the mode a new file gets."""
+    temporary = f"{path.parent}{os.sep}.{path.name}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        return temporary, os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return temporary, os.open(temporary, flags, 0o666)
+    except FileExistsError:  # left by a process that had this number, or another thread of this one
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.chmod(temporary, 0o666 & ~_umask())
+        return temporary, descriptor
+
+
+def _umask() -> int:
+    """The process umask (read by setting it, then setting it back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
-
-
-FILE_MODE = _default_mode()
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    if not path.parent.is_dir():  # a stat is far cheaper than a mkdir that finds the folder there
-        path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return mask
 
 
 def write_if_changed(path: Path, data: str) -> bool:

@@ -68,12 +68,19 @@ def code_formatter(config: Config) -> CodeFormatter:
     return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json")
 
 
+def saves_code(text: str) -> bool:
+    """Whether a chapter's text may hold a ``#@save`` mark (the chapters a library is made of)."""
+    return "@save" in text
+
+
 class BookInputs:
     """What extract and notebooks read, loaded once (and only when needed) when one process runs both."""
 
-    def __init__(self, config: Config, keep: bool = True):
+    def __init__(self, config: Config, keep: bool = True, libraries_only: bool = False):
         self.config = config
         self.keep = keep  # whether results are kept in build/ for the next run (check writes nothing)
+        # extract alone needs the cells of the chapters that save code (and of the toc files) only
+        self.wanted = saves_code if libraries_only else None
         self.chapters = notebook_files(config)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
         self.settings = digest(f"{config.digest}\0{isort_version()}")
@@ -92,7 +99,7 @@ class BookInputs:
     @property
     def book(self) -> Book:
         if self._book is None:
-            self._book = load_book(self.config)
+            self._book = load_book(self.config, self.wanted)
         return self._book
 
     @property
@@ -121,6 +128,9 @@ class BookInputs:
         key = (tab, path)
         if key not in self._saved:
             document = self.book.documents[path]
+            if document.skimmed:  # no #@save in it
+                self._saved[key] = [], []
+                return []
             kept = self.store.get(path, document.content, tab) if document.content else None
             if kept is None:
                 found: list[Warning_] = []
@@ -194,7 +204,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config, keep=not check)
+    inputs = BookInputs(config, keep=not check, libraries_only=True)
     return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
 
 

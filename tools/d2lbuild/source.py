@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,12 +68,19 @@ class Document:
     warnings: tuple[Warning_, ...] = ()
     content: str = ""  # the digest of the bytes read (what caches of this chapter's results are keyed on)
     may_have_toc: bool = True  # False when the text never says "toc", so no cell needs a look for toc blocks
+    skimmed: bool = False  # read for its digest only: its cells were not needed (see ``read_document``)
 
 
-def read_document(root: Path, relpath: str, tabs: tuple[str, ...]) -> Document:
-    """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document."""
+def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: Callable[[str], bool] | None = None) -> Document:
+    """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document.
+
+    When ``wanted`` says the text holds nothing the caller needs, the cells are not read: the Document is
+    skimmed (its digest only, no cells, no warnings). It must still be UTF-8.
+    """
     data = (root / relpath).read_bytes()
     text = decode(relpath, data)
+    if wanted is not None and not wanted(text):
+        return Document(relpath, (), (), digest(data), False, skimmed=True)
     notes = Notes(relpath)
     if relpath.endswith(".ipynb"):
         cells = read_ipynb(relpath, text, tabs, notes)

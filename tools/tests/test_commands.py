@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import nbformat
@@ -83,13 +84,28 @@ SLOPPY_INPUTS = {
 @pytest.mark.parametrize("case", sorted(SLOPPY_INPUTS))
 def test_sloppy_input_d2lbook_accepts_builds_with_a_warning_and_fails_check(book, case):
     body, expected = SLOPPY_INPUTS[case]
-    root = book({"a.md": "# T\n\n" + body})
+    saving = "```{.python .input}\ndef f():  #@save\n    return 1\n```\n\n"  # so that extract reads the chapter
+    root = book({"a.md": "# T\n\n" + saving + body})
+    expected = re.sub(r"a\.md:(\d+)", lambda match: f"a.md:{int(match.group(1)) + saving.count(chr(10))}", expected)
     for command in ("extract", "notebooks"):
         result = run(root, command)
         assert result.exit_code == 0 and expected in result.stderr.splitlines()[0], (command, result.stderr)
     result = run(root, "check")
     assert result.exit_code == 1 and expected.replace(": warning: ", ": ") in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_extract_reads_only_the_chapters_that_save_code(book):
+    """A chapter without #@save adds nothing to a library: extract skims it (its warnings are for notebooks
+    and check), while a chapter that saves code is read in full."""
+    body, expected = SLOPPY_INPUTS["nested tab block"]
+    root = book({"a.md": "# T\n\n" + body, "b.md": "# B\n\n```{.python .input}\ndef g():  #@save\n    return 2\n```\n"})
+    extracted = run(root, "extract")
+    assert extracted.exit_code == 0 and "a.md" not in extracted.stderr
+    assert any("def g():" in path.read_text() for path in (root / "d2l").glob("*.py"))
+    notebooks = run(root, "notebooks")
+    assert notebooks.exit_code == 0 and expected in notebooks.stderr
+    assert run(root, "check").exit_code == 1
 
 
 FATAL_INPUTS = {

@@ -39,8 +39,8 @@ def test_an_edit_saved_while_extract_runs_is_not_called_up_to_date(book, monkeyp
     root = book({"a.md": SECTION})
     original = pipeline.load_book
 
-    def read_then_edit(config):
-        loaded = original(config)
+    def read_then_edit(config, wanted=None):
+        loaded = original(config, wanted)
         (root / "a.md").write_text(SECTION.replace("return 1", "return 2"))  # saved after extract read it
         return loaded
 
