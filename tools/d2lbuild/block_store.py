@@ -1,8 +1,9 @@
-"""The saved blocks each chapter gives each tab, kept by content for the next run.
+"""What each chapter gives the libraries, kept by content for the next run: per tab, whether the section
+exists there and its saved blocks; and the warnings reading the chapter gave.
 
 An entry holds for the chapter's exact bytes; the whole store holds for one identity (d2lbuild's own
 source, the config, the formatter), so a kept entry equals what reading the chapter again gives. After an
-edit to one section, extract finds the saved blocks of that section only.
+edit to one section, extract reads that section only.
 """
 
 from __future__ import annotations
@@ -31,21 +32,64 @@ class SavedBlockStore:
         self.changed = False
 
     def get(self, chapter: str, content: str, tab: str) -> tuple[list[SavedBlock], list[Warning_]] | None:
-        entry = self.chapters.get(chapter)
-        if not isinstance(entry, dict) or entry.get("content") != content:
-            return None
+        """The saved blocks (and their warnings) the chapter gives ``tab``; None when not kept."""
+        data = self._tab_data(chapter, content, tab)
         try:
-            data = entry["tabs"].get(tab)
-            return _blocks_from_data(data) if data is not None else None
+            return _blocks_from_data(data) if isinstance(data, dict) and "blocks" in data else None
         except (AttributeError, TypeError, ValueError, KeyError):  # a store from elsewhere: computed again
             return None
 
+    def absent(self, chapter: str, content: str, tab: str) -> bool:
+        """Whether the section is kept as not existing in ``tab`` (no cell names it)."""
+        data = self._tab_data(chapter, content, tab)
+        return isinstance(data, dict) and data.get("absent") is True
+
+    def covers(self, chapter: str, content: str, tabs: tuple[str, ...]) -> bool:
+        """Whether everything the libraries of ``tabs`` need from the chapter is kept, so it need not be read."""
+        entry = self._entry(chapter, content)
+        if entry is None or not isinstance(entry.get("reading"), list):
+            return False
+        return all(self.get(chapter, content, tab) is not None or self.absent(chapter, content, tab) for tab in tabs)
+
+    def reading_warnings(self, chapter: str, content: str) -> list[Warning_]:
+        entry = self._entry(chapter, content)
+        try:
+            return [_warning_from_data(item) for item in entry["reading"]] if entry else []
+        except (TypeError, ValueError, KeyError):
+            return []
+
     def put(self, chapter: str, content: str, tab: str, blocks: list[SavedBlock], warnings: list[Warning_]) -> None:
-        entry = self.chapters.get(chapter)
-        if not isinstance(entry, dict) or entry.get("content") != content:
-            entry = self.chapters[chapter] = {"content": content, "tabs": {}}
-        entry["tabs"][tab] = _blocks_to_data(blocks, warnings)
+        self._fresh_entry(chapter, content)["tabs"][tab] = _blocks_to_data(blocks, warnings)
         self.changed = True
+
+    def put_absent(self, chapter: str, content: str, tab: str) -> None:
+        entry = self._fresh_entry(chapter, content)
+        if entry["tabs"].get(tab) != {"absent": True}:
+            entry["tabs"][tab] = {"absent": True}
+            self.changed = True
+
+    def put_reading(self, chapter: str, content: str, warnings: tuple[Warning_, ...]) -> None:
+        """The warnings reading the chapter gave (repeated when it is not read again)."""
+        entry = self._fresh_entry(chapter, content)
+        data = [_warning_to_data(warning) for warning in warnings]
+        if entry.get("reading") != data:
+            entry["reading"] = data
+            self.changed = True
+
+    def _entry(self, chapter: str, content: str) -> dict | None:
+        entry = self.chapters.get(chapter)
+        return entry if isinstance(entry, dict) and entry.get("content") == content and isinstance(entry.get("tabs"), dict) else None
+
+    def _tab_data(self, chapter: str, content: str, tab: str):
+        entry = self._entry(chapter, content)
+        return entry["tabs"].get(tab) if entry is not None else None
+
+    def _fresh_entry(self, chapter: str, content: str) -> dict:
+        """The chapter's entry for these bytes, made anew when it held other bytes."""
+        entry = self._entry(chapter, content)
+        if entry is None:
+            entry = self.chapters[chapter] = {"content": content, "tabs": {}}
+        return entry
 
     def save(self, chapters: list[str]) -> None:
         """Keep the entries of ``chapters`` (the book as read now) when something new was found."""

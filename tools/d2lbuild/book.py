@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, is_absolute, leaves_root
 from .errors import BuildError, Position, Warning_
-from .source import Cell, Document, read_document
+from .source import Cell, ChapterFilter, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
 ANY_TOC_FENCE = re.compile(r"^\s*`{3,}\s*toc\s*$", re.MULTILINE)
@@ -42,18 +41,20 @@ class Book:
         return tuple(path for path in self.notebooks if path not in reached)
 
 
-def load_book(config: Config, wanted: Callable[[str], bool] | None = None) -> Book:
+def load_book(config: Config, wanted: ChapterFilter | None = None) -> Book:
     """Read every chapter the toc reaches and every file the notebook globs match.
 
     With ``wanted``, a chapter whose text it rejects is only skimmed (see ``read_document``); files with toc
     blocks are always read, since they give the reading order.
     """
     documents: dict[str, Document] = {}
-    keep = None if wanted is None else lambda text: wanted(text) or ANY_TOC_FENCE.search(text) is not None
+
+    def keep(relpath: str, text: str, content: str) -> bool:
+        return wanted(relpath, text, content) or ANY_TOC_FENCE.search(text) is not None
 
     def document(relpath: str) -> Document:
         if relpath not in documents:
-            documents[relpath] = read_document(config.root, relpath, config.tabs, keep)
+            documents[relpath] = read_document(config.root, relpath, config.tabs, keep if wanted else None)
         return documents[relpath]
 
     toc_warnings: list[Warning_] = []

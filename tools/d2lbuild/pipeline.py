@@ -19,7 +19,7 @@ from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
-from .source import Cell
+from .source import Cell, read_document
 from .state import STATE_DIR, BuildState
 from .transforms import in_tab, select_tab
 
@@ -76,14 +76,19 @@ def saves_code(text: str) -> bool:
 class BookInputs:
     """What extract and notebooks read, loaded once (and only when needed) when one process runs both."""
 
-    def __init__(self, config: Config, keep: bool = True, libraries_only: bool = False):
+    def __init__(self, config: Config, keep: bool = True, library_tabs: tuple[str, ...] | None = None):
         self.config = config
         self.keep = keep  # whether results are kept in build/ for the next run (check writes nothing)
-        # extract alone needs the cells of the chapters that save code (and of the toc files) only
-        self.wanted = saves_code if libraries_only else None
+        # set when only these tabs' libraries are wanted (extract alone): then a chapter is read only when it
+        # saves code and what it gives the libraries is not kept from an earlier run (toc files are always read)
+        self.library_tabs = library_tabs
         self.chapters = notebook_files(config)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
         self.settings = digest(f"{config.digest}\0{isort_version()}")
+        self._reading_for_notebooks = False
+        self._notebooks_state: BuildState | None = None  # the notebooks' last run, when its records hold
+        self._notebook_chapters = set(self.chapters)
+        self._kept_notebooks: dict[str, str | None] = {}
         self._book: Book | None = None
         self._formatter: CodeFormatter | None = None
         self._store: SavedBlockStore | None = None
@@ -99,8 +104,35 @@ class BookInputs:
     @property
     def book(self) -> Book:
         if self._book is None:
-            self._book = load_book(self.config, self.wanted)
+            self._book = load_book(self.config, self._needed if self.library_tabs else None)
         return self._book
+
+    def read_only_what_changed(self, tabs: tuple[str, ...], notebooks: BuildState) -> None:
+        """Before the book is read, for a run that makes notebooks: a chapter is read only when what it gives
+        the libraries is not kept, or one of its notebooks in ``tabs`` is not as ``notebooks`` recorded it."""
+        if self._book is not None:
+            raise RuntimeError("the book was read already")
+        self.library_tabs = tabs
+        self._notebooks_state = notebooks if notebooks.same_settings(self.settings) else None
+        self._reading_for_notebooks = True
+
+    def _needed(self, relpath: str, text: str, content: str) -> bool:
+        """Whether a chapter's cells must be read (see ``library_tabs`` and ``read_only_what_changed``)."""
+        tabs, state = self.library_tabs or (), self._notebooks_state
+        if not self._reading_for_notebooks:  # extract alone
+            return saves_code(text) and not self.store.covers(relpath, content, tabs)
+        if state is None or not self.store.covers(relpath, content, tabs):
+            return True
+        if relpath not in self._notebook_chapters:
+            return False
+        notebooks = [notebook_path(tab, relpath) for tab in tabs if not self.store.absent(relpath, content, tab)]
+        return not all(self.kept_notebook(state, relpath, content, notebook) for notebook in notebooks)
+
+    def kept_notebook(self, state: BuildState, chapter: str, content: str, output: str) -> str | None:
+        """``kept_notebook`` for this book, once per output (a file read and digested)."""
+        if output not in self._kept_notebooks:
+            self._kept_notebooks[output] = kept_notebook(self.config.root, state, chapter, content, output)
+        return self._kept_notebooks[output]
 
     @property
     def formatter(self) -> CodeFormatter:
@@ -112,7 +144,10 @@ class BookInputs:
         """The chapter's cells for ``tab``, branches resolved."""
         key = (tab, path)
         if key not in self._tab_cells:
-            self._tab_cells[key] = select_tab(self.book.documents[path], tab)
+            document = self.book.documents[path]
+            if document.skimmed:  # its notebook changed after the book was read: read it now
+                document = self.book.documents[path] = read_document(self.config.root, path, self.config.tabs)
+            self._tab_cells[key] = select_tab(document, tab)
         return self._tab_cells[key]
 
     @property
@@ -128,15 +163,15 @@ class BookInputs:
         key = (tab, path)
         if key not in self._saved:
             document = self.book.documents[path]
-            if document.skimmed:  # no #@save in it
-                self._saved[key] = [], []
-                return []
             kept = self.store.get(path, document.content, tab) if document.content else None
-            if kept is None:
+            if kept is None and document.skimmed:  # no #@save in it
+                kept = [], []
+            elif kept is None:
                 found: list[Warning_] = []
                 kept = saved_blocks(document, tab, self.cells(tab, path), self.formatter, found), found
                 if document.content:
                     self.store.put(path, document.content, tab, *kept)
+                    self.store.put_reading(path, document.content, document.warnings)
             self._saved[key] = kept
         blocks, found = self._saved[key]
         warnings.extend(found)
@@ -149,7 +184,25 @@ class BookInputs:
             self.store.save(list(self.book.documents))
 
     def in_tab(self, tab: str, path: str) -> bool:
-        return in_tab(self.book.documents[path], tab, self.config.default_tab)
+        """Whether the section exists in ``tab`` (kept from an earlier run for a chapter not read again)."""
+        document = self.book.documents[path]
+        if document.skimmed:
+            return not self.store.absent(path, document.content, tab)
+        present = in_tab(document, tab, self.config.default_tab)
+        if not present and document.content:
+            self.store.put_absent(path, document.content, tab)
+            self.store.put_reading(path, document.content, document.warnings)
+        return present
+
+    def reading_warnings(self) -> list[Warning_]:
+        """What reading the book gave: toc entries naming no file, then each chapter's warnings (those of a
+        chapter not read again are kept from the run that read it)."""
+        book = self.book
+        found = list(book.toc_warnings)
+        for path in sorted(book.documents):
+            document = book.documents[path]
+            found.extend(self.store.reading_warnings(path, document.content) if document.skimmed else document.warnings)
+        return found
 
 
 def libraries(inputs: BookInputs, tabs: tuple[str, ...]) -> dict[str, Library]:
@@ -170,9 +223,9 @@ def libraries(inputs: BookInputs, tabs: tuple[str, ...]) -> dict[str, Library]:
     return result
 
 
-def reading_warnings(book: Book, built: dict[str, Library]) -> list[str]:
+def reading_warnings(inputs: BookInputs, built: dict[str, Library]) -> list[str]:
     """Input d2lbook accepts but ``check`` rejects: the chapters' and the #@save marks' warnings, each once."""
-    found = [str(warning) for warning in book.warnings]
+    found = [str(warning) for warning in inputs.reading_warnings()]
     for lib in built.values():
         found.extend(str(warning) for warning in lib.source_warnings)
     return list(dict.fromkeys(found))
@@ -204,7 +257,7 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config, keep=not check, libraries_only=True)
+    inputs = BookInputs(config, keep=not check, library_tabs=tabs)
     return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
 
 
@@ -219,7 +272,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = inputs.book
     built = libraries(inputs, tabs)
-    found = reading_warnings(book, built)  # what the chapters say: recorded, and repeated while they are unchanged
+    found = reading_warnings(inputs, built)  # what the chapters say: recorded, and repeated while they are unchanged
     report = ExtractReport()
     outputs = {config.library(tab).lib_file: lib.text for tab, lib in built.items()}
     for package in package_markers(config, tabs):
@@ -257,7 +310,7 @@ def check_chapters(root: Path) -> CheckReport:
     config = load_config(root)
     inputs = BookInputs(config, keep=False)
     built = libraries(inputs, config.tabs)
-    report = check_book(config, inputs.book, built, reading_warnings(inputs.book, built))
+    report = check_book(config, inputs.book, built, reading_warnings(inputs, built))
     report.warnings[:0] = list(config.warnings)
     return report
 
@@ -292,20 +345,21 @@ def section_notebooks(inputs: BookInputs, tab: str, warnings: list[Warning_], st
             continue  # code, but none naming this tab: no notebook, as in d2lbook
         inputs.saved(tab, path, warnings)  # a bad #@save fails here as it does in extract
         target = notebook_path(tab, path)
-        if same_settings and (recorded := _unchanged_output(inputs, state, path, target)):
+        content = inputs.book.documents[path].content
+        if same_settings and (recorded := inputs.kept_notebook(state, path, content, target)):
             kept[target] = recorded
             continue
         made[target] = dumps(notebook_for(path, inputs.cells(tab, path), library, inputs.formatter))
     return made, kept
 
 
-def _unchanged_output(inputs: BookInputs, state: BuildState, chapter: str, output: str) -> str | None:
-    """The recorded digest of ``output`` when the last run made it from this very chapter and it is intact."""
-    content = inputs.book.documents[chapter].content
+def kept_notebook(root: Path, state: BuildState, chapter: str, content: str, output: str) -> str | None:
+    """The recorded digest of ``output`` when the last run made it from these very chapter bytes (``content``)
+    and it is intact."""
     recorded = state.recorded_output(output)
     if not content or recorded is None or state.recorded_input(chapter) != content:
         return None
-    return recorded if file_digest(inputs.config.root / output) == recorded else None
+    return recorded if file_digest(root / output) == recorded else None
 
 
 def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> NotebookReport:
@@ -316,7 +370,9 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     config = load_config(root)
     tabs = check_tabs(config, tabs)
     inputs = BookInputs(config)
-    return _notebooks(inputs, tabs, inputs.start(_state_name("notebooks", tabs)))
+    state = inputs.start(_state_name("notebooks", tabs))
+    inputs.read_only_what_changed(tabs, state)
+    return _notebooks(inputs, tabs, state)
 
 
 def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractReport, NotebookReport]:
@@ -325,6 +381,7 @@ def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractRepor
     tabs = check_tabs(config, tabs)
     inputs = BookInputs(config)
     extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
+    inputs.read_only_what_changed(tabs, notebooks_state)
     return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
 
 
@@ -338,7 +395,7 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
     expected, kept = {}, {}
     for tab in tabs:  # every tab before any write
         expected[tab], kept[tab] = section_notebooks(inputs, tab, save_warnings, state)
-    warnings = [str(warning) for warning in book.warnings] + [str(warning) for warning in save_warnings]
+    warnings = [str(warning) for warning in inputs.reading_warnings()] + [str(warning) for warning in save_warnings]
     warnings = list(dict.fromkeys(warnings))
     report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:

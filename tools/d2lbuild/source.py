@@ -71,16 +71,21 @@ class Document:
     skimmed: bool = False  # read for its digest only: its cells were not needed (see ``read_document``)
 
 
-def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: Callable[[str], bool] | None = None) -> Document:
+# Whether a caller needs a chapter's cells, given its path, its text and the digest of its bytes.
+ChapterFilter = Callable[[str, str, str], bool]
+
+
+def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: ChapterFilter | None = None) -> Document:
     """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document.
 
-    When ``wanted`` says the text holds nothing the caller needs, the cells are not read: the Document is
-    skimmed (its digest only, no cells, no warnings). It must still be UTF-8.
+    When ``wanted`` says the caller does not need the cells, they are not read: the Document is skimmed
+    (its digest only, no cells, no warnings). It must still be UTF-8.
     """
     data = (root / relpath).read_bytes()
     text = decode(relpath, data)
-    if wanted is not None and not wanted(text):
-        return Document(relpath, (), (), digest(data), False, skimmed=True)
+    content = digest(data)
+    if wanted is not None and not wanted(relpath, text, content):
+        return Document(relpath, (), (), content, False, skimmed=True)
     notes = Notes(relpath)
     if relpath.endswith(".ipynb"):
         cells = read_ipynb(relpath, text, tabs, notes)
@@ -88,7 +93,7 @@ def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: Calla
         cells = read_percent_script(relpath, text, tabs, notes)
     else:
         cells = read_markdown(relpath, split_lines(text), tabs, notes=notes)
-    return Document(relpath, tuple(cells), tuple(notes.found), digest(data), "toc" in text)
+    return Document(relpath, tuple(cells), tuple(notes.found), content, "toc" in text)
 
 
 def decode(relpath: str, data: bytes) -> str:

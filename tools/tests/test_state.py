@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from conftest import run
 
@@ -136,3 +137,78 @@ def test_a_config_edit_remakes_the_notebooks_it_changes(book):
     result = run(root, "build")
     assert "wrote build/notebooks/pytorch/a.ipynb" in result.stdout
     assert "torch.ones(3)" in (root / "build/notebooks/pytorch/a.ipynb").read_text()
+
+
+PYTORCH_ONLY = """\
+# Only PyTorch
+
+:begin_tab:`mxnet`
+:begin_tab:`pytorch`
+A nested tab block (a warning).
+:end_tab:
+
+```{.python .input}
+#@tab pytorch
+def two():  #@save
+    return 2
+```
+"""
+
+
+def test_extract_reads_again_only_the_chapters_whose_bytes_changed(book, monkeypatch):
+    """What each chapter gives the libraries (blocks, tabs it exists in, its warnings) is kept by content:
+    a new extract reads only the toc files and the edited chapter, and says and writes what a clean run does."""
+    root = book({"a.md": SECTION, "b.md": PYTORCH_ONLY, "c.md": "# Prose only\n"})
+    first = run(root, "extract")
+    libraries = {path.name: path.read_text() for path in (root / "d2l").glob("*.py")}
+    assert "b.md:4: warning: :begin_tab: inside the tab block" in first.stderr
+    read: list[str] = []
+    original = pipeline.load_book.__globals__["read_document"]
+
+    def counting(root_, relpath, tabs, wanted=None):
+        document = original(root_, relpath, tabs, wanted)
+        if not document.skimmed:
+            read.append(relpath)
+        return document
+
+    monkeypatch.setattr("d2lbuild.book.read_document", counting)
+    for state in (root / "build" / ".d2lbuild").glob("extract-*.json"):
+        state.unlink()  # the libraries are built again, from what is kept
+    again = run(root, "extract")
+    assert read == ["index.md"]
+    assert again.stderr == first.stderr
+    assert {path.name: path.read_text() for path in (root / "d2l").glob("*.py")} == libraries
+    (root / "b.md").write_text(PYTORCH_ONLY.replace("return 2", "return 3"))
+    read.clear()
+    edited = run(root, "extract")
+    assert sorted(read) == ["b.md", "index.md"] and edited.stderr == first.stderr
+    assert "return 3" in (root / "d2l" / "torch.py").read_text() and "def two" not in (root / "d2l" / "tensorflow.py").read_text()
+
+
+def test_make_notebooks_reads_again_only_what_changed_and_writes_what_a_clean_run_writes(book, monkeypatch, tmp_path):
+    files = {"a.md": SECTION, "b.md": PYTORCH_ONLY, "c.md": "# Prose only\n"}
+    root = book(files)
+    first = run(root, "build")
+    assert first.exit_code == 0
+    read: list[str] = []
+    original = pipeline.load_book.__globals__["read_document"]
+
+    def counting(root_, relpath, tabs, wanted=None):
+        document = original(root_, relpath, tabs, wanted)
+        if not document.skimmed:
+            read.append(relpath)
+        return document
+
+    monkeypatch.setattr("d2lbuild.book.read_document", counting)
+    (root / "b.md").write_text(PYTORCH_ONLY.replace("return 2", "return 3"))
+    (root / "build" / "notebooks" / "tensorflow" / "a.ipynb").unlink()  # a notebook lost: its chapter is read
+    again = run(root, "build")
+    assert sorted(read) == ["a.md", "b.md", "index.md"]
+    assert again.stderr == first.stderr
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("build"))
+    assert run(clean, "build").exit_code == 0
+    for folder in ("d2l", "build/notebooks"):
+        made = {p.relative_to(root / folder): p.read_bytes() for p in (root / folder).rglob("*") if p.is_file()}
+        expected = {p.relative_to(clean / folder): p.read_bytes() for p in (clean / folder).rglob("*") if p.is_file()}
+        assert made == expected, folder
