@@ -178,6 +178,7 @@ class Animator:
                          legend if legend is not None else [])
         self.fmts = fmts
         self.xs, self.ys = None, None
+        self.handle = None  # where the figure is shown, once drawn
 
     def add(self, x, y):
         """Append a point to every series; y is a number or a list."""
@@ -199,8 +200,11 @@ class Animator:
             axes.plot(xs, ys, self.fmts[i % len(self.fmts)])
         xlabel, ylabel, xlim, ylim, xscale, yscale, legend = self.settings
         set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
-        display.display(self.fig)
-        display.clear_output(wait=True)
+        if self.handle is None:
+            self.handle = display.display(self.fig, display_id=True)
+            plt.close(self.fig)  # shown through the handle only, not again when the cell ends
+        else:
+            self.handle.update(self.fig)
 
 def add_to_class(Class):
     """Decorator: register the function as a method of Class.
