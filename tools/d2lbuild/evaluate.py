@@ -25,7 +25,11 @@ from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MXNET_CPU_WORKER_NTHREADS")
+# each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+    "MXNET_CPU_WORKER_NTHREADS",
+)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -235,6 +235,16 @@ def test_a_template_starts_only_when_a_notebook_runs(tmp_path, monkeypatch):
     assert not [line for line in lines if "warm kernels off" in line]
 
 
+def test_a_warm_kernel_has_every_thread_limit_tensorflow_reads(tmp_path):
+    names = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    root = write_book(tmp_path / "book", {"ch/n.md": "# N\n\n" + cell("import os, sys", "print('wave' in sys.modules)",
+                                                                       f"print(*[os.environ.get(n) for n in {names}])")}, config=CONFIG)
+    results, _ = eval_book(root, workers=2)
+    assert results["ch/n.md"].status == "ok"
+    warm, *limits = printed(root, "ch/n.md")
+    assert warm == "True" and len(set(limits)) == 1 and limits[0].isdigit(), limits
+
+
 def test_a_warm_kernel_is_interrupted_like_any_kernel(tmp_path):
     async def scenario():
         sockets = socket_folder()
