@@ -404,12 +404,12 @@ class Updater:
         Defined in :numref:`sec_softmax_scratch`"""
         d2l.sgd(self.params, grads, self.lr, batch_size)
 
-def train_epoch_ch3(net, train_iter, loss, updater):
-    """Train for one epoch; return the mean loss and the training accuracy.
+def train_step_ch3(net, loss, updater):
+    """One minibatch update, compiled: (X, y) -> (summed loss, correct predictions).
 
     Defined in :numref:`sec_softmax_scratch`"""
-    metric = d2l.Accumulator(3)  # summed loss, correct predictions, examples
-    for X, y in train_iter:
+    @tf.function
+    def step(X, y):
         with tf.GradientTape() as tape:
             if isinstance(net, tf.keras.Model):
                 y_hat = net(X, training=True)
@@ -426,7 +426,23 @@ def train_epoch_ch3(net, train_iter, loss, updater):
             updater.apply_gradients(zip(tape.gradient(l_mean, params), params))
         else:
             updater(X.shape[0], tape.gradient(l_sum, updater.params))
-        metric.add(float(l_sum), accuracy(y_hat, y), int(tf.size(y)))
+        if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:  # as in `accuracy`
+            y_hat = tf.argmax(y_hat, 1)
+        correct = tf.reduce_sum(tf.cast(tf.cast(y_hat, y.dtype) == y, tf.float32))
+        return l_sum, correct
+    return step
+
+def train_epoch_ch3(net, train_iter, loss, updater, step=None):
+    """Defined in :numref:`sec_softmax_scratch`"""
+    """Train for one epoch; return the mean loss and the training accuracy.
+
+    `step` is a step made by `train_step_ch3` for these arguments; without it,
+    one is made (and compiled) for this epoch alone."""
+    step = step or train_step_ch3(net, loss, updater)
+    metric = d2l.Accumulator(3)  # summed loss, correct predictions, examples
+    for X, y in train_iter:
+        l_sum, correct = step(X, y)
+        metric.add(float(l_sum), float(correct), int(tf.size(y)))
     return metric[0] / metric[2], metric[1] / metric[2]
 
 def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
@@ -435,8 +451,9 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
     Defined in :numref:`sec_softmax_scratch`"""
     animator = d2l.Animator(xlabel='epoch', xlim=[1, num_epochs],
                             legend=['train loss', 'train acc', 'test acc'])
+    step = train_step_ch3(net, loss, updater)  # compiled once, for every epoch
     for epoch in range(num_epochs):
-        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
+        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, step)
         test_acc = evaluate_accuracy(net, test_iter)
         animator.add(epoch + 1, (train_loss, train_acc, test_acc))
     print(f'train loss {train_loss:.3f}, train acc {train_acc:.3f}, '

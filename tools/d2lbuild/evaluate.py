@@ -25,7 +25,11 @@ from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "MXNET_CPU_WORKER_NTHREADS")
+# each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+    "MXNET_CPU_WORKER_NTHREADS",
+)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -95,7 +99,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
     folder = eval_folder(root, tab)
     with eval_lock(root, folder, tab, log):
         sockets = socket_folder()
-        early = early_warm_kernels(config, tab, options, sockets, log)  # its imports overlap the preparation
+        early = warm = early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
@@ -107,8 +111,8 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
                 evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
                 ran = asyncio.run(evaluator.run(plan.jobs))
         finally:
-            if early is not None:
-                early.discard()  # nothing left to do once the evaluator closed it
+            for kernels in {early, warm} - {None}:
+                kernels.discard()  # nothing left to do once the evaluator closed it
             shutil.rmtree(sockets, ignore_errors=True)
         results = plan.cached + ran
         remove_deleted_results(root, folder, results, cache, log)
@@ -117,9 +121,13 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
 
 
 def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: str, log) -> WarmKernels | None:
-    """Warm kernels whose template starts now, when the tab's environment exists and kernels will be warm."""
+    """Warm kernels whose template starts now, so that its imports overlap the preparation of the tab.
+
+    Only when notebooks will certainly run (``--force``), the tab's environment exists and kernels will be warm;
+    otherwise the template starts once the plan shows that something runs, so that a cached eval starts none.
+    """
     python = existing_python(config, tab)
-    if python is None or options.cold or config.eval_settings(tab).preload == ():
+    if not options.force or python is None or options.cold or config.eval_settings(tab).preload == ():
         return None
     warm = WarmKernels(python, kernel_variables(config, tab, options), (), str(config.root), sockets, log)
     warm.spawn()
@@ -127,15 +135,20 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
 
 
 def warm_kernels(early: WarmKernels | None, plan: TabPlan, environment: Environment, root: str, sockets: str, log) -> WarmKernels | None:
-    """The warm kernels of a planned tab: the early ones when they match the environment, else new ones (or none)."""
-    if plan.preload is None:
+    """The warm kernels of a planned tab: the early ones when they match the environment, else new ones, started now.
+
+    None when kernels are cold or nothing runs.
+    """
+    if plan.preload is None or not plan.jobs:
         return None
     if early is not None and early.python == environment.python and early.variables == plan.variables and not environment.created:
         early.template.modules = plan.preload
         return early
     if early is not None:
         early.discard()
-    return WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log)
+    warm = WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log)
+    warm.spawn()  # its imports overlap the rest of the set-up and the first kernel's start
+    return warm
 
 
 def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[TabPlan, Environment, EvalCache]:

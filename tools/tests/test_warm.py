@@ -208,6 +208,43 @@ def test_the_template_starts_before_the_preparation_and_ends_when_it_fails(tmp_p
     assert len(spawned) == 1 and spawned[0].poll() is not None
 
 
+def test_a_template_starts_only_when_a_notebook_runs(tmp_path, monkeypatch):
+    spawned = []
+    spawn = Template.spawn
+
+    def recorded(self, cwd):
+        spawn(self, cwd)
+        spawned.append(self.process)
+
+    monkeypatch.setattr(Template, "spawn", recorded)
+    files = {"ch/a.md": "# A\n\n" + cell("print(1)"), "ch/b.md": "# B\n\n" + cell("import sys", "print('wave' in sys.modules)")}
+    root = write_book(tmp_path / "book", files, config=CONFIG)
+    lines: list[str] = []
+
+    def run() -> dict[str, str]:
+        outcome = evaluate(root, EvalOptions(workers=1), lambda total: PlainProgress(total, lines.append), log=lines.append)
+        return {r.job.chapter: r.status for r in outcome.results}
+
+    assert set(run().values()) == {"ok"} and len(spawned) == 1
+    assert run() == {"ch/a.md": "cached", "ch/b.md": "cached", "index.md": "cached"}
+    assert len(spawned) == 1  # nothing ran: no template started
+    (root / "ch/b.md").write_text("# B\n\n" + cell("import sys", "print('wave' in sys.modules, 2)"))
+    assert run() == {"ch/a.md": "cached", "ch/b.md": "ok", "index.md": "cached"}
+    assert len(spawned) == 2 and printed(root, "ch/b.md") == ["True", "2"]  # the one that ran, warm
+    assert all(process.poll() is not None for process in spawned)
+    assert not [line for line in lines if "warm kernels off" in line]
+
+
+def test_a_warm_kernel_has_every_thread_limit_tensorflow_reads(tmp_path):
+    names = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    root = write_book(tmp_path / "book", {"ch/n.md": "# N\n\n" + cell("import os, sys", "print('wave' in sys.modules)",
+                                                                       f"print(*[os.environ.get(n) for n in {names}])")}, config=CONFIG)
+    results, _ = eval_book(root, workers=2)
+    assert results["ch/n.md"].status == "ok"
+    warm, *limits = printed(root, "ch/n.md")
+    assert warm == "True" and len(set(limits)) == 1 and limits[0].isdigit(), limits
+
+
 def test_a_warm_kernel_is_interrupted_like_any_kernel(tmp_path):
     async def scenario():
         sockets = socket_folder()
