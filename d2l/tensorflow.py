@@ -451,7 +451,7 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
     Defined in :numref:`sec_softmax_scratch`"""
     animator = d2l.Animator(xlabel='epoch', xlim=[1, num_epochs],
                             legend=['train loss', 'train acc', 'test acc'])
-    step = train_step_ch3(net, loss, updater)  # compiled once, for every epoch
+    step = train_step_ch3(net, loss, updater)  # made once, for every epoch
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, step)
         test_acc = evaluate_accuracy(net, test_iter)

@@ -406,14 +406,11 @@ class Updater:
         Defined in :numref:`sec_softmax_scratch`"""
         d2l.sgd(self.params, self.lr, batch_size)
 
-def train_epoch_ch3(net, train_iter, loss, updater):
-    """Train for one epoch; return the mean loss and the training accuracy.
+def train_step_ch3(net, loss, updater):
+    """One minibatch update: (X, y) -> (summed loss, correct predictions).
 
     Defined in :numref:`sec_softmax_scratch`"""
-    if isinstance(net, torch.nn.Module):
-        net.train()
-    metric = d2l.Accumulator(3)  # summed loss, correct predictions, examples
-    for X, y in train_iter:
+    def step(X, y):
         y_hat = net(X)
         l = loss(y_hat, y)
         if isinstance(updater, torch.optim.Optimizer):
@@ -423,7 +420,22 @@ def train_epoch_ch3(net, train_iter, loss, updater):
         else:
             l.sum().backward()
             updater(X.shape[0])
-        metric.add(float(l.sum().detach()), accuracy(y_hat, y), y.numel())
+        return float(l.sum().detach()), accuracy(y_hat, y)
+    return step
+
+def train_epoch_ch3(net, train_iter, loss, updater, step=None):
+    """Defined in :numref:`sec_softmax_scratch`"""
+    """Train for one epoch; return the mean loss and the training accuracy.
+
+    `step` is a step made by `train_step_ch3` for these arguments; without it,
+    one is made for this epoch."""
+    if isinstance(net, torch.nn.Module):
+        net.train()
+    step = step or train_step_ch3(net, loss, updater)
+    metric = d2l.Accumulator(3)  # summed loss, correct predictions, examples
+    for X, y in train_iter:
+        l_sum, correct = step(X, y)
+        metric.add(l_sum, correct, y.numel())
     return metric[0] / metric[2], metric[1] / metric[2]
 
 def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
@@ -432,8 +444,9 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
     Defined in :numref:`sec_softmax_scratch`"""
     animator = d2l.Animator(xlabel='epoch', xlim=[1, num_epochs],
                             legend=['train loss', 'train acc', 'test acc'])
+    step = train_step_ch3(net, loss, updater)  # made once, for every epoch
     for epoch in range(num_epochs):
-        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
+        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, step)
         test_acc = evaluate_accuracy(net, test_iter)
         animator.add(epoch + 1, (train_loss, train_acc, test_acc))
     print(f'train loss {train_loss:.3f}, train acc {train_acc:.3f}, '
