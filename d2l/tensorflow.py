@@ -712,12 +712,13 @@ def load_corpus_story(max_tokens=-1):
         corpus = corpus[:max_tokens]
     return corpus, vocab
 
-def split_story(corpus, fraction=0.9):
-    """The leading `fraction` of a corpus for training, and the rest, held out.
+def split_story(corpus, val_fraction=0.1, test_fraction=0.1):
+    """Training, validation and test parts of a corpus, cut in reading order.
 
     Defined in :numref:`sec_language_model`"""
-    split = int(fraction * len(corpus))
-    return corpus[:split], corpus[split:]
+    val_start = int((1 - test_fraction - val_fraction) * len(corpus))
+    test_start = int((1 - test_fraction) * len(corpus))
+    return corpus[:val_start], corpus[val_start:test_start], corpus[test_start:]
 
 def ngram_log_probs(train, test, n, vocab_size):
     """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
@@ -733,6 +734,21 @@ def ngram_log_probs(train, test, n, vocab_size):
         log_probs.append(math.log((grams[gram] + 1) /
                                   (contexts[gram[:-1]] + vocab_size)))
     return log_probs
+
+def ngram_perplexity(train, test, n, vocab_size):
+    """Perplexity of an add-one smoothed n-gram model counted on `train`, on `test`.
+
+    Defined in :numref:`sec_language_model`"""
+    nll = -d2l.tensor(ngram_log_probs(train, test, n, vocab_size), dtype=d2l.float32)
+    return float(d2l.exp(d2l.reduce_mean(nll)))
+
+def ngram_baseline(train, valid, test, vocab_size, orders=(1, 2, 3, 4, 5)):
+    """n chosen on `valid` (counted on `train`), and its perplexity on `test` (counted on both).
+
+    Defined in :numref:`sec_language_model`"""
+    val_ppl = {n: ngram_perplexity(train, valid, n, vocab_size) for n in orders}
+    n = min(val_ppl, key=val_ppl.get)
+    return n, ngram_perplexity(train + valid, test, n, vocab_size)
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -861,6 +877,42 @@ def perplexity(mean_loss):
     Defined in :numref:`sec_rnn_scratch`"""
     return math.exp(mean_loss) if mean_loss < 700 else float('inf')
 
+def evaluate_perplexity(net, corpus, device, num_streams=8):
+    """Perplexity of a character model on `corpus`, read as parallel streams.
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    n = (len(corpus) - 1) // num_streams * num_streams
+    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1))
+    Y = d2l.tensor(corpus[1:n + 1])  # row-major, like the logits
+    forward = net
+    if isinstance(net, tf.keras.Model):  # Keras models: compiled once per model
+        if not hasattr(net, 'forward_graph'):
+            net.forward_graph = tf.function(lambda X, state: net(X, state))
+        forward = net.forward_graph
+    logits, _ = forward(X, net.begin_state(num_streams, device))
+    loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
+    return perplexity(float(tf.reduce_mean(loss)))
+
+class BestParams:
+    """A copy of the parameters of `net` from the epoch with the lowest validation score."""
+    def __init__(self, net):
+        """Defined in :numref:`sec_rnn_scratch`"""
+        self.net, self.score, self.epoch, self.values = net, float('inf'), 0, None
+
+    def params(self):
+        return self.net.trainable_variables
+
+    def update(self, epoch, score):
+        """Keep a copy of the parameters if `score` is the lowest so far."""
+        if score < self.score:
+            self.score, self.epoch = score, epoch
+            self.values = [tf.identity(p) for p in self.params()]
+
+    def restore(self):
+        """Put the kept parameters back."""
+        for p, value in zip(self.params(), self.values):
+            p.assign(value)
+
 def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
     """Train for one epoch; return the perplexity and the tokens per second.
 
@@ -874,10 +926,12 @@ def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
     return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False, theta=1):
+              use_random_iter=False, theta=1, val_corpus=None):
+    """Defined in :numref:`sec_rnn_scratch`"""
     """Train a character RNN (scratch or Keras); return the last perplexity and speed.
 
-    Defined in :numref:`sec_rnn_scratch`"""
+    With `val_corpus`, the validation perplexity is measured after epoch 1, every
+    fifth epoch and the last one, and the parameters of the best of them are kept."""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if isinstance(net, tf.keras.Model):  # build all layers before training
         net(tf.zeros((1, 1), dtype=tf.int32), net.begin_state(1, device))
@@ -898,31 +952,31 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
         updater(grad_clipping(grads, theta) if theta else grads)
         return l, state
 
-    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity',
-                            legend=['train'], xlim=[1, num_epochs])
+    legend = ['train'] if val_corpus is None else ['train', 'validation']
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
+                            xlim=[1, num_epochs])
+    best = BestParams(net)
     with tf.device(device):
         for epoch in range(num_epochs):
             ppl, speed = train_epoch_rnn(net, train_iter, train_step, device,
                                          use_random_iter)
+            check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
+            val_ppl = (evaluate_perplexity(net, val_corpus, device)
+                       if check and val_corpus is not None else None)
+            if val_ppl is not None:
+                best.update(epoch + 1, val_ppl)
             if epoch == 0:
                 first_ppl = ppl
-            if epoch == 0 or (epoch + 1) % 5 == 0:
-                animator.add(epoch + 1, [ppl])
+            if check:
+                animator.add(epoch + 1, [ppl, val_ppl])
         print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} '
               f'{ppl:.2f}; {speed:.0f} tokens/sec on {device}')
+        if best.values is not None:
+            best.restore()
+            print(f'lowest validation perplexity {best.score:.2f} after epoch '
+                  f'{best.epoch}; its parameters are kept')
         print(predict_rnn('the clock ', 60, net, vocab, device))
     return ppl, speed
-
-def evaluate_perplexity(net, corpus, device, num_streams=8):
-    """Perplexity of a character model on `corpus`, read as parallel streams.
-
-    Defined in :numref:`sec_rnn_scratch`"""
-    n = (len(corpus) - 1) // num_streams * num_streams
-    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1))
-    Y = d2l.tensor(corpus[1:n + 1])  # row-major, like the logits
-    logits, _ = net(X, net.begin_state(num_streams, device))
-    loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
-    return perplexity(float(tf.reduce_mean(loss)))
 
 class RNNModel(tf.keras.Model):
     """A language model around a Keras recurrent layer.
@@ -1046,17 +1100,17 @@ def set_seed(seed):
     random.seed(seed)
     tf.random.set_seed(seed)
 
-def heldout_runs(make_net, train_iter, vocab, heldout, lr, num_epochs, device,
+def heldout_runs(make_net, train_iter, vocab, valid, test, lr, num_epochs, device,
                  seeds=(0, 1, 2)):
-    """Held-out perplexities of fresh models `make_net()` trained by train_rnn, one per seed.
-
-    Defined in :numref:`sec_lstm`"""
+    """Defined in :numref:`sec_lstm`"""
+    """Test perplexities of fresh models `make_net()`, one per seed, each trained by
+    train_rnn and kept at its epoch with the lowest perplexity on `valid`."""
     values = []
     for seed in seeds:
         set_seed(seed)
         net = make_net()
-        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device)
-        values.append(d2l.evaluate_perplexity(net, heldout, device))
+        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device, val_corpus=valid)
+        values.append(d2l.evaluate_perplexity(net, test, device))
     return values
 
 def concise_rnn(kind, vocab_size, num_hiddens, device):
@@ -1255,36 +1309,6 @@ class TransformerLM(tf.keras.Model):
             H = block(H, valid_lens, training=training)
         return tf.reshape(self.output_layer(self.norm(H)), (-1, self.vocab_size))
 
-def train_lm(net, train_iter, lr, num_epochs, device=None):
-    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
-
-    Defined in :numref:`sec_transformer`"""
-    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    X, _ = next(iter(train_iter))
-    net(X)  # create the weights before the optimizer
-    optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
-    optimizer.build(net.trainable_variables)
-
-    @tf.function
-    def train_step(X, Y):
-        with tf.GradientTape() as tape:
-            l = loss(tf.reshape(Y, (-1,)), net(X, training=True))
-        grads = tape.gradient(l, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return l
-
-    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
-                            xlim=[1, num_epochs])
-    for epoch in range(num_epochs):
-        metric = d2l.Accumulator(2)
-        for X, Y in train_iter:
-            l = train_step(X, Y)
-            metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
-        ppl = d2l.perplexity(metric[0] / metric[1])
-        if epoch == 0 or (epoch + 1) % 5 == 0:
-            animator.add(epoch + 1, [ppl])
-    return ppl
-
 def evaluate_perplexity_windows(net, corpus, num_steps, device):
     """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
 
@@ -1300,6 +1324,47 @@ def evaluate_perplexity_windows(net, corpus, num_steps, device):
         tf.reshape(Y, (-1,)), net(X), from_logits=True)
     mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
     return d2l.perplexity(mean_loss)
+
+def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None):
+    """Defined in :numref:`sec_transformer`"""
+    """Train a stateless language model `net(X) -> logits` with Adam, keeping the parameters
+    of the epoch best on `val_corpus`; return the last training perplexity, that epoch and
+    its validation perplexity."""
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    X, _ = next(iter(train_iter))
+    net(X)  # create the weights before the optimizer
+    optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
+    optimizer.build(net.trainable_variables)
+
+    @tf.function
+    def train_step(X, Y):
+        with tf.GradientTape() as tape:
+            l = loss(tf.reshape(Y, (-1,)), net(X, training=True))
+        grads = tape.gradient(l, net.trainable_variables)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return l
+
+    legend = ['train'] if val_corpus is None else ['train', 'validation']
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
+                            xlim=[1, num_epochs])
+    best = d2l.BestParams(net)
+    for epoch in range(num_epochs):
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            l = train_step(X, Y)
+            metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
+        val_ppl = (evaluate_perplexity_windows(net, val_corpus, train_iter.num_steps,
+                                               device)
+                   if check and val_corpus is not None else None)
+        if val_ppl is not None:
+            best.update(epoch + 1, val_ppl)
+        if check:
+            animator.add(epoch + 1, [ppl, val_ppl])
+    if best.values is not None:
+        best.restore()
+    return ppl, best.epoch, best.score
 
 
 # Alias defined in config.ini

@@ -701,12 +701,13 @@ def load_corpus_story(max_tokens=-1):
         corpus = corpus[:max_tokens]
     return corpus, vocab
 
-def split_story(corpus, fraction=0.9):
-    """The leading `fraction` of a corpus for training, and the rest, held out.
+def split_story(corpus, val_fraction=0.1, test_fraction=0.1):
+    """Training, validation and test parts of a corpus, cut in reading order.
 
     Defined in :numref:`sec_language_model`"""
-    split = int(fraction * len(corpus))
-    return corpus[:split], corpus[split:]
+    val_start = int((1 - test_fraction - val_fraction) * len(corpus))
+    test_start = int((1 - test_fraction) * len(corpus))
+    return corpus[:val_start], corpus[val_start:test_start], corpus[test_start:]
 
 def ngram_log_probs(train, test, n, vocab_size):
     """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
@@ -722,6 +723,21 @@ def ngram_log_probs(train, test, n, vocab_size):
         log_probs.append(math.log((grams[gram] + 1) /
                                   (contexts[gram[:-1]] + vocab_size)))
     return log_probs
+
+def ngram_perplexity(train, test, n, vocab_size):
+    """Perplexity of an add-one smoothed n-gram model counted on `train`, on `test`.
+
+    Defined in :numref:`sec_language_model`"""
+    nll = -d2l.tensor(ngram_log_probs(train, test, n, vocab_size), dtype=d2l.float32)
+    return float(d2l.exp(d2l.reduce_mean(nll)))
+
+def ngram_baseline(train, valid, test, vocab_size, orders=(1, 2, 3, 4, 5)):
+    """n chosen on `valid` (counted on `train`), and its perplexity on `test` (counted on both).
+
+    Defined in :numref:`sec_language_model`"""
+    val_ppl = {n: ngram_perplexity(train, valid, n, vocab_size) for n in orders}
+    n = min(val_ppl, key=val_ppl.get)
+    return n, ngram_perplexity(train + valid, test, n, vocab_size)
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -855,6 +871,40 @@ def perplexity(mean_loss):
     Defined in :numref:`sec_rnn_scratch`"""
     return math.exp(mean_loss) if mean_loss < 700 else float('inf')
 
+def evaluate_perplexity(net, corpus, device, num_streams=8):
+    """Perplexity of a character model on `corpus`, read as parallel streams.
+
+    Defined in :numref:`sec_rnn_scratch`"""
+    n = (len(corpus) - 1) // num_streams * num_streams
+    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1)).to(device)
+    Y = d2l.tensor(corpus[1:n + 1]).to(device)  # row-major, like the logits
+    with torch.no_grad():
+        logits, _ = net(X, net.begin_state(num_streams, device))
+        return perplexity(float(F.cross_entropy(logits, Y)))
+
+class BestParams:
+    """A copy of the parameters of `net` from the epoch with the lowest validation score."""
+    def __init__(self, net):
+        """Defined in :numref:`sec_rnn_scratch`"""
+        self.net, self.score, self.epoch, self.values = net, float('inf'), 0, None
+
+    def params(self):
+        if isinstance(self.net, nn.Module):
+            return list(self.net.parameters())
+        return self.net.params
+
+    def update(self, epoch, score):
+        """Keep a copy of the parameters if `score` is the lowest so far."""
+        if score < self.score:
+            self.score, self.epoch = score, epoch
+            self.values = [p.detach().clone() for p in self.params()]
+
+    def restore(self):
+        """Put the kept parameters back."""
+        with torch.no_grad():
+            for p, value in zip(self.params(), self.values):
+                p.copy_(value)
+
 def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
                     theta=1):
     """Train for one epoch; return the perplexity and the tokens per second.
@@ -879,10 +929,12 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
     return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False, theta=1):
+              use_random_iter=False, theta=1, val_corpus=None):
+    """Defined in :numref:`sec_rnn_scratch`"""
     """Train a character RNN (scratch or nn.Module); return the last perplexity and speed.
 
-    Defined in :numref:`sec_rnn_scratch`"""
+    With `val_corpus`, the validation perplexity is measured after epoch 1, every
+    fifth epoch and the last one, and the parameters of the best of them are kept."""
     loss = nn.CrossEntropyLoss()
     if isinstance(net, nn.Module):
         optimizer = torch.optim.SGD(net.parameters(), lr)
@@ -894,31 +946,31 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
             d2l.sgd(net.params, lr, 1)
             for p in net.params:
                 p.grad = None
-    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity',
-                            legend=['train'], xlim=[1, num_epochs])
+    legend = ['train'] if val_corpus is None else ['train', 'validation']
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
+                            xlim=[1, num_epochs])
+    best = BestParams(net)
     for epoch in range(num_epochs):
         ppl, speed = train_epoch_rnn(net, train_iter, loss, updater, device,
                                      use_random_iter, theta)
+        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
+        val_ppl = (evaluate_perplexity(net, val_corpus, device)
+                   if check and val_corpus is not None else None)
+        if val_ppl is not None:
+            best.update(epoch + 1, val_ppl)
         if epoch == 0:
             first_ppl = ppl
-        if epoch == 0 or (epoch + 1) % 5 == 0:
-            animator.add(epoch + 1, [ppl])
+        if check:
+            animator.add(epoch + 1, [ppl, val_ppl])
     print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} {ppl:.2f}; '
           f'{speed:.0f} tokens/sec on {device}')
+    if best.values is not None:
+        best.restore()
+        print(f'lowest validation perplexity {best.score:.2f} after epoch {best.epoch}; '
+              f'its parameters are kept')
     with torch.no_grad():
         print(predict_rnn('the clock ', 60, net, vocab, device))
     return ppl, speed
-
-def evaluate_perplexity(net, corpus, device, num_streams=8):
-    """Perplexity of a character model on `corpus`, read as parallel streams.
-
-    Defined in :numref:`sec_rnn_scratch`"""
-    n = (len(corpus) - 1) // num_streams * num_streams
-    X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1)).to(device)
-    Y = d2l.tensor(corpus[1:n + 1]).to(device)  # row-major, like the logits
-    with torch.no_grad():
-        logits, _ = net(X, net.begin_state(num_streams, device))
-        return perplexity(float(F.cross_entropy(logits, Y)))
 
 class RNNModel(nn.Module):
     """A language model around a batch-first recurrent layer of PyTorch.
@@ -1037,17 +1089,17 @@ def set_seed(seed):
     random.seed(seed)
     torch.manual_seed(seed)
 
-def heldout_runs(make_net, train_iter, vocab, heldout, lr, num_epochs, device,
+def heldout_runs(make_net, train_iter, vocab, valid, test, lr, num_epochs, device,
                  seeds=(0, 1, 2)):
-    """Held-out perplexities of fresh models `make_net()` trained by train_rnn, one per seed.
-
-    Defined in :numref:`sec_lstm`"""
+    """Defined in :numref:`sec_lstm`"""
+    """Test perplexities of fresh models `make_net()`, one per seed, each trained by
+    train_rnn and kept at its epoch with the lowest perplexity on `valid`."""
     values = []
     for seed in seeds:
         set_seed(seed)
         net = make_net()
-        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device)
-        values.append(d2l.evaluate_perplexity(net, heldout, device))
+        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device, val_corpus=valid)
+        values.append(d2l.evaluate_perplexity(net, test, device))
     return values
 
 def concise_rnn(kind, vocab_size, num_hiddens, device):
@@ -1241,30 +1293,6 @@ class TransformerLM(nn.Module):
             H = block(H, valid_lens)
         return self.output(self.norm(H)).reshape(-1, self.vocab_size)
 
-def train_lm(net, train_iter, lr, num_epochs, device):
-    """Train a stateless language model `net(X) -> logits` with Adam; return the training perplexity.
-
-    Defined in :numref:`sec_transformer`"""
-    net.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=['train'],
-                            xlim=[1, num_epochs])
-    for epoch in range(num_epochs):
-        net.train()
-        metric = d2l.Accumulator(2)
-        for X, Y in train_iter:
-            X, Y = X.to(device), Y.to(device)
-            l = F.cross_entropy(net(X), Y.reshape(-1))
-            optimizer.zero_grad()
-            l.backward()
-            optimizer.step()
-            metric.add(float(l.detach()) * Y.numel(), Y.numel())
-        ppl = d2l.perplexity(metric[0] / metric[1])
-        if epoch == 0 or (epoch + 1) % 5 == 0:
-            animator.add(epoch + 1, [ppl])
-    net.eval()
-    return ppl
-
 def evaluate_perplexity_windows(net, corpus, num_steps, device):
     """Perplexity of a stateless model on `corpus`, each token predicted once from a window.
 
@@ -1281,6 +1309,41 @@ def evaluate_perplexity_windows(net, corpus, num_steps, device):
                                  reduction='none').cpu()
     mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
     return d2l.perplexity(mean_loss)
+
+def train_lm(net, train_iter, lr, num_epochs, device, val_corpus=None):
+    """Defined in :numref:`sec_transformer`"""
+    """Train a stateless language model `net(X) -> logits` with Adam, keeping the parameters
+    of the epoch best on `val_corpus`; return the last training perplexity, that epoch and
+    its validation perplexity."""
+    net.to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    legend = ['train'] if val_corpus is None else ['train', 'validation']
+    animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
+                            xlim=[1, num_epochs])
+    best = d2l.BestParams(net)
+    for epoch in range(num_epochs):
+        net.train()
+        metric = d2l.Accumulator(2)
+        for X, Y in train_iter:
+            X, Y = X.to(device), Y.to(device)
+            l = F.cross_entropy(net(X), Y.reshape(-1))
+            optimizer.zero_grad()
+            l.backward()
+            optimizer.step()
+            metric.add(float(l.detach()) * Y.numel(), Y.numel())
+        ppl = d2l.perplexity(metric[0] / metric[1])
+        net.eval()
+        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
+        val_ppl = (evaluate_perplexity_windows(net, val_corpus, train_iter.num_steps,
+                                               device)
+                   if check and val_corpus is not None else None)
+        if val_ppl is not None:
+            best.update(epoch + 1, val_ppl)
+        if check:
+            animator.add(epoch + 1, [ppl, val_ppl])
+    if best.values is not None:
+        best.restore()
+    return ppl, best.epoch, best.score
 
 
 # Alias defined in config.ini
