@@ -108,7 +108,7 @@ def real_book(folder: Path) -> None:
     timed(root, "build")
     rows.append(("make notebooks (build), nothing changed", best(root, "build")))
     pair = [best(root, "extract"), best(root, "notebooks")]
-    rows.append(("extract + notebooks, two commands, nothing changed", tuple(a + b for a, b in zip(*pair, strict=True))))  # type: ignore[arg-type]
+    rows.append(("extract + notebooks, two commands, nothing changed", tuple(a + b for a, b in zip(*pair, strict=True))))
     section = root / "chapter_linear-regression/linear-regression.md"
     original = section.read_text(encoding="utf-8")
     edits = iter(range(REPEATS))

@@ -49,7 +49,7 @@ class SavedBlockStore:
         entry = self._entry(chapter, content)
         if entry is None or not isinstance(entry.get("reading"), list):
             return False
-        return all(self.get(chapter, content, tab) is not None or self.absent(chapter, content, tab) for tab in tabs)
+        return all(_kept_tab(self._tab_data(chapter, content, tab)) for tab in tabs)
 
     def reading_warnings(self, chapter: str, content: str) -> list[Warning_]:
         entry = self._entry(chapter, content)
@@ -98,6 +98,11 @@ class SavedBlockStore:
         kept = {chapter: self.chapters[chapter] for chapter in chapters if chapter in self.chapters}
         write_atomic(self.path, json.dumps({"identity": self.identity, "chapters": kept}, ensure_ascii=False, separators=(",", ":")))
         self.changed = False
+
+
+def _kept_tab(data) -> bool:
+    """Whether a tab's entry says something: the section is absent there, or its saved blocks are kept."""
+    return isinstance(data, dict) and (data.get("absent") is True or isinstance(data.get("blocks"), list))
 
 
 def _blocks_to_data(blocks: list[SavedBlock], warnings: list[Warning_]) -> dict:

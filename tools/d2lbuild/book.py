@@ -19,20 +19,13 @@ SKIPPED_DIRS = {"build", "_build", ".git", ".ipynb_checkpoints", "node_modules"}
 
 @dataclass(frozen=True)
 class Book:
-    """The chapters in reading order, the notebook files, and every document read."""
+    """The chapters in reading order, the notebook files, every document read, and the toc entries naming no
+    file (the chapters' own warnings are in their documents)."""
 
     order: tuple[str, ...]
     notebooks: tuple[str, ...]
     documents: dict[str, Document]
     toc_warnings: tuple[Warning_, ...] = ()
-
-    @property
-    def warnings(self) -> tuple[Warning_, ...]:
-        """What d2lbook accepts but ``check`` rejects: toc entries naming no file, then each chapter's."""
-        found = list(self.toc_warnings)
-        for path in sorted(self.documents):
-            found.extend(self.documents[path].warnings)
-        return tuple(found)
 
     @property
     def orphans(self) -> tuple[str, ...]:

@@ -79,8 +79,9 @@ class BookInputs:
     def __init__(self, config: Config, keep: bool = True, library_tabs: tuple[str, ...] | None = None):
         self.config = config
         self.keep = keep  # whether results are kept in build/ for the next run (check writes nothing)
-        # set when only these tabs' libraries are wanted (extract alone): then a chapter is read only when it
-        # saves code and what it gives the libraries is not kept from an earlier run (toc files are always read)
+        # the tabs whose libraries are made, when chapters are read only as needed (extract alone, or see
+        # ``read_only_what_changed``): a chapter is read when it saves code and what it gives these libraries
+        # is not kept from an earlier run (toc files are always read)
         self.library_tabs = library_tabs
         self.chapters = notebook_files(config)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code

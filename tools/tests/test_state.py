@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 
+import pytest
 from conftest import run
 
+from d2lbuild import book as book_module
 from d2lbuild import pipeline
 
 SECTION = """\
@@ -155,55 +157,53 @@ def two():  #@save
 """
 
 
-def test_extract_reads_again_only_the_chapters_whose_bytes_changed(book, monkeypatch):
+@pytest.fixture
+def chapters_read(monkeypatch) -> list[str]:
+    """The chapters whose cells are read (not only skimmed) from now on, in order."""
+    read: list[str] = []
+    original = book_module.read_document
+
+    def counting(root, relpath, tabs, wanted=None):
+        document = original(root, relpath, tabs, wanted)
+        if not document.skimmed:
+            read.append(relpath)
+        return document
+
+    monkeypatch.setattr(book_module, "read_document", counting)
+    return read
+
+
+def test_extract_reads_again_only_the_chapters_whose_bytes_changed(book, chapters_read):
     """What each chapter gives the libraries (blocks, tabs it exists in, its warnings) is kept by content:
     a new extract reads only the toc files and the edited chapter, and says and writes what a clean run does."""
     root = book({"a.md": SECTION, "b.md": PYTORCH_ONLY, "c.md": "# Prose only\n"})
     first = run(root, "extract")
     libraries = {path.name: path.read_text() for path in (root / "d2l").glob("*.py")}
     assert "b.md:4: warning: :begin_tab: inside the tab block" in first.stderr
-    read: list[str] = []
-    original = pipeline.load_book.__globals__["read_document"]
-
-    def counting(root_, relpath, tabs, wanted=None):
-        document = original(root_, relpath, tabs, wanted)
-        if not document.skimmed:
-            read.append(relpath)
-        return document
-
-    monkeypatch.setattr("d2lbuild.book.read_document", counting)
+    chapters_read.clear()
     for state in (root / "build" / ".d2lbuild").glob("extract-*.json"):
         state.unlink()  # the libraries are built again, from what is kept
     again = run(root, "extract")
-    assert read == ["index.md"]
+    assert chapters_read == ["index.md"]
     assert again.stderr == first.stderr
     assert {path.name: path.read_text() for path in (root / "d2l").glob("*.py")} == libraries
     (root / "b.md").write_text(PYTORCH_ONLY.replace("return 2", "return 3"))
-    read.clear()
+    chapters_read.clear()
     edited = run(root, "extract")
-    assert sorted(read) == ["b.md", "index.md"] and edited.stderr == first.stderr
+    assert sorted(chapters_read) == ["b.md", "index.md"] and edited.stderr == first.stderr
     assert "return 3" in (root / "d2l" / "torch.py").read_text() and "def two" not in (root / "d2l" / "tensorflow.py").read_text()
 
 
-def test_make_notebooks_reads_again_only_what_changed_and_writes_what_a_clean_run_writes(book, monkeypatch, tmp_path):
+def test_make_notebooks_reads_again_only_what_changed_and_writes_what_a_clean_run_writes(book, chapters_read, tmp_path):
     files = {"a.md": SECTION, "b.md": PYTORCH_ONLY, "c.md": "# Prose only\n"}
     root = book(files)
     first = run(root, "build")
     assert first.exit_code == 0
-    read: list[str] = []
-    original = pipeline.load_book.__globals__["read_document"]
-
-    def counting(root_, relpath, tabs, wanted=None):
-        document = original(root_, relpath, tabs, wanted)
-        if not document.skimmed:
-            read.append(relpath)
-        return document
-
-    monkeypatch.setattr("d2lbuild.book.read_document", counting)
+    chapters_read.clear()
     (root / "b.md").write_text(PYTORCH_ONLY.replace("return 2", "return 3"))
     (root / "build" / "notebooks" / "tensorflow" / "a.ipynb").unlink()  # a notebook lost: its chapter is read
     again = run(root, "build")
-    assert sorted(read) == ["a.md", "b.md", "index.md"]
+    assert sorted(chapters_read) == ["a.md", "b.md", "index.md"]
     assert again.stderr == first.stderr
     clean = tmp_path / "clean"
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("build"))

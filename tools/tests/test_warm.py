@@ -193,30 +193,28 @@ def test_a_template_that_cannot_start_falls_back_to_cold_kernels(tmp_path, monke
     ]
 
 
-def test_the_template_starts_before_the_preparation_and_ends_when_it_fails(tmp_path, monkeypatch):
-    spawned = []
+@pytest.fixture
+def spawned(monkeypatch) -> list:
+    """The process of every template started from now on."""
+    started = []
     spawn = Template.spawn
 
     def recorded(self, cwd):
         spawn(self, cwd)
-        spawned.append(self.process)
+        started.append(self.process)
 
     monkeypatch.setattr(Template, "spawn", recorded)
+    return started
+
+
+def test_the_template_starts_before_the_preparation_and_ends_when_it_fails(tmp_path, spawned):
     root = write_book(tmp_path / "book", {"ch/a.md": "# A\n\n" + cell("def f(:  #@save", "    pass")}, config=CONFIG)
     with pytest.raises(BuildError, match="does not parse"):
         eval_book(root)
     assert len(spawned) == 1 and spawned[0].poll() is not None
 
 
-def test_a_template_starts_only_when_a_notebook_runs(tmp_path, monkeypatch):
-    spawned = []
-    spawn = Template.spawn
-
-    def recorded(self, cwd):
-        spawn(self, cwd)
-        spawned.append(self.process)
-
-    monkeypatch.setattr(Template, "spawn", recorded)
+def test_a_template_starts_only_when_a_notebook_runs(tmp_path, spawned):
     files = {"ch/a.md": "# A\n\n" + cell("print(1)"), "ch/b.md": "# B\n\n" + cell("import sys", "print('wave' in sys.modules)")}
     root = write_book(tmp_path / "book", files, config=CONFIG)
     lines: list[str] = []
