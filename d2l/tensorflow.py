@@ -14,7 +14,7 @@ import time
 import numpy as np
 import numpy as onp
 import tensorflow as tf
-from IPython import display
+from IPython import display, get_ipython
 from matplotlib import pyplot as plt
 from matplotlib_inline import backend_inline
 
@@ -177,6 +177,8 @@ class Animator:
         self.fmts = fmts
         self.xs, self.ys = None, None
         self.handle = None  # where the figure is shown, once drawn
+        self.stale, self.flush_pending = False, False
+        self.drawn_at, self.draw_seconds = 0.0, 0.0
 
     def add(self, x, y):
         """Append a point to every series; y is a number or a list."""
@@ -189,9 +191,27 @@ class Animator:
             if a is not None and b is not None:
                 self.xs[i].append(float(a))
                 self.ys[i].append(float(b))
-        self.draw()
+        self.stale = True
+        shell = get_ipython()
+        if shell is None or self.handle is None or self.due():
+            self.draw()
+        elif not self.flush_pending:  # draw the last points when the cell ends
+            shell.events.register('post_run_cell', self.flush)
+            self.flush_pending = True
+
+    def due(self):
+        """Whether drawing now keeps drawing under a tenth of the time."""
+        return time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds
+
+    def flush(self, *args):
+        """Draw the points that arrived since the last picture."""
+        get_ipython().events.unregister('post_run_cell', self.flush)
+        self.flush_pending = False
+        if self.stale:
+            self.draw()
 
     def draw(self):
+        start = time.perf_counter()
         axes = self.axes[0]
         axes.cla()
         for i, (xs, ys) in enumerate(zip(self.xs, self.ys)):
@@ -203,6 +223,9 @@ class Animator:
             plt.close(self.fig)  # shown through the handle only, not again when the cell ends
         else:
             self.handle.update(self.fig)
+        self.stale = False
+        self.drawn_at = time.perf_counter()
+        self.draw_seconds = self.drawn_at - start
 
 def add_to_class(Class):
     """Decorator: register the function as a method of Class.
@@ -383,13 +406,15 @@ def evaluate_accuracy(net, data_iter):
     """Fraction of correct predictions of `net` on a data set.
 
     Defined in :numref:`sec_softmax_scratch`"""
+    forward = net
+    if isinstance(net, tf.keras.Model):  # compiled once per model
+        if not hasattr(net, 'predict_graph'):
+            net.predict_graph = tf.function(lambda X: net(X, training=False),
+                                            reduce_retracing=True)
+        forward = net.predict_graph
     metric = d2l.Accumulator(2)  # correct predictions, examples
     for X, y in data_iter:
-        if isinstance(net, tf.keras.Model):
-            y_hat = net(X, training=False)
-        else:
-            y_hat = net(X)
-        metric.add(accuracy(y_hat, y), int(tf.size(y)))
+        metric.add(accuracy(forward(X), y), int(tf.size(y)))
     return metric[0] / metric[1]
 
 class Updater:
@@ -570,11 +595,8 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     Defined in :numref:`sec_lenet`"""
     if device is None:
         device = d2l.try_gpu()
-    metric = d2l.Accumulator(2)  # correct predictions, examples
-    with tf.device(device):
-        for X, y in data_iter:
-            metric.add(d2l.accuracy(net(X, training=False), y), int(tf.size(y)))
-    return metric[0] / metric[1]
+    with tf.device(device):  # the model's compiled forward pass, as in evaluate_accuracy
+        return d2l.evaluate_accuracy(net, data_iter)
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     """Train net on device with Adam and cross-entropy; plot loss and accuracies, report throughput.
@@ -582,6 +604,9 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     Defined in :numref:`sec_lenet`"""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
+    with tf.device(device):
+        net(next(iter(train_iter))[0])  # create the weights, then the optimizer's
+    optimizer.build(net.trainable_variables)
 
     @tf.function(reduce_retracing=True)
     def train_step(X, y):

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import numpy as onp
 import torch
-from IPython import display
+from IPython import display, get_ipython
 from matplotlib import pyplot as plt
 from matplotlib_inline import backend_inline
 from torch import nn
@@ -179,6 +179,8 @@ class Animator:
         self.fmts = fmts
         self.xs, self.ys = None, None
         self.handle = None  # where the figure is shown, once drawn
+        self.stale, self.flush_pending = False, False
+        self.drawn_at, self.draw_seconds = 0.0, 0.0
 
     def add(self, x, y):
         """Append a point to every series; y is a number or a list."""
@@ -191,9 +193,27 @@ class Animator:
             if a is not None and b is not None:
                 self.xs[i].append(float(a))
                 self.ys[i].append(float(b))
-        self.draw()
+        self.stale = True
+        shell = get_ipython()
+        if shell is None or self.handle is None or self.due():
+            self.draw()
+        elif not self.flush_pending:  # draw the last points when the cell ends
+            shell.events.register('post_run_cell', self.flush)
+            self.flush_pending = True
+
+    def due(self):
+        """Whether drawing now keeps drawing under a tenth of the time."""
+        return time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds
+
+    def flush(self, *args):
+        """Draw the points that arrived since the last picture."""
+        get_ipython().events.unregister('post_run_cell', self.flush)
+        self.flush_pending = False
+        if self.stale:
+            self.draw()
 
     def draw(self):
+        start = time.perf_counter()
         axes = self.axes[0]
         axes.cla()
         for i, (xs, ys) in enumerate(zip(self.xs, self.ys)):
@@ -205,6 +225,9 @@ class Animator:
             plt.close(self.fig)  # shown through the handle only, not again when the cell ends
         else:
             self.handle.update(self.fig)
+        self.stale = False
+        self.drawn_at = time.perf_counter()
+        self.draw_seconds = self.drawn_at - start
 
 def add_to_class(Class):
     """Decorator: register the function as a method of Class.

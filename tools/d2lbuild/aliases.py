@@ -14,29 +14,55 @@ import ast
 import copy
 import functools
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 
 from .config import TabLibrary
+from .fsutil import file_digest
 
 RECEIVER = "_d2l_receiver_"
 MAGIC = re.compile(r"^\s*[%!]")
 
 
-def rewrite_aliases(text: str, library: TabLibrary) -> str:
-    """Apply the simple aliases, then the call aliases (fluent and args), then ``reverse_alias``."""
+class TextStore(Protocol):
+    """Keeps texts computed from code by content, across runs (the build's formatting store)."""
+
+    def kept_text(self, material: str, compute: Callable[[], str]) -> str: ...
+
+
+def rewrite_aliases(text: str, library: TabLibrary, store: TextStore | None = None) -> str:
+    """Apply the simple aliases, then the call aliases (fluent and args), then ``reverse_alias``.
+
+    A cell whose call aliases need parsing is kept in ``store``, when given, by its text, the aliases
+    and the code that rewrites them."""
     if "d2l." not in text:
         return text
-    return _rewritten(text, library)
+    return _rewritten(text, library, store)
 
 
 @functools.lru_cache(maxsize=8192)
-def _rewritten(text: str, library: TabLibrary) -> str:
+def _rewritten(text: str, library: TabLibrary, store: TextStore | None) -> str:
     """``rewrite_aliases``, once per text and library: sections repeat the same short cells."""
     text = _rewrite_simple(text, library)
     calls = {name: ("fluent", target) for name, target in library.fluent_alias}
     calls.update({name: ("args", target) for name, target in library.args_alias})
-    if calls:
-        text = _rewrite_calls(text, calls)
+    if calls and _call_pattern(tuple(sorted(calls))).search(text):
+        if store is None:
+            text = _rewrite_calls(text, calls)
+        else:
+            material = f"aliases\0{rewriter_identity()}\0{sorted(calls.items())!r}\0{text}"
+            text = store.kept_text(material, functools.partial(_rewrite_calls, text, calls))
     return _rewrite_reverse(text, library)
+
+
+@functools.lru_cache(maxsize=1)
+def rewriter_identity() -> str:
+    """What identifies astor, the printer of rewritten calls, in a store (found without importing it)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("astor")
+    return (file_digest(Path(spec.origin)) if spec and spec.origin else None) or "none"
 
 
 def _rewrite_reverse(text: str, library: TabLibrary) -> str:

@@ -1,8 +1,9 @@
 """Lay out code as d2lbook does: imports sorted by isort (no blank lines between sections), trailing spaces gone.
 
-isort is imported only when some code has an import. Each result, and the statements found by parsing a
-saved block, is kept by content, in memory and in an optional store that the build keeps under ``build/``,
-so a rebuild formats and parses nothing twice.
+isort is imported only when some code has an import. Each result, the statements found by parsing a
+saved block, and other texts computed from code (cells with their aliases rewritten) are kept by
+content, in memory and in an optional store that the build keeps under ``build/``, so a rebuild
+formats and parses nothing twice. What d2lbuild computes itself is keyed on its own source too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from .fsutil import file_digest, write_atomic
+from .fsutil import file_digest, source_digest, write_atomic
 
 
 class CodeFormatter:
@@ -29,10 +30,20 @@ class CodeFormatter:
         data = _read_store(store)
         self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
         self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
+        self.texts: dict[str, str] = {k: v for k, v in data.get("texts", {}).items() if isinstance(v, str)}
+
+    def kept_text(self, material: str, compute: Callable[[], str]) -> str:
+        """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild's source)."""
+        key = hashlib.sha256(f"{sys.version_info[:2]}\0{source_digest()}\0{material}".encode()).hexdigest()[:32]
+        found = self.texts.get(key)
+        if found is None:
+            found = self.texts[key] = compute()
+            self.added = True
+        return found
 
     def parsed_once(self, code: str, parse: Callable[[str], tuple]) -> tuple:
         """``parse(code)``, kept by content: the statement summaries of a saved block (plain tuples)."""
-        key = hashlib.sha256(f"{sys.version_info[:2]}\0{code}".encode()).hexdigest()[:32]
+        key = hashlib.sha256(f"{sys.version_info[:2]}\0{source_digest()}\0{code}".encode()).hexdigest()[:32]
         found = self.parsed.get(key)
         if found is None:
             result = parse(code)
@@ -60,7 +71,7 @@ class CodeFormatter:
     def save(self) -> None:
         """Keep what was formatted for the next run (only when something new was formatted)."""
         if self.store is not None and self.added:
-            data = {"formatted": self.known, "parsed": self.parsed}
+            data = {"formatted": self.known, "parsed": self.parsed, "texts": self.texts}
             write_atomic(self.store, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             self.added = False
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -77,8 +78,9 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
 def source_digest() -> str:
-    """A digest of d2lbuild's own source: a changed tool invalidates every cache and state."""
+    """A digest of d2lbuild's own source: a changed tool invalidates every cache and state (read once a run)."""
     package = Path(__file__).resolve().parent
     parts = [f"{path.name}\0{file_digest(path)}" for path in sorted(package.glob("*.py"))]
     return digest("\n".join(parts))

@@ -30,7 +30,7 @@ def notebook_for(path: str, cells: list[Cell], library: TabLibrary, formatter: C
     nb_cells = []
     for cell in _merge_markdown(cells):
         if cell.kind == "code":
-            cell = _formatted(apply_aliases(cell, library), formatter)
+            cell = _formatted(apply_aliases(cell, library, formatter), formatter)
             nb_cells.append(_code_cell(cell, len(nb_cells)))
         else:
             nb_cells.append(_markdown_cell(cell, len(nb_cells)))

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from .aliases import rewrite_aliases
+from .aliases import TextStore, rewrite_aliases
 from .config import TabLibrary
 from .errors import BuildError
 from .source import Cell, Document, Line
@@ -237,11 +237,11 @@ def _indent(text: str) -> int:
 # --- aliases --------------------------------------------------------------------------------
 
 
-def apply_aliases(cell: Cell, library: TabLibrary) -> Cell:
-    """Rewrite ``d2l.`` aliases into the framework's own calls, as notebooks show them."""
+def apply_aliases(cell: Cell, library: TabLibrary, store: TextStore | None = None) -> Cell:
+    """Rewrite ``d2l.`` aliases into the framework's own calls, as notebooks show them (kept in ``store``)."""
     if cell.kind != "code" or "d2l." not in cell.text:
         return cell
-    text = rewrite_aliases(cell.text, library)
+    text = rewrite_aliases(cell.text, library, store)
     if text == cell.text:
         return cell
     new_lines = text.split("\n")

@@ -9,6 +9,7 @@ import shutil
 import pytest
 from conftest import run
 
+from d2lbuild import aliases, formatting
 from d2lbuild import book as book_module
 from d2lbuild import pipeline
 
@@ -212,3 +213,57 @@ def test_make_notebooks_reads_again_only_what_changed_and_writes_what_a_clean_ru
         made = {p.relative_to(root / folder): p.read_bytes() for p in (root / folder).rglob("*") if p.is_file()}
         expected = {p.relative_to(clean / folder): p.read_bytes() for p in (clean / folder).rglob("*") if p.is_file()}
         assert made == expected, folder
+
+
+ALIASED = SECTION + """
+```{.python .input}
+#@tab pytorch
+x = d2l.numpy(d2l.ones(3))
+```
+"""
+FLUENT = "\n[library-pytorch]\nsimple_alias = ones\nfluent_alias = numpy -> detach().numpy\n"
+
+
+def _without_notebooks(root) -> None:
+    shutil.rmtree(root / "build" / "notebooks")
+    for state in (root / "build" / ".d2lbuild").glob("notebooks-*.json"):
+        state.unlink()
+
+
+def test_cells_with_rewritten_aliases_are_kept_by_content(book, monkeypatch):
+    """A cell whose call aliases needed parsing is not parsed again by a later run, which writes the same notebook."""
+    root = book({"a.md": ALIASED})
+    (root / "config.ini").write_text((root / "config.ini").read_text() + FLUENT)
+    assert run(root, "notebooks").exit_code == 0
+    notebook = (root / "build/notebooks/pytorch/a.ipynb").read_bytes()
+    assert b"torch.ones(3).detach().numpy()" in notebook
+    parsed: list[str] = []
+    original = aliases._rewrite_calls
+    monkeypatch.setattr(aliases, "_rewrite_calls", lambda text, calls: parsed.append(text) or original(text, calls))
+    _without_notebooks(root)
+    assert run(root, "notebooks").exit_code == 0
+    assert parsed == [] and (root / "build/notebooks/pytorch/a.ipynb").read_bytes() == notebook
+
+
+def test_results_kept_by_another_d2lbuild_are_not_used(book, tmp_path, monkeypatch):
+    """The parsed statements and rewritten cells of the store depend on d2lbuild's own code: after an
+    upgrade, entries written by the old code are computed again, and the outputs equal a clean build's."""
+    root = book({"a.md": ALIASED})
+    (root / "config.ini").write_text((root / "config.ini").read_text() + FLUENT)
+    assert run(root, "build").exit_code == 0
+    store = root / "build" / ".d2lbuild" / "formatted.json"
+    data = json.loads(store.read_text())
+    assert data["parsed"] and data["texts"]
+    data["parsed"] = {key: [] for key in data["parsed"]}  # what an older d2lbuild might have found
+    data["texts"] = {key: "x = 'from another d2lbuild'" for key in data["texts"]}
+    store.write_text(json.dumps(data))
+    for state in (root / "build" / ".d2lbuild").glob("*-*.json"):
+        state.unlink()  # the states, and the store of saved blocks, which names the tool already
+    shutil.rmtree(root / "build" / "notebooks")
+    monkeypatch.setattr(formatting, "source_digest", lambda: "another d2lbuild")
+    assert run(root, "build").exit_code == 0
+    monkeypatch.undo()
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("build"))
+    assert run(clean, "build").exit_code == 0
+    assert _outputs(root) == _outputs(clean)
