@@ -9,9 +9,8 @@ import shutil
 import pytest
 from conftest import run
 
-from d2lbuild import aliases, formatting
+from d2lbuild import aliases, formatting, pipeline
 from d2lbuild import book as book_module
-from d2lbuild import pipeline
 
 SECTION = """\
 # Section
