@@ -90,6 +90,7 @@ def best(root: Path, *args: str, clean: tuple[str, ...] = (), before=None) -> Ti
 # switching branches. The outputs and the records that would call them up to date are removed.
 LIBRARIES = tuple(f"d2l/{name}.py" for name in ("torch", "mxnet", "jax", "tensorflow"))
 LIBRARIES_WRITTEN = (f"{STATE}/extract-pytorch-mxnet-jax-tensorflow.json", *LIBRARIES)
+BLOCKS = f"{STATE}/saved-blocks.json"  # without it, every chapter that saves code is read and its blocks found
 NOTEBOOKS_WRITTEN = ("build/notebooks", f"{STATE}/notebooks-pytorch-mxnet-jax-tensorflow.json")
 
 
@@ -105,6 +106,7 @@ def real_book(folder: Path) -> None:
     rows = [
         ("extract, cold, no build/", best(root, "extract", clean=("build",))),
         ("extract, cold, content caches kept", best(root, "extract", clean=LIBRARIES_WRITTEN)),
+        ("extract, cold, formatted code kept, chapters read", best(root, "extract", clean=(*LIBRARIES_WRITTEN, BLOCKS))),
         ("notebooks, cold, no build/", best(root, "notebooks", clean=("build",))),
         ("notebooks, cold, content caches kept", best(root, "notebooks", clean=NOTEBOOKS_WRITTEN)),
         ("make notebooks (build), cold (no build/)", best(root, "build", clean=("build",))),
