@@ -91,6 +91,7 @@ class TabPlan:
     variables: dict[str, str]
     meta: dict
     preload: tuple[str, ...] | None = None  # modules the warm template imports; None: cold kernels
+    compiled: tuple[str, ...] = ()  # the library's files, which the warm template byte-compiles (never imports)
 
 
 def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
@@ -142,11 +143,11 @@ def warm_kernels(early: WarmKernels | None, plan: TabPlan, environment: Environm
     if plan.preload is None or not plan.jobs:
         return None
     if early is not None and early.python == environment.python and early.variables == plan.variables and not environment.created:
-        early.template.modules = plan.preload
+        early.template.modules, early.template.compiled = plan.preload, plan.compiled
         return early
     if early is not None:
         early.discard()
-    warm = WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log)
+    warm = WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log, plan.compiled)
     warm.spawn()  # its imports overlap the rest of the set-up and the first kernel's start
     return warm
 
@@ -191,7 +192,14 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
             jobs.append(job)
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
     meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload}
-    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload)
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab))
+
+
+def library_sources(config: Config, tab: str) -> tuple[str, ...]:
+    """The files a notebook's ``from d2l import ...`` runs: the tab's library and its package's ``__init__.py``."""
+    library = (config.root / config.library(tab).lib_file).resolve()
+    package = library.parent / "__init__.py"
+    return tuple(str(path) for path in (package, library) if path.is_file())
 
 
 def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_book
+from conftest import run, write_book
 
 from d2lbuild.config import parse_config
 from d2lbuild.errors import BuildError
@@ -335,3 +336,22 @@ def test_a_forked_kernel_that_does_not_come_up_falls_back_to_cold_kernels(tmp_pa
     assert [line for line in log if "warm kernels off" in line] == [
         "warm kernels off: a forked kernel did not come up (Kernel died before replying to kernel_info); kernels start cold"
     ]
+
+
+def test_a_library_edit_that_keeps_size_and_time_is_seen_by_the_next_eval(tmp_path, monkeypatch):
+    """Kernels import the library the template byte-compiled, checked by the source's hash: Python's own
+    bytecode, checked by size and time, would keep running the old library after such an edit."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # kernels may write bytecode, as on most machines
+    library_chapter = "# Library\n\n" + cell("def which():  #@save", "    return 'first'")
+    files = {"ch/lib.md": library_chapter, "ch/a.md": "# A\n\n" + cell("from d2l import torch as d2l", "print(d2l.which())")}
+    root = write_book(tmp_path / "book", files, config=CONFIG)
+    results, _ = eval_book(root)
+    assert results["ch/a.md"].status == "ok" and printed(root, "ch/a.md") == ["first"]
+    library = root / "d2l" / "torch.py"
+    before = library.stat()
+    (root / "ch/lib.md").write_text(library_chapter.replace("first", "later"))
+    assert run(root, "extract").exit_code == 0
+    assert library.stat().st_size == before.st_size
+    os.utime(library, ns=(before.st_atime_ns, before.st_mtime_ns))  # saved within the same second, say
+    results, _ = eval_book(root)
+    assert results["ch/a.md"].status == "ok" and printed(root, "ch/a.md") == ["later"]
