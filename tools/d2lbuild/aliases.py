@@ -35,25 +35,31 @@ def rewrite_aliases(text: str, library: TabLibrary, store: TextStore | None = No
     """Apply the simple aliases, then the call aliases (fluent and args), then ``reverse_alias``.
 
     A cell whose call aliases need parsing is kept in ``store``, when given, by its text, the aliases
-    and the code that rewrites them."""
+    and the printer of rewritten calls."""
     if "d2l." not in text:
         return text
-    return _rewritten(text, library, store)
+    text = _rewrite_simple(text, library)
+    calls = _calls(library)
+    if calls and _call_pattern(tuple(sorted(dict(calls)))).search(text):
+        if store is None:
+            text = _rewritten_calls(text, calls)
+        else:
+            material = f"aliases\0{rewriter_identity()}\0{calls!r}\0{text}"
+            text = store.kept_text(material, functools.partial(_rewritten_calls, text, calls))
+    return _rewrite_reverse(text, library)
+
+
+def _calls(library: TabLibrary) -> tuple[tuple[str, tuple[str, str]], ...]:
+    """The call aliases by name: ``(name, ("fluent" or "args", target))``, sorted."""
+    calls = {name: ("fluent", target) for name, target in library.fluent_alias}
+    calls.update({name: ("args", target) for name, target in library.args_alias})
+    return tuple(sorted(calls.items()))
 
 
 @functools.lru_cache(maxsize=8192)
-def _rewritten(text: str, library: TabLibrary, store: TextStore | None) -> str:
-    """``rewrite_aliases``, once per text and library: sections repeat the same short cells."""
-    text = _rewrite_simple(text, library)
-    calls = {name: ("fluent", target) for name, target in library.fluent_alias}
-    calls.update({name: ("args", target) for name, target in library.args_alias})
-    if calls and _call_pattern(tuple(sorted(calls))).search(text):
-        if store is None:
-            text = _rewrite_calls(text, calls)
-        else:
-            material = f"aliases\0{rewriter_identity()}\0{sorted(calls.items())!r}\0{text}"
-            text = store.kept_text(material, functools.partial(_rewrite_calls, text, calls))
-    return _rewrite_reverse(text, library)
+def _rewritten_calls(text: str, calls: tuple[tuple[str, tuple[str, str]], ...]) -> str:
+    """``_rewrite_calls``, once per text and aliases: sections repeat the same short cells."""
+    return _rewrite_calls(text, dict(calls))
 
 
 @functools.lru_cache(maxsize=1)

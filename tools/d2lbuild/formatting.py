@@ -3,7 +3,7 @@
 isort is imported only when some code has an import. Each result, the statements found by parsing a
 saved block, and other texts computed from code (cells with their aliases rewritten) are kept by
 content, in memory and in an optional store that the build keeps under ``build/``, so a rebuild
-formats and parses nothing twice. What d2lbuild computes itself is keyed on its own source too.
+formats and parses nothing twice. The store names the d2lbuild that wrote it: another one's is not used.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ class CodeFormatter:
         self.added = False
         self.memo: dict[str, str] = {}  # this run's results by source text
         data = _read_store(store)
+        if data.get("tool") != store_identity():  # written by another d2lbuild (or Python): computed again
+            data = {}
         self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
         self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
         self.texts: dict[str, str] = {k: v for k, v in data.get("texts", {}).items() if isinstance(v, str)}
 
     def kept_text(self, material: str, compute: Callable[[], str]) -> str:
-        """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild's source)."""
-        key = hashlib.sha256(f"{sys.version_info[:2]}\0{source_digest()}\0{material}".encode()).hexdigest()[:32]
+        """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild itself)."""
+        key = hashlib.sha256(material.encode()).hexdigest()[:32]
         found = self.texts.get(key)
         if found is None:
             found = self.texts[key] = compute()
@@ -43,7 +45,7 @@ class CodeFormatter:
 
     def parsed_once(self, code: str, parse: Callable[[str], tuple]) -> tuple:
         """``parse(code)``, kept by content: the statement summaries of a saved block (plain tuples)."""
-        key = hashlib.sha256(f"{sys.version_info[:2]}\0{source_digest()}\0{code}".encode()).hexdigest()[:32]
+        key = hashlib.sha256(code.encode()).hexdigest()[:32]
         found = self.parsed.get(key)
         if found is None:
             result = parse(code)
@@ -71,7 +73,7 @@ class CodeFormatter:
     def save(self) -> None:
         """Keep what was formatted for the next run (only when something new was formatted)."""
         if self.store is not None and self.added:
-            data = {"formatted": self.known, "parsed": self.parsed, "texts": self.texts}
+            data = {"tool": store_identity(), "formatted": self.known, "parsed": self.parsed, "texts": self.texts}
             write_atomic(self.store, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             self.added = False
 
@@ -84,8 +86,14 @@ def _without_trailing_spaces(text: str) -> str:
     return TRAILING_SPACES.sub("", text)
 
 
-def _read_store(store: Path | None) -> dict[str, dict]:
-    """The store's two tables; a missing or foreign file gives empty ones (it is only a cache)."""
+@lru_cache(maxsize=1)
+def store_identity() -> str:
+    """Whose results the store holds: this d2lbuild's source (its isort options and parsers) and Python's version."""
+    return f"{source_digest()}:{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _read_store(store: Path | None) -> dict:
+    """The store's tables and identity; a missing or foreign file gives none (it is only a cache)."""
     if store is None:
         return {}
     try:
@@ -94,7 +102,7 @@ def _read_store(store: Path | None) -> dict[str, dict]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {name: table for name, table in data.items() if isinstance(table, dict)}
+    return {name: value for name, value in data.items() if isinstance(value, dict) or name == "tool"}
 
 
 def sort_imports(source: str, directory: str) -> str:

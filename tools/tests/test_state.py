@@ -237,16 +237,16 @@ def test_cells_with_rewritten_aliases_are_kept_by_content(book, monkeypatch):
     notebook = (root / "build/notebooks/pytorch/a.ipynb").read_bytes()
     assert b"torch.ones(3).detach().numpy()" in notebook
     parsed: list[str] = []
-    original = aliases._rewrite_calls
-    monkeypatch.setattr(aliases, "_rewrite_calls", lambda text, calls: parsed.append(text) or original(text, calls))
+    original = aliases._rewritten_calls
+    monkeypatch.setattr(aliases, "_rewritten_calls", lambda text, calls: parsed.append(text) or original(text, calls))
     _without_notebooks(root)
     assert run(root, "notebooks").exit_code == 0
     assert parsed == [] and (root / "build/notebooks/pytorch/a.ipynb").read_bytes() == notebook
 
 
 def test_results_kept_by_another_d2lbuild_are_not_used(book, tmp_path, monkeypatch):
-    """The parsed statements and rewritten cells of the store depend on d2lbuild's own code: after an
-    upgrade, entries written by the old code are computed again, and the outputs equal a clean build's."""
+    """The parsed statements, rewritten cells and isort layouts of the store depend on d2lbuild's own code:
+    after an upgrade, what the old code kept is computed again, and the outputs equal a clean build's."""
     root = book({"a.md": ALIASED})
     (root / "config.ini").write_text((root / "config.ini").read_text() + FLUENT)
     assert run(root, "build").exit_code == 0
@@ -259,10 +259,12 @@ def test_results_kept_by_another_d2lbuild_are_not_used(book, tmp_path, monkeypat
     for state in (root / "build" / ".d2lbuild").glob("*-*.json"):
         state.unlink()  # the states, and the store of saved blocks, which names the tool already
     shutil.rmtree(root / "build" / "notebooks")
-    monkeypatch.setattr(formatting, "source_digest", lambda: "another d2lbuild")
+    monkeypatch.setattr(formatting, "store_identity", lambda: "another d2lbuild")
     assert run(root, "build").exit_code == 0
     monkeypatch.undo()
     clean = tmp_path / "clean"
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("build"))
     assert run(clean, "build").exit_code == 0
     assert _outputs(root) == _outputs(clean)
+    indexes = [{p.name: p.read_bytes() for p in (book / "build" / "library").glob("*.json")} for book in (root, clean)]
+    assert indexes[0] == indexes[1]  # the names each library defines, found from the parsed statements
