@@ -104,10 +104,13 @@ def preload(names: list[str], replies: int) -> list[str]:
 def compile_sources(paths: list[str]) -> None:
     """Byte-compile the book's library where its kernels will look for it, without importing it. The bytecode is
     checked against the source's hash when imported, so an edit that keeps the file's size and time is seen (as
-    it would not be by the timestamps Python writes by default), and kernels need not compile the library each."""
+    it would not be by the timestamps Python writes by default), and kernels need not compile the library each.
+    Nothing is written when the environment asks for no bytecode."""
     import importlib.util
     import py_compile
 
+    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: the user wants no bytecode beside the sources
+        return
     for path in paths:
         try:
             py_compile.compile(

@@ -348,6 +348,8 @@ def test_a_library_edit_that_keeps_size_and_time_is_seen_by_the_next_eval(tmp_pa
     results, _ = eval_book(root)
     assert results["ch/a.md"].status == "ok" and printed(root, "ch/a.md") == ["first"]
     library = root / "d2l" / "torch.py"
+    [bytecode] = (root / "d2l" / "__pycache__").glob("torch.*.pyc")
+    assert int.from_bytes(bytecode.read_bytes()[4:8], "little") == 0b11  # checked against the source's hash
     before = library.stat()
     (root / "ch/lib.md").write_text(library_chapter.replace("first", "later"))
     assert run(root, "extract").exit_code == 0
