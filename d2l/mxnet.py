@@ -207,8 +207,10 @@ class Animator:
         return time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds
 
     def flush(self, *args):
-        """Draw the points that arrived since the last picture."""
-        get_ipython().events.unregister('post_run_cell', self.flush)
+        """Draw the points that arrived since the last picture (IPython calls it when the cell ends)."""
+        shell = get_ipython()
+        if self.flush_pending and shell is not None:
+            shell.events.unregister('post_run_cell', self.flush)
         self.flush_pending = False
         if self.stale:
             self.draw()

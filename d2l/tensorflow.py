@@ -204,8 +204,10 @@ class Animator:
         return time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds
 
     def flush(self, *args):
-        """Draw the points that arrived since the last picture."""
-        get_ipython().events.unregister('post_run_cell', self.flush)
+        """Draw the points that arrived since the last picture (IPython calls it when the cell ends)."""
+        shell = get_ipython()
+        if self.flush_pending and shell is not None:
+            shell.events.unregister('post_run_cell', self.flush)
         self.flush_pending = False
         if self.stale:
             self.draw()
@@ -407,11 +409,12 @@ def evaluate_accuracy(net, data_iter):
 
     Defined in :numref:`sec_softmax_scratch`"""
     forward = net
-    if isinstance(net, tf.keras.Model):  # compiled once per model
-        if not hasattr(net, 'predict_graph'):
-            net.predict_graph = tf.function(lambda X: net(X, training=False),
-                                            reduce_retracing=True)
-        forward = net.predict_graph
+    if isinstance(net, tf.keras.Model):  # compiled once per model (and layout of it)
+        weights = tuple(id(w) for w in net.weights)
+        if getattr(net, 'predict_graph', (None,))[0] != weights:
+            net.predict_graph = (weights, tf.function(lambda X: net(X, training=False),
+                                                      reduce_retracing=True))
+        forward = net.predict_graph[1]
     metric = d2l.Accumulator(2)  # correct predictions, examples
     for X, y in data_iter:
         metric.add(accuracy(forward(X), y), int(tf.size(y)))
@@ -604,8 +607,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     Defined in :numref:`sec_lenet`"""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
-    with tf.device(device):
-        net(next(iter(train_iter))[0])  # create the weights, then the optimizer's
+    with tf.device(device):  # the weights, then the optimizer's slots, before the step is traced
+        net.build(train_iter.element_spec[0].shape)
     optimizer.build(net.trainable_variables)
 
     @tf.function(reduce_retracing=True)
