@@ -107,7 +107,8 @@ def _simple_pattern(aliases: tuple[tuple[str, str], ...], lib_name: str) -> tupl
         else:
             choices.append("(" + re.escape(name) + r")\b")
         targets.append(f"{lib_name}.{target.removesuffix('(')}")
-    return re.compile(r"(?<![\w.])d2l\.(?:" + "|".join(choices) + ")"), targets
+    # the literal first (with the look-behind after it) lets the regex engine jump from one "d2l." to the next
+    return re.compile(r"d2l\.(?<![\w.]d2l\.)(?:" + "|".join(choices) + ")"), targets
 
 
 def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
