@@ -40,7 +40,7 @@ def rewrite_aliases(text: str, library: TabLibrary, store: TextStore | None = No
         return text
     text = _rewrite_simple(text, library)
     calls = _calls(library)
-    if calls and _call_pattern(tuple(sorted(dict(calls)))).search(text):
+    if calls and _call_pattern(tuple(name for name, _ in calls)).search(text):
         if store is None:
             text = _rewritten_calls(text, calls)
         else:
@@ -49,6 +49,7 @@ def rewrite_aliases(text: str, library: TabLibrary, store: TextStore | None = No
     return _rewrite_reverse(text, library)
 
 
+@functools.lru_cache(maxsize=32)
 def _calls(library: TabLibrary) -> tuple[tuple[str, tuple[str, str]], ...]:
     """The call aliases by name: ``(name, ("fluent" or "args", target))``, sorted."""
     calls = {name: ("fluent", target) for name, target in library.fluent_alias}
