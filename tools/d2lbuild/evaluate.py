@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bytecode import compile_library
 from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
 from .envs import Environment, ensure_environment, existing_python, visible_gpus
@@ -91,7 +92,7 @@ class TabPlan:
     variables: dict[str, str]
     meta: dict
     preload: tuple[str, ...] | None = None  # modules the warm template imports; None: cold kernels
-    compiled: tuple[str, ...] = ()  # the library's files, which the warm template byte-compiles (never imports)
+    library: tuple[str, ...] = ()  # the files of the library, byte-compiled before any kernel starts
 
 
 def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
@@ -104,6 +105,8 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
+            if plan.jobs:
+                compile_library(environment.python, plan.library, {**os.environ, **plan.variables})
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)
@@ -143,11 +146,11 @@ def warm_kernels(early: WarmKernels | None, plan: TabPlan, environment: Environm
     if plan.preload is None or not plan.jobs:
         return None
     if early is not None and early.python == environment.python and early.variables == plan.variables and not environment.created:
-        early.template.modules, early.template.compiled = plan.preload, plan.compiled
+        early.template.modules = plan.preload
         return early
     if early is not None:
         early.discard()
-    warm = WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log, plan.compiled)
+    warm = WarmKernels(environment.python, plan.variables, plan.preload, root, sockets, log)
     warm.spawn()  # its imports overlap the rest of the set-up and the first kernel's start
     return warm
 

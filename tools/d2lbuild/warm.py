@@ -117,11 +117,10 @@ class Template:
     and waits until it is ready; so the imports overlap whatever the caller does in between.
     """
 
-    def __init__(self, python: str, env: dict[str, str], modules: tuple[str, ...], compiled: tuple[str, ...] = ()):
+    def __init__(self, python: str, env: dict[str, str], modules: tuple[str, ...]):
         self.python = python
         self.env = env
         self.modules = modules
-        self.compiled = compiled  # source files it byte-compiles, once the modules are loaded
         self.loaded: list[str] = []
         self.dropped: list[str] = []
         self.process: subprocess.Popen | None = None
@@ -155,7 +154,7 @@ class Template:
         loop = asyncio.get_running_loop()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(self.events), self.process.stdout)
         try:
-            self.send({"preload": list(self.modules), "compile": list(self.compiled)})
+            self.send({"preload": list(self.modules)})
         except RuntimeError:  # it died while importing the kernel machinery, before it read its list
             line = b""
         else:
@@ -270,15 +269,11 @@ def process_running(pid: int) -> bool:
 class WarmKernels:
     """Starts kernels of one tab by forking its template; says once when it falls back to cold kernels."""
 
-    def __init__(
-        self, python: str, env: dict[str, str], modules: tuple[str, ...], book_root: str, home: str, log,
-        compiled: tuple[str, ...] = (),
-    ):
-        """Kernels of ``python`` with ``env`` on top of this process's environment, preloading ``modules`` (and
-        byte-compiling the ``compiled`` files, the book's library, for the kernels to import)."""
+    def __init__(self, python: str, env: dict[str, str], modules: tuple[str, ...], book_root: str, home: str, log):
+        """Kernels of ``python`` with ``env`` on top of this process's environment, preloading ``modules``."""
         self.python = python
         self.variables = env
-        self.template = Template(python, template_env({**os.environ, **env}, book_root), modules, compiled)
+        self.template = Template(python, template_env({**os.environ, **env}, book_root), modules)
         self.home = home
         self.log = log
         self.off_reason: str | None = None if hasattr(os, "fork") else "fork is not available on this platform"

@@ -1,10 +1,9 @@
 """The template process of warm kernels: it imports the kernel machinery and the preload modules once, then forks kernels.
 
 It runs in a tab's environment, which has no d2lbuild, so it imports nothing from this package. Protocol, one JSON
-object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...], "compile": [FILE,
-...]}`` on stdin, imports the modules and answers ``{"event": "dropped", ...}`` on stdout for each module it could not
-import, byte-compiles the files (the book's library, never imported here), then answers
-``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
+object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...]}`` on stdin,
+imports the modules and answers ``{"event": "dropped", ...}`` on stdout for each module it could not import, then
+answers ``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
 "cwd": DIR}``; the template answers ``{"event": "forked", "id": ID, "pid": PID}`` and later ``{"event": "exit", "pid":
 PID, "status": S}`` (``S`` as ``Popen.returncode``: the exit code, or minus the signal). End of stdin: it kills the
 kernels it forked that are still running, and exits.
@@ -39,7 +38,6 @@ def main() -> None:
         os._exit(0)
     request = json.loads(first)
     modules = preload(request["preload"], replies)
-    compile_sources(request.get("compile", []))
     reply(replies, {"event": "ready", "modules": modules})
     children: set[int] = set()
     signal.signal(signal.SIGCHLD, lambda *_: reap(children, replies))
@@ -99,26 +97,6 @@ def preload(names: list[str], replies: int) -> list[str]:
     if torch is not None and torch.cuda.is_initialized():
         raise SystemExit("CUDA was initialized while preloading: kernels cannot be forked")
     return loaded
-
-
-def compile_sources(paths: list[str]) -> None:
-    """Byte-compile the book's library where its kernels will look for it, without importing it. The bytecode is
-    checked against the source's hash when imported, so an edit that keeps the file's size and time is seen (as
-    it would not be by the timestamps Python writes by default), and kernels need not compile the library each.
-    Nothing is written when the environment asks for no bytecode."""
-    import importlib.util
-    import py_compile
-
-    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: the user wants no bytecode beside the sources
-        return
-    for path in paths:
-        try:
-            py_compile.compile(
-                path, cfile=importlib.util.cache_from_source(path), doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
-            )
-        except Exception:  # noqa: BLE001 - broken code or a read-only folder: the kernel compiles it and says why
-            pass
 
 
 def import_module_or_parent(name: str) -> None:

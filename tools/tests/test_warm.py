@@ -338,14 +338,16 @@ def test_a_forked_kernel_that_does_not_come_up_falls_back_to_cold_kernels(tmp_pa
     ]
 
 
-def test_a_library_edit_that_keeps_size_and_time_is_seen_by_the_next_eval(tmp_path, monkeypatch):
-    """Kernels import the library the template byte-compiled, checked by the source's hash: Python's own
-    bytecode, checked by size and time, would keep running the old library after such an edit."""
+@pytest.mark.parametrize("cold", [False, True], ids=["warm", "cold"])
+def test_a_library_edit_that_keeps_size_and_time_is_seen_by_the_next_eval(tmp_path, monkeypatch, cold):
+    """Kernels, warm or cold, import the library byte-compiled by the tab's interpreter before they start, checked
+    by the source's hash: Python's own bytecode, checked by size and time, would keep running the old library
+    after such an edit."""
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # kernels may write bytecode, as on most machines
     library_chapter = "# Library\n\n" + cell("def which():  #@save", "    return 'first'")
     files = {"ch/lib.md": library_chapter, "ch/a.md": "# A\n\n" + cell("from d2l import torch as d2l", "print(d2l.which())")}
     root = write_book(tmp_path / "book", files, config=CONFIG)
-    results, _ = eval_book(root)
+    results, _ = eval_book(root, cold=cold)
     assert results["ch/a.md"].status == "ok" and printed(root, "ch/a.md") == ["first"]
     library = root / "d2l" / "torch.py"
     [bytecode] = (root / "d2l" / "__pycache__").glob("torch.*.pyc")
@@ -355,5 +357,5 @@ def test_a_library_edit_that_keeps_size_and_time_is_seen_by_the_next_eval(tmp_pa
     assert run(root, "extract").exit_code == 0
     assert library.stat().st_size == before.st_size
     os.utime(library, ns=(before.st_atime_ns, before.st_mtime_ns))  # saved within the same second, say
-    results, _ = eval_book(root)
+    results, _ = eval_book(root, cold=cold)
     assert results["ch/a.md"].status == "ok" and printed(root, "ch/a.md") == ["later"]
