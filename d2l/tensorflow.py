@@ -883,6 +883,7 @@ def predict_rnn(prefix, num_preds, net, vocab, device):
     def as_batch(indices):  # one sequence, shape (1, len(indices))
         return tf.constant([indices])
     state = net.begin_state(1, device)
+    net = getattr(net, 'forward_graph', net)
     logits, state = net(as_batch(vocab[list(prefix)]), state)
     chars = list(prefix)
     for _ in range(num_preds):
@@ -912,11 +913,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     n = (len(corpus) - 1) // num_streams * num_streams
     X = d2l.reshape(d2l.tensor(corpus[:n]), (num_streams, -1))
     Y = d2l.tensor(corpus[1:n + 1])  # row-major, like the logits
-    forward = net
-    if isinstance(net, tf.keras.Model):  # Keras models: compiled once per model
-        if not hasattr(net, 'forward_graph'):
-            net.forward_graph = tf.function(lambda X, state: net(X, state))
-        forward = net.forward_graph
+    forward = getattr(net, 'forward_graph', net)  # compiled, for the Keras models of later sections
     logits, _ = forward(X, net.begin_state(num_streams, device))
     loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
     return perplexity(float(tf.reduce_mean(loss)))
@@ -1015,6 +1012,9 @@ class RNNModel(tf.keras.Model):
         self.rnn, self.vocab_size = rnn_layer, vocab_size
         self.num_hiddens = rnn_layer.units
         self.dense = tf.keras.layers.Dense(vocab_size)
+        # the forward pass compiled for evaluate_perplexity and predict_rnn, any shape
+        self.forward_graph = tf.function(lambda X, state: self(X, state),
+                                         reduce_retracing=True)
 
     def call(self, X, state):
         inputs = tf.one_hot(X, self.vocab_size)
