@@ -59,7 +59,12 @@ class KernelLauncher:
             if manager is not None:
                 return manager
         manager = self.manager(f"k{number}")
-        await manager.start_kernel(cwd=self.cwd, env=env)
+        try:
+            await manager.start_kernel(cwd=self.cwd, env=env)
+        except BaseException:  # not launched, or the eval is stopping: nothing of it is kept
+            kill_group(kernel_process_group(manager))
+            release(manager)
+            raise
         return manager
 
     def manager(self, name: str):
@@ -106,7 +111,21 @@ async def shutdown(manager, graceful: bool = False) -> None:
         await manager.shutdown_kernel(now=not graceful)
     except Exception:  # the kernel may already be gone; its group is killed below
         pass
+    finally:
+        release(manager)
     kill_group(group)
+
+
+def release(manager) -> None:
+    """Close the manager's zmq sockets and context now.
+
+    jupyter_client closes them at the end of a shutdown that succeeded; when the kernel was already gone the
+    shutdown fails before that, and a context left to the garbage collector with sockets collected in the same
+    pass can block the collector, and with it the process's exit, for good.
+    """
+    context = manager.context
+    if not context.closed:
+        context.destroy(linger=0)
 
 
 def kernel_process_group(manager) -> int | None:

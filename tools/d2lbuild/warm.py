@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .runner import connect
+from .runner import connect, release
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -377,3 +377,5 @@ async def stop(manager) -> None:
         await manager.shutdown_kernel(now=True)
     except Exception:  # the kernel may be gone already
         pass
+    finally:
+        release(manager)
