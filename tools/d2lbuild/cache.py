@@ -46,16 +46,44 @@ def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
 
 
 def import_time(text: str) -> tuple[str, frozenset[str] | None]:
-    """The digest of what importing a module runs (every function body left out), and the names it mentions."""
+    """The digest of what importing a module runs (every function body left out), and the names it mentions.
+
+    A top-level function that only binds its name when imported (``plain_function``) is left out whole: the
+    notebooks that use it depend on its own digest, so adding one re-runs only them.
+    """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return digest(text), None
+    tree.body = [node for node in tree.body if not plain_function(node)]
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.body = [ast.Pass()]
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     return digest(ast.unparse(tree)), frozenset(names)
+
+
+def plain_function(node: ast.stmt) -> bool:
+    """A ``def`` whose execution runs no code: no decorators, no annotations, only constant defaults."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list or node.returns:
+        return False
+    arguments = node.args
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+    if any(argument is not None and argument.annotation is not None for argument in every):
+        return False
+    defaults = [*arguments.defaults, *(value for value in arguments.kw_defaults if value is not None)]
+    return all(constant_value(value) for value in defaults)
+
+
+def constant_value(node: ast.expr) -> bool:
+    """``2``, ``-1``, ``'a'``, ``None``, ``(1, 2)``: a value that evaluating runs no code for and names nothing."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float, complex))
+    if isinstance(node, ast.Tuple):
+        return all(constant_value(element) for element in node.elts)
+    return False
 
 
 def reachable(names: set[str], uses: dict[str, list[str]]) -> set[str]:

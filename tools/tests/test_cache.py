@@ -49,3 +49,22 @@ def test_import_time_code_leaves_function_bodies_out():
     assert import_time(base.replace("scale=2", "scale=helper()"))[0] != digest
     assert import_time(base.replace("size = 3", "size = 4"))[0] != digest
     assert "helper" in import_time(base.replace("scale=2", "scale=helper()"))[1]
+
+
+def test_a_plain_function_only_binds_its_name_at_import_time():
+    """A top-level def without decorators, annotations or computed defaults runs nothing when imported: adding one,
+    or changing its constant defaults, leaves the import digest alone (its users depend on its own digest)."""
+    base = "import torch\n\ndef f(x, scale=2):\n    return x * scale\n\nclass C:\n    size = 3\n"
+    digest, _ = import_time(base)
+    added = base + "\ndef g(x, *, axis=-1, sizes=(1, 2), name='g', flag=None):\n    return x\n"
+    assert import_time(added)[0] == digest
+    assert import_time(base.replace("scale=2", "scale=3"))[0] == digest
+    for changed in (
+        base + "\n@torch.no_grad()\ndef g(x):\n    return x\n",  # a decorator runs at import time
+        base + "\ndef g(x=torch.zeros(1)):\n    return x\n",  # so does a computed default
+        base + "\ndef g(x: torch.Tensor):\n    return x\n",  # and an annotation
+        base + "\nasync def g(x=f(1)):\n    return x\n",
+        base.replace("def f(x, scale=2)", "def f(x, scale=size)"),
+    ):
+        assert import_time(changed)[0] != digest, changed
+    assert "size" in import_time(base.replace("def f(x, scale=2)", "def f(x, scale=size)"))[1]

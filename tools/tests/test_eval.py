@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -122,6 +123,21 @@ def test_editing_a_saved_function_reruns_exactly_its_users(good_book):
     assert results["ch/uses_chain.md"].depends_on == ["double", "uses_double"]
 
 
+def test_adding_a_saved_function_reruns_only_its_section_and_users(good_book):
+    eval_book(good_book)
+    text = (good_book / "ch/lib.md").read_text()
+    (good_book / "ch/lib.md").write_text(text.replace("def explode():", "def triple(x, factor=3):  #@save\n    return factor * x\n\ndef explode():"))
+    (good_book / "ch/uses_triple.md").write_text(USER.format(name="Triple", call="triple(2)"))
+    (good_book / "index.md").write_text((good_book / "index.md").read_text().replace("ch/lib\n", "ch/lib\nch/uses_triple\n"))
+    results, _ = eval_book(good_book)
+    ran = {chapter for chapter, r in results.items() if r.status != "cached"}
+    assert ran == {"ch/lib.md", "ch/uses_triple.md"}
+    assert outputs(good_book, "ch/uses_triple.md").split() == ["6"]
+    forced, _ = eval_book(good_book, force=True)  # what the cache kept is what a forced run gives
+    assert {r.status for r in forced.values()} == {"ok"}
+    assert outputs(good_book, "ch/uses_double.md").split() == ["42"]
+
+
 def test_environment_change_reruns_everything(good_book, monkeypatch):
     eval_book(good_book)
     monkeypatch.setattr("d2lbuild.evaluate.ensure_environment", lambda config, tab, log: Environment(tab, sys.executable, "changed"))
@@ -214,3 +230,45 @@ def test_fake_gpus_each_gpu_notebook_gets_its_own(tmp_path):
     assert outputs(root, "ch/cpu.md").strip() == "none" and results["ch/cpu.md"].gpu is None
     results, _ = eval_book(root, gpus=("0", "1"), device="cpu", force=True)
     assert all(outputs(root, f"ch/g{n}.md").strip() == "none" for n in range(3))
+
+
+def test_an_eval_leaves_no_zmq_context_open(good_book, monkeypatch):
+    """Every kernel manager's sockets and context are closed when the eval ends, the ones whose shutdown failed
+    (the kernel was already gone) included: a context left to the garbage collector with sockets collected in the
+    same pass can block the collector, and the process's exit, for good (seen at the end of a test run)."""
+    import weakref
+
+    import zmq
+
+    made = []
+    original = zmq.Context.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(zmq.Context, "__init__", recording)
+    results, _ = eval_book(good_book)
+    assert {r.status for r in results.values()} == {"ok"} and made
+    assert [ref() for ref in made if ref() is not None and not ref().closed] == []
+
+
+def test_a_kernel_whose_shutdown_fails_still_has_its_zmq_context_closed(tmp_path, monkeypatch):
+    """jupyter_client's shutdown raises before it closes the manager's sockets when the kernel was already gone
+    (ProcessLookupError from its interrupt, say); the context is closed all the same."""
+    from d2lbuild.runner import KernelLauncher, kernel_process_group, kill_group, shutdown, socket_folder
+
+    async def scenario():
+        launcher = KernelLauncher("pytorch", sys.executable, {}, str(tmp_path), socket_folder())
+        manager = await launcher.start(0)
+        kill_group(kernel_process_group(manager))
+
+        async def gone(now=False, restart=False):
+            raise ProcessLookupError(3, "No such process")
+
+        monkeypatch.setattr(manager, "shutdown_kernel", gone)
+        await shutdown(manager)
+        return manager
+
+    manager = asyncio.run(scenario())
+    assert manager.context.closed
