@@ -232,27 +232,6 @@ def test_fake_gpus_each_gpu_notebook_gets_its_own(tmp_path):
     assert all(outputs(root, f"ch/g{n}.md").strip() == "none" for n in range(3))
 
 
-def test_an_eval_leaves_no_zmq_context_open(good_book, monkeypatch):
-    """Every kernel manager's sockets and context are closed when the eval ends, the ones whose shutdown failed
-    (the kernel was already gone) included: a context left to the garbage collector with sockets collected in the
-    same pass can block the collector, and the process's exit, for good (seen at the end of a test run)."""
-    import weakref
-
-    import zmq
-
-    made = []
-    original = zmq.Context.__init__
-
-    def recording(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        made.append(weakref.ref(self))
-
-    monkeypatch.setattr(zmq.Context, "__init__", recording)
-    results, _ = eval_book(good_book)
-    assert {r.status for r in results.values()} == {"ok"} and made
-    assert [ref() for ref in made if ref() is not None and not ref().closed] == []
-
-
 def test_a_kernel_whose_shutdown_fails_still_has_its_zmq_context_closed(tmp_path, monkeypatch):
     """jupyter_client's shutdown raises before it closes the manager's sockets when the kernel was already gone
     (ProcessLookupError from its interrupt, say); the context is closed all the same."""
