@@ -1,9 +1,10 @@
 """Byte-compile the book's library for its kernels, checked against the source's hash.
 
 Python's default bytecode is checked by the source's size and modification time, so a library rewritten within the
-same second to the same size would run from stale bytecode. Bytecode checked by hash is never stale, and an
-interpreter never replaces it. It is written by the tab's own interpreter (its version names the file), before any
-kernel starts, warm or cold, and never when the kernels' environment asks for no bytecode.
+same second to the same size would run from stale bytecode. Bytecode checked by hash is never run stale: an
+interpreter that finds it stale compiles the source and writes it again, checked by hash. It is written by the tab's
+own interpreter (its version names the file), before any kernel starts, warm or cold, and never when the kernels'
+environment asks for no bytecode.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ COMPILE_SECONDS = 60.0
 def compile_library(python: str, files: tuple[str, ...], env: dict[str, str]) -> None:
     """Write hash-checked bytecode of ``files`` with the kernels' interpreter and environment variables.
 
-    A failure here costs only speed (each kernel then compiles the library itself), so it is not reported.
+    A failure is not reported: broken code is reported by the kernels that import it, and where the bytecode
+    cannot be written (a read-only folder) each kernel compiles the library itself, as Python does.
     """
     if not files:
         return

@@ -11,12 +11,16 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from .fsutil import digest, read_json_object, write_atomic
 
 MAGIC = re.compile(r"^(\s*)[%!]")
+# what import-time code could use to reach a module's names by string rather than by name
+REFLECTIVE = frozenset({"globals", "locals", "vars", "dir", "getattr", "hasattr", "setattr", "delattr", "__dict__",
+                        "exec", "eval"})
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,12 @@ class LibraryFacts:
 
 def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
     """Read the library file as written (it is what the kernels import) and the index extract wrote."""
-    digests, uses = {}, {}
+    digests: dict[str, str] = {}
+    uses: dict[str, list[str]] = {}
     for definition in index.get("definitions", []):
-        for name in definition["names"]:
-            digests[name] = definition["digest"]
-            uses[name] = definition["uses"]
+        for name in definition["names"]:  # a name defined twice depends on both definitions, in their order
+            digests[name] = definition["digest"] if name not in digests else digest(digests[name] + definition["digest"])
+            uses[name] = sorted(set(uses.get(name, [])) | set(definition["uses"]))
     text = _read(root / lib_file)
     import_digest, names = import_time(text)
     packages = [parent / "__init__.py" for parent in Path(lib_file).parents if parent != Path(".")]
@@ -46,26 +51,58 @@ def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
 
 
 def import_time(text: str) -> tuple[str, frozenset[str] | None]:
-    """The digest of what importing a module runs (every function body left out), and the names it mentions.
+    """The digest of what importing a module runs (every function body left out), and every identifier it
+    mentions (``d2l.f`` mentions ``f``: the library reaches its own names through the module too).
 
-    A top-level function that only binds its name when imported (``plain_function``) is left out whole: the
+    A top-level function that only binds its name when imported (``plain_function``) is left out whole when
+    nothing else at import time mentions its name, nothing else binds it, and the import-time code does not look
+    names up by string (``globals()``, ``getattr``, ...): it cannot change what the import runs, and the
     notebooks that use it depend on its own digest, so adding one re-runs only them.
     """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return digest(text), None
-    tree.body = [node for node in tree.body if not plain_function(node)]
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.body = [ast.Pass()]
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return digest(ast.unparse(tree)), frozenset(names)
+    bound = Counter(bound_names(tree))
+    candidates = [node for node in tree.body if plain_function(node) and bound[node.name] == 1]
+    mentioned = identifiers(node for node in tree.body if node not in candidates)
+    if not mentioned & REFLECTIVE:
+        tree.body = [node for node in tree.body if node not in candidates or node.name in mentioned]
+    return digest(ast.unparse(tree)), frozenset(identifiers(tree.body))
+
+
+def identifiers(statements) -> set[str]:
+    """The names statements read, as names (``f``) or as attributes (``d2l.f``, ``x.f``)."""
+    found = set()
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                found.add(node.attr)
+    return found
+
+
+def bound_names(tree: ast.AST):
+    """Every name a statement of ``tree`` binds (definitions at any depth, assignment targets, imports)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            yield node.id
+        elif isinstance(node, ast.alias):
+            yield (node.asname or node.name).split(".")[0]
 
 
 def plain_function(node: ast.stmt) -> bool:
-    """A ``def`` whose execution runs no code: no decorators, no annotations, only constant defaults."""
+    """A ``def`` whose execution runs no code: no decorators, no annotations, only constant defaults; and not a
+    special name such as a module's ``__getattr__``, which changes how other names are found."""
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list or node.returns:
+        return False
+    if node.name.startswith("__") and node.name.endswith("__"):
         return False
     arguments = node.args
     every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
@@ -196,9 +233,10 @@ class _ImportScan:
                 while isinstance(parents.get(top), ast.Attribute) and not self._inside_module(dotted):
                     top = parents[top]
                     dotted += "." + top.attr
-                if self._inside_module(dotted):
-                    self.names.add(dotted[len(self.module) + 1 :].split(".")[0])
-                elif self._on_path(dotted):
+                name = dotted[len(self.module) + 1 :].split(".")[0]
+                if self._inside_module(dotted) and not (name.startswith("__") and name.endswith("__")):
+                    self.names.add(name)
+                elif self._on_path(dotted) or self._inside_module(dotted):  # d2l.__dict__ and the like read every name
                     self.anything = True  # the module itself is passed around: any name may be used
 
     def _inside_module(self, dotted: str) -> bool:

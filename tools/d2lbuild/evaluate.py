@@ -20,7 +20,7 @@ from .errors import BuildError, Stopped
 from .fsutil import read_json_object, source_digest, write_atomic
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .report import write_report
-from .runner import KernelLauncher, RunResult, execute, kernel_process_group, kill_group, shutdown, socket_folder
+from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
@@ -106,7 +106,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
             plan, environment, cache = prepare_tab(config, tab, options, log)
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
             if plan.jobs:
-                compile_library(environment.python, plan.library, {**os.environ, **plan.variables})
+                compile_library(environment.python, plan.library, kernel_environment(plan.variables))
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)

@@ -53,7 +53,7 @@ class KernelLauncher:
 
     async def start(self, number: int):
         """Start a kernel process; it finishes booting while the caller does other work."""
-        env = {**os.environ, **self.env}
+        env = kernel_environment(self.env)
         if self.warm is not None:
             manager = await self.warm.start(self.manager(f"w{number}"), self.cwd, env)
             if manager is not None:
@@ -91,6 +91,11 @@ class KernelLauncher:
         """Stop the warm kernels' template, if any."""
         if self.warm is not None:
             await self.warm.close()
+
+
+def kernel_environment(variables: dict[str, str]) -> dict[str, str]:
+    """The environment variables of a tab's kernels: this process's, with the tab's settings on top."""
+    return {**os.environ, **variables}
 
 
 def socket_folder() -> str:

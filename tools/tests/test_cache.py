@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from d2lbuild.cache import import_time, library_names
+from d2lbuild.cache import import_time, library_facts, library_names, notebook_key
 
 MODULE = "d2l.torch"
 
@@ -31,6 +31,7 @@ def test_every_import_form_names_what_it_takes(cells, names):
         ["from d2l import torch as d2l\ngetattr(d2l, 'f')()"],
         ["from d2l import torch as d2l\nx = (\n"],  # does not parse: anything may be used
         ["import importlib\nimportlib.import_module('d2l.torch').f()"],
+        ["from d2l import torch as d2l\nprint(sorted(d2l.__dict__))"],  # every name, through the module's dict
     ],
 )
 def test_any_name_when_the_names_cannot_be_known(cells):
@@ -68,3 +69,40 @@ def test_a_plain_function_only_binds_its_name_at_import_time():
     ):
         assert import_time(changed)[0] != digest, changed
     assert "size" in import_time(base.replace("def f(x, scale=2)", "def f(x, scale=size)"))[1]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("X = h()\n\ndef h():\n    return 1\n", "def h():\n    return 1\n\nX = h()\n"),  # moved below its use
+        ("@d2l.add_to_class(C)\ndef m(self):\n    return 1\n", "def add_to_class(cls):\n    return cls\n\n"
+         "@d2l.add_to_class(C)\ndef m(self):\n    return 1\n"),  # the decorator used through the module removed
+        ("class B(d2l.A):\n    pass\n", "class B(d2l.A):\n    pass\n\ndef A():\n    return 1\n"),  # a base class shadowed
+        ("class A:\n    pass\n", "class A:\n    pass\n\ndef A():\n    return 1\n"),  # a name bound twice
+        ("X = globals()\n", "X = globals()\n\ndef f():\n    return 1\n"),  # import-time code that reads names by string
+        ("X = 1\n", "X = 1\n\ndef __getattr__(name):\n    return name\n"),  # a module's own attribute hook
+    ],
+)
+def test_a_plain_function_stays_in_the_import_digest_when_import_time_code_can_see_it(edit):
+    before, after = edit
+    head = "import sys\n\nd2l = sys.modules[__name__]\n\nclass C:\n    pass\n\n"
+    assert import_time(head + before)[0] != import_time(head + after)[0]
+
+
+def test_import_time_names_include_those_reached_through_the_module():
+    _, names = import_time("d2l = object()\n\n@d2l.add_to_class(int)\ndef f(self, x=d2l.try_gpu()):\n    return 1\n")
+    assert {"add_to_class", "try_gpu"} <= names
+
+
+def test_a_name_defined_twice_depends_on_both_definitions(tmp_path):
+    (tmp_path / "d2l").mkdir()
+    (tmp_path / "d2l/torch.py").write_text("def f():\n    return 1\n\ng = f\n\ndef f():\n    return 2\n")
+
+    def key(first_digest: str) -> str:
+        index = {"definitions": [{"names": ["f"], "digest": first_digest, "uses": []},
+                                 {"names": ["g"], "digest": "g1", "uses": ["f"]},
+                                 {"names": ["f"], "digest": "second", "uses": []}]}
+        facts = library_facts(tmp_path, "d2l/torch.py", index)
+        return notebook_key(["from d2l import torch as d2l\nd2l.g()"], facts, {})[0]
+
+    assert key("first") != key("first, edited")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -237,8 +238,10 @@ def test_a_kernel_whose_shutdown_fails_still_has_its_zmq_context_closed(tmp_path
     (ProcessLookupError from its interrupt, say); the context is closed all the same."""
     from d2lbuild.runner import KernelLauncher, kernel_process_group, kill_group, shutdown, socket_folder
 
+    sockets = socket_folder()
+
     async def scenario():
-        launcher = KernelLauncher("pytorch", sys.executable, {}, str(tmp_path), socket_folder())
+        launcher = KernelLauncher("pytorch", sys.executable, {}, str(tmp_path), sockets)
         manager = await launcher.start(0)
         kill_group(kernel_process_group(manager))
 
@@ -249,5 +252,8 @@ def test_a_kernel_whose_shutdown_fails_still_has_its_zmq_context_closed(tmp_path
         await shutdown(manager)
         return manager
 
-    manager = asyncio.run(scenario())
+    try:
+        manager = asyncio.run(scenario())
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     assert manager.context.closed
