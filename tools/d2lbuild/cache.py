@@ -11,16 +11,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from .fsutil import digest, read_json_object, write_atomic
 
 MAGIC = re.compile(r"^(\s*)[%!]")
-# what import-time code could use to reach a module's names by string rather than by name
-REFLECTIVE = frozenset({"globals", "locals", "vars", "dir", "getattr", "hasattr", "setattr", "delattr", "__dict__",
-                        "exec", "eval"})
 
 
 @dataclass(frozen=True)
@@ -45,33 +41,39 @@ def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
     text = _read(root / lib_file)
     import_digest, names = import_time(text)
     packages = [parent / "__init__.py" for parent in Path(lib_file).parents if parent != Path(".")]
-    inits = "\0".join(f"{path}\0{_read(root / path)}" for path in packages)
+    init_texts = [_read(root / path) for path in packages]
+    for init in init_texts:  # what the package's __init__.py reaches in the library, it reaches at import time
+        init_names = import_time(init)[1]
+        names = None if names is None or init_names is None else names | init_names
+    inits = "\0".join(f"{path}\0{init}" for path, init in zip(packages, init_texts, strict=True))
     module = ".".join(Path(lib_file).with_suffix("").parts)
     return LibraryFacts(module, digest(import_digest + "\0" + inits), names, digests, uses)
 
 
 def import_time(text: str) -> tuple[str, frozenset[str] | None]:
-    """The digest of what importing a module runs (every function body left out), and every identifier it
-    mentions (``d2l.f`` mentions ``f``: the library reaches its own names through the module too).
+    """The digest of what importing a module runs, and every identifier that code mentions (``d2l.f`` mentions
+    ``f``: the library reaches its own names through the module too).
 
-    A top-level function that only binds its name when imported (``plain_function``) is left out whole when
-    nothing else at import time mentions its name, nothing else binds it, and the import-time code does not look
-    names up by string (``globals()``, ``getattr``, ...): it cannot change what the import runs, and the
-    notebooks that use it depend on its own digest, so adding one re-runs only them.
+    The bodies of the module's top-level functions and of its top-level classes' methods are left out: the
+    notebooks that call them depend on their own digests. A function defined anywhere else (under an ``if`` or a
+    ``try``) has no digest of its own and is kept whole.
     """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return digest(text), None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            node.body = [ast.Pass()]
-    bound = Counter(bound_names(tree))
-    candidates = [node for node in tree.body if plain_function(node) and bound[node.name] == 1]
-    mentioned = identifiers(node for node in tree.body if node not in candidates)
-    if not mentioned & REFLECTIVE:
-        tree.body = [node for node in tree.body if node not in candidates or node.name in mentioned]
+    for statement in tree.body:
+        for function in top_level_functions(statement):
+            function.body = [ast.Pass()]
     return digest(ast.unparse(tree)), frozenset(identifiers(tree.body))
+
+
+def top_level_functions(statement: ast.stmt):
+    """A top-level ``def``, or the methods of a top-level class: the definitions the library index digests."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield statement
+    elif isinstance(statement, ast.ClassDef):
+        yield from (node for node in statement.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 def identifiers(statements) -> set[str]:
@@ -84,43 +86,6 @@ def identifiers(statements) -> set[str]:
             elif isinstance(node, ast.Attribute):
                 found.add(node.attr)
     return found
-
-
-def bound_names(tree: ast.AST):
-    """Every name a statement of ``tree`` binds (definitions at any depth, assignment targets, imports)."""
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            yield node.name
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            yield node.id
-        elif isinstance(node, ast.alias):
-            yield (node.asname or node.name).split(".")[0]
-
-
-def plain_function(node: ast.stmt) -> bool:
-    """A ``def`` whose execution runs no code: no decorators, no annotations, only constant defaults; and not a
-    special name such as a module's ``__getattr__``, which changes how other names are found."""
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list or node.returns:
-        return False
-    if node.name.startswith("__") and node.name.endswith("__"):
-        return False
-    arguments = node.args
-    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
-    if any(argument is not None and argument.annotation is not None for argument in every):
-        return False
-    defaults = [*arguments.defaults, *(value for value in arguments.kw_defaults if value is not None)]
-    return all(constant_value(value) for value in defaults)
-
-
-def constant_value(node: ast.expr) -> bool:
-    """``2``, ``-1``, ``'a'``, ``None``, ``(1, 2)``: a value that evaluating runs no code for and names nothing."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        return isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float, complex))
-    if isinstance(node, ast.Tuple):
-        return all(constant_value(element) for element in node.elts)
-    return False
 
 
 def reachable(names: set[str], uses: dict[str, list[str]]) -> set[str]:
@@ -236,8 +201,8 @@ class _ImportScan:
                 name = dotted[len(self.module) + 1 :].split(".")[0]
                 if self._inside_module(dotted) and not (name.startswith("__") and name.endswith("__")):
                     self.names.add(name)
-                elif self._on_path(dotted) or self._inside_module(dotted):  # d2l.__dict__ and the like read every name
-                    self.anything = True  # the module itself is passed around: any name may be used
+                else:  # the module passed around, d2l.__dict__, or a package's re-export: any name may be used
+                    self.anything = True
 
     def _inside_module(self, dotted: str) -> bool:
         return dotted.startswith(self.module + ".")

@@ -32,6 +32,7 @@ def test_every_import_form_names_what_it_takes(cells, names):
         ["from d2l import torch as d2l\nx = (\n"],  # does not parse: anything may be used
         ["import importlib\nimportlib.import_module('d2l.torch').f()"],
         ["from d2l import torch as d2l\nprint(sorted(d2l.__dict__))"],  # every name, through the module's dict
+        ["import d2l\nd2l.train_ch3()"],  # a name the package's __init__.py may take from any of its modules
     ],
 )
 def test_any_name_when_the_names_cannot_be_known(cells):
@@ -52,25 +53,6 @@ def test_import_time_code_leaves_function_bodies_out():
     assert "helper" in import_time(base.replace("scale=2", "scale=helper()"))[1]
 
 
-def test_a_plain_function_only_binds_its_name_at_import_time():
-    """A top-level def without decorators, annotations or computed defaults runs nothing when imported: adding one,
-    or changing its constant defaults, leaves the import digest alone (its users depend on its own digest)."""
-    base = "import torch\n\ndef f(x, scale=2):\n    return x * scale\n\nclass C:\n    size = 3\n"
-    digest, _ = import_time(base)
-    added = base + "\ndef g(x, *, axis=-1, sizes=(1, 2), name='g', flag=None):\n    return x\n"
-    assert import_time(added)[0] == digest
-    assert import_time(base.replace("scale=2", "scale=3"))[0] == digest
-    for changed in (
-        base + "\n@torch.no_grad()\ndef g(x):\n    return x\n",  # a decorator runs at import time
-        base + "\ndef g(x=torch.zeros(1)):\n    return x\n",  # so does a computed default
-        base + "\ndef g(x: torch.Tensor):\n    return x\n",  # and an annotation
-        base + "\nasync def g(x=f(1)):\n    return x\n",
-        base.replace("def f(x, scale=2)", "def f(x, scale=size)"),
-    ):
-        assert import_time(changed)[0] != digest, changed
-    assert "size" in import_time(base.replace("def f(x, scale=2)", "def f(x, scale=size)"))[1]
-
-
 @pytest.mark.parametrize(
     "edit",
     [
@@ -81,11 +63,12 @@ def test_a_plain_function_only_binds_its_name_at_import_time():
         ("class A:\n    pass\n", "class A:\n    pass\n\ndef A():\n    return 1\n"),  # a name bound twice
         ("X = globals()\n", "X = globals()\n\ndef f():\n    return 1\n"),  # import-time code that reads names by string
         ("X = 1\n", "X = 1\n\ndef __getattr__(name):\n    return name\n"),  # a module's own attribute hook
+        ("if X:\n    def g():\n        return 1\n", "if X:\n    def g():\n        return 2\n"),  # no digest of its own
     ],
 )
-def test_a_plain_function_stays_in_the_import_digest_when_import_time_code_can_see_it(edit):
+def test_edits_that_import_time_code_can_see_change_the_import_digest(edit):
     before, after = edit
-    head = "import sys\n\nd2l = sys.modules[__name__]\n\nclass C:\n    pass\n\n"
+    head = "import sys\n\nd2l = sys.modules[__name__]\nX = 1\n\nclass C:\n    pass\n\n"
     assert import_time(head + before)[0] != import_time(head + after)[0]
 
 
@@ -106,3 +89,11 @@ def test_a_name_defined_twice_depends_on_both_definitions(tmp_path):
         return notebook_key(["from d2l import torch as d2l\nd2l.g()"], facts, {})[0]
 
     assert key("first") != key("first, edited")
+
+
+def test_names_the_packages_init_reaches_are_import_time_names(tmp_path):
+    (tmp_path / "d2l").mkdir()
+    (tmp_path / "d2l/torch.py").write_text("def configure():\n    return 1\n")
+    (tmp_path / "d2l/__init__.py").write_text("from . import torch as _t\n_t.configure()\n")
+    facts = library_facts(tmp_path, "d2l/torch.py", {"definitions": [{"names": ["configure"], "digest": "c", "uses": []}]})
+    assert "configure" in facts.import_names

@@ -124,18 +124,6 @@ def test_editing_a_saved_function_reruns_exactly_its_users(good_book):
     assert results["ch/uses_chain.md"].depends_on == ["double", "uses_double"]
 
 
-def test_adding_a_saved_function_reruns_only_its_section_and_users(good_book):
-    eval_book(good_book)
-    text = (good_book / "ch/lib.md").read_text()
-    (good_book / "ch/lib.md").write_text(text.replace("def explode():", "def triple(x, factor=3):  #@save\n    return factor * x\n\ndef explode():"))
-    (good_book / "ch/uses_triple.md").write_text(USER.format(name="Triple", call="triple(2)"))
-    (good_book / "index.md").write_text((good_book / "index.md").read_text().replace("ch/lib\n", "ch/lib\nch/uses_triple\n"))
-    results, _ = eval_book(good_book)
-    ran = {chapter for chapter, r in results.items() if r.status != "cached"}
-    assert ran == {"ch/lib.md", "ch/uses_triple.md"}
-    assert outputs(good_book, "ch/uses_triple.md").split() == ["6"]
-
-
 def test_environment_change_reruns_everything(good_book, monkeypatch):
     eval_book(good_book)
     monkeypatch.setattr("d2lbuild.evaluate.ensure_environment", lambda config, tab, log: Environment(tab, sys.executable, "changed"))
