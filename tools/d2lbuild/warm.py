@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .runner import connect, release
+from .runner import connect, shutdown
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -305,7 +305,7 @@ class WarmKernels:
             await manager.start_kernel(cwd=cwd, env=env)
             await wait_until_ready(manager)
         except Exception as err:  # the child did not come up: this and every later kernel start cold
-            await stop(manager)
+            await shutdown(manager)  # killed, with whatever of it started
             if self.template.process is not None and not self.template.alive:
                 await asyncio.gather(self.template.reader, return_exceptions=True)
                 self.fall_back(f"the template process died ({describe_status(self.template.returncode)})")
@@ -370,12 +370,3 @@ def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
 async def wait_until_ready(manager) -> None:
     client = await connect(manager, READY_SECONDS)
     client.stop_channels()
-
-
-async def stop(manager) -> None:
-    try:
-        await manager.shutdown_kernel(now=True)
-    except Exception:  # the kernel may be gone already
-        pass
-    finally:
-        release(manager)

@@ -1,9 +1,9 @@
 """The template process of warm kernels: it imports the kernel machinery and the preload modules once, then forks kernels.
 
 It runs in a tab's environment, which has no d2lbuild, so it imports nothing from this package. Protocol, one JSON
-object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...]}`` on stdin,
-imports the modules and answers ``{"event": "dropped", ...}`` on stdout for each module it could not import, then
-answers ``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
+object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...]}`` on stdin, imports
+those and answers ``{"event": "dropped", ...}`` on stdout for each module it could not import, then
+``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
 "cwd": DIR}``; the template answers ``{"event": "forked", "id": ID, "pid": PID}`` and later ``{"event": "exit", "pid":
 PID, "status": S}`` (``S`` as ``Popen.returncode``: the exit code, or minus the signal). End of stdin: it kills the
 kernels it forked that are still running, and exits.
@@ -36,8 +36,7 @@ def main() -> None:
     first = commands.readline()
     if not first:  # not needed after all
         os._exit(0)
-    request = json.loads(first)
-    modules = preload(request["preload"], replies)
+    modules = preload(json.loads(first)["preload"], replies)
     reply(replies, {"event": "ready", "modules": modules})
     children: set[int] = set()
     signal.signal(signal.SIGCHLD, lambda *_: reap(children, replies))
