@@ -211,10 +211,11 @@ def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.option("--gpus", default=None, help="GPU indices to use, comma-separated (default: what nvidia-smi lists).")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML here.")
 @click.option("--cold", is_flag=True, help="Start every kernel as a new interpreter (no warm template; as preload = none).")
+@click.option("--cluster", metavar="ADDRESS", default=None, help="Run notebooks on a Ray cluster: ray://HOST:10001, auto, HOST:PORT.")
 @root_option
 @click.pass_context
 @reports_errors
-def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None:
+def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, cluster, root) -> None:
     """Execute the tab's notebooks against the library just extracted; exit 1 when one fails."""
     import os
 
@@ -227,7 +228,7 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None
     live = sys.stdout.isatty() and not os.environ.get("CI")
     progress = (lambda total: LiveProgress(total, click.echo)) if live else (lambda total: PlainProgress(total, click.echo))
     gpu_list = tuple(g for g in gpus.split(",") if g.strip()) if gpus is not None else None
-    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold)
+    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold, cluster=cluster)
     outcome = evaluate(book_root, options, progress, log=click.echo)
     click.echo("")
     for line in summary_lines(outcome.results):

@@ -62,6 +62,7 @@ class Config:
     version_file: str | None = None
     libraries: tuple[TabLibrary, ...] = ()
     evals: tuple[tuple[str, EvalSettings], ...] = ()
+    cluster: str | None = None  # [eval] cluster: the Ray cluster eval runs on (ray://HOST:PORT, auto, HOST:PORT)
     digest: str = ""
     warnings: tuple[str, ...] = ()
 
@@ -112,6 +113,7 @@ def parse_config(text: str, root: Path) -> Config:
         version_file=reader.get("library", "version_file"),
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
+        cluster=reader.get("eval", "cluster"),
         digest=digest(text),
         warnings=tuple(config_warnings(text, tabs)),
     )

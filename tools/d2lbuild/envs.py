@@ -55,16 +55,23 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         write_kernelspec(config, tab, folder, python)
         return Environment(tab, python, installed_digest(python, tab, config.root))
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
-    if folder.exists():
-        shutil.rmtree(folder)
-    _run([sys.executable, "-m", "venv", str(folder)], tab)
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *settings.requirements, *KERNEL_PACKAGES], tab)
+    install_environment(folder, settings.requirements, tab)
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
     write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
     return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
+
+
+def install_environment(folder: Path, requirements: tuple[str, ...], tab: str) -> str:
+    """A new virtual environment in ``folder`` (replacing what is there) with ``requirements`` and ipykernel; its python."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    python = str(folder / "bin" / "python")
+    _run([sys.executable, "-m", "venv", str(folder)], tab)
+    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements, *KERNEL_PACKAGES], tab)
+    return python
 
 
 def existing_python(config: Config, tab: str) -> str | None:

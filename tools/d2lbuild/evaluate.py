@@ -42,6 +42,7 @@ class EvalOptions:
     device: str | None = None  # overrides config: auto, cpu or gpu
     gpus: tuple[str, ...] | None = None  # default: what nvidia-smi lists
     cold: bool = False  # every kernel a new interpreter, no warm template
+    cluster: str | None = None  # a Ray cluster's address: the jobs run there (``cluster``); default: config's [eval] cluster
 
 
 @dataclass
@@ -65,18 +66,34 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     for warning in config.warnings:
         log(warning)
     outcome = EvalOutcome()
-    for tab in check_tabs(config, options.tabs):
-        try:
-            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
-        except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
-            results, stopped_by = [], signal.SIGINT
-        except Stopped as stop:
-            results, stopped_by = [], stop.number
-        outcome.results.extend(results)
-        if stopped_by is not None:
-            outcome.stopped_by = stopped_by
-            break
+    tabs = check_tabs(config, options.tabs)
+    cluster = connect_cluster(options.cluster or config.cluster, log)
+    try:
+        for tab in tabs:
+            tab_options = cluster.adjust(options) if cluster else options
+            try:
+                results, stopped_by = evaluate_tab(config, tab, tab_options, progress_factory, log, cluster)
+            except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
+                results, stopped_by = [], signal.SIGINT
+            except Stopped as stop:
+                results, stopped_by = [], stop.number
+            outcome.results.extend(results)
+            if stopped_by is not None:
+                outcome.stopped_by = stopped_by
+                break
+    finally:
+        if cluster is not None:
+            cluster.close()
     return outcome
+
+
+def connect_cluster(address: str | None, log):
+    """The Ray cluster the jobs run on (``cluster.Cluster``), or None for a local eval; Ray is imported only here."""
+    if not address:
+        return None
+    from .cluster import Cluster
+
+    return Cluster(address, log)
 
 
 @dataclass
@@ -95,25 +112,32 @@ class TabPlan:
     library: tuple[str, ...] = ()  # the files of the library, byte-compiled before any kernel starts
 
 
-def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
-    """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any."""
+def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log, cluster=None) -> tuple[list[RunResult], int | None]:
+    """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any.
+
+    With ``cluster`` the plan is the same, and its jobs run on the cluster instead of local kernels.
+    """
     root = config.root
     folder = eval_folder(root, tab)
     with eval_lock(root, folder, tab, log):
         sockets = socket_folder()
-        early = warm = early_warm_kernels(config, tab, options, sockets, log)
+        early = warm = None if cluster else early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
-            warm = warm_kernels(early, plan, environment, str(root), sockets, log)
-            if plan.jobs:
+            warm = None if cluster else warm_kernels(early, plan, environment, str(root), sockets, log)
+            if plan.jobs and not cluster:
                 compile_library(environment.python, plan.library, kernel_environment(plan.variables))
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)
-                launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
                 store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
-                evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
-                ran = asyncio.run(evaluator.run(plan.jobs))
+                if cluster:
+                    ran, stopped_by = cluster.run_tab(root, config, tab, plan, store, progress)
+                else:
+                    launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
+                    evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
+                    ran = asyncio.run(evaluator.run(plan.jobs))
+                    stopped_by = evaluator.signal
         finally:
             for kernels in {early, warm} - {None}:
                 kernels.discard()  # nothing left to do once the evaluator closed it
@@ -121,7 +145,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         results = plan.cached + ran
         remove_deleted_results(root, folder, results, cache, log)
         write_report(folder / "report.json", tab, results, plan.meta)
-    return results, evaluator.signal
+    return results, stopped_by
 
 
 def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: str, log) -> WarmKernels | None:

@@ -30,8 +30,11 @@ class PlainProgress:
     def finished(self, result: RunResult) -> None:
         self.done += 1
         gpu = f" gpu {result.gpu}" if result.gpu is not None else ""
-        line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{gpu}"
+        line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}"
+        line += f"{gpu}{where(result)}"
         self.echo(line)
+        for retry in result.retries:
+            self.echo(f"    ran again: {retry}")
         if result.status is Status.FAILED:
             self.echo(f"    {result.reason}")
 
@@ -74,10 +77,18 @@ class LiveProgress(PlainProgress):
         self.running.pop(f"{result.job.tab} {result.job.chapter}", None)
         self.done += 1
         style = {Status.OK: "green", Status.CACHED: "dim", Status.FAILED: "bold red"}.get(result.status, "yellow")
-        self.live.console.print(f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}")
+        line = f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{where(result)}"
+        self.live.console.print(line)
+        for retry in result.retries:
+            self.live.console.print(f"    ran again: {retry}", markup=False, highlight=False)
         if result.status is Status.FAILED:
             self.live.console.print(f"    [red]{result.reason}[/]", markup=True, highlight=False)
         self.live.update(self._render())
+
+
+def where(result: RunResult) -> str:
+    """`` on NODE`` for a notebook that ran on a cluster node."""
+    return f" on {result.node}" if result.node else ""
 
 
 def summary_lines(results: list[RunResult]) -> list[str]:
@@ -122,7 +133,14 @@ def result_record(result: RunResult) -> dict:
         "reason": result.reason,
         "traceback": result.traceback,
         "library_names": result.depends_on,
-    }
+    } | cluster_record(result)
+
+
+def cluster_record(result: RunResult) -> dict:
+    """Where a notebook ran on a cluster, and why it ran again; nothing for a local run."""
+    if result.node is None and not result.retries:
+        return {}
+    return {"node": result.node, "retries": result.retries}
 
 
 def write_report(path: Path, tab: str, results: list[RunResult], meta: dict) -> None:

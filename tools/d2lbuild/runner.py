@@ -34,6 +34,8 @@ class RunResult:
     gpu: str | None = None
     depends_on: list[str] = field(default_factory=list)
     failure: Failure | None = None
+    node: str | None = None  # the cluster node it ran on (``eval --cluster``)
+    retries: list[str] = field(default_factory=list)  # why it ran again elsewhere (a node lost)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,289 @@
+"""The node side of ``eval --cluster``: a Ray actor per node and tab that runs notebooks sent by the driver.
+
+The agent keeps a node-local folder (``D2LBUILD_NODE_DIR``, default ``~/.cache/d2lbuild-node``): the book's files
+stored by content digest (each sent once per node), the tab's environment built from its specification, keyed by
+the specification's digest, and one working folder per eval that mirrors the book's root (library, resources,
+``build/eval/TAB``). Kernels are forked from a warm template the agent keeps for the whole eval, as locally, and
+driven with the same runner. Nothing here writes the driver's files: results go back as plain data.
+
+Ray is imported only on the nodes and by ``cluster``; this module is imported by Ray when a node runs a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from .bytecode import compile_library
+from .errors import BuildError
+from .fsutil import digest, file_digest, source_digest
+from .runner import KernelLauncher, RunResult, execute, kernel_environment, shutdown, socket_folder
+from .schedule import Job, Status
+
+NODE_DIR_VARIABLE = "D2LBUILD_NODE_DIR"
+OUTPUT_LIMIT = 64 * 2**20  # bytes of files one notebook may send back beside its executed notebook
+
+
+def node_home() -> Path:
+    """The node-local folder of d2lbuild's cluster agents."""
+    configured = os.environ.get(NODE_DIR_VARIABLE)
+    return Path(configured) if configured else Path.home() / ".cache" / "d2lbuild-node"
+
+
+def node_name() -> str:
+    """How the driver names this node: ``D2LBUILD_NODE_NAME``, else the host name, with the short Ray node id."""
+    import ray
+
+    short = ray.get_runtime_context().get_node_id()[:8]
+    return f"{os.environ.get('D2LBUILD_NODE_NAME') or socket.gethostname()} ({short})"
+
+
+def spec_digest(tab: str, spec: dict) -> str:
+    """The digest of an environment specification (requirements, python), as ``d2lbuild env`` reads it."""
+    return digest(json.dumps({"tab": tab, **spec}, sort_keys=True))[:16]
+
+
+def node_environment(tab: str, spec: dict, home: Path, log) -> str:
+    """The interpreter of the tab's environment on this node, built once per specification; BuildError when it cannot be."""
+    from .envs import install_environment, interpreter_paths
+
+    if spec.get("python"):
+        python = shutil.which(spec["python"]) or spec["python"]
+        if not Path(python).exists():
+            raise BuildError("config.ini", f"[eval-{tab}] python: {spec['python']} not found on this node")
+        interpreter_paths(python, tab)  # it runs
+        return python
+    if not spec.get("requirements"):
+        return sys.executable  # as locally: the interpreter that runs d2lbuild (here: the node's Ray worker's)
+    from filelock import FileLock
+
+    folder = home / "envs" / f"{tab}-{spec_digest(tab, spec)}"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        python = str(folder / "bin" / "python")
+        if not (folder / ".d2lbuild-ready").is_file():
+            log(f"env {tab}: creating {folder} ({', '.join(spec['requirements'])})")
+            install_environment(folder, tuple(spec["requirements"]), tab)
+            (folder / ".d2lbuild-ready").write_text(json.dumps(spec) + "\n")
+        return python
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under ``folder`` (hidden folders left out)."""
+    found = {}
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        stat = path.stat()
+        found[relative.as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def written_files(root: Path, folder: Path, before: dict[str, tuple[int, int]], skip: set[str]) -> tuple[dict[str, bytes], list[str]]:
+    """Files that appeared or changed under ``folder`` since ``before``, by path from ``root``, and those too big to send.
+
+    Notebooks and ``skip`` (the resource copies, as paths from ``root``) are left out.
+    """
+    files, dropped, size = {}, [], 0
+    base = folder.relative_to(root).as_posix()
+    for name, stamp in sorted(snapshot(folder).items()):
+        relative = f"{base}/{name}"
+        if before.get(name) == stamp or name.endswith(".ipynb") or relative in skip:
+            continue
+        data = (folder / name).read_bytes()
+        if size + len(data) > OUTPUT_LIMIT:
+            dropped.append(relative)
+            continue
+        size += len(data)
+        files[relative] = data
+    return files, dropped
+
+
+class NodeAgent:
+    """Runs the notebooks of one tab on one node for one eval (a Ray actor, made by ``cluster``)."""
+
+    def __init__(self, tab: str, run: str, driver_root: str):
+        self.tab, self.driver_root = tab, driver_root
+        self.home = node_home()
+        self.store = self.home / "files"
+        self.root = self.home / "runs" / run  # mirrors the book's root for this eval
+        self.name = ""
+        self.messages: list[str] = []
+        self.events: list[dict] = []
+        self.launcher: KernelLauncher | None = None
+        self.index: dict = {}
+        self.resources: set[str] = set()
+        self.spare: asyncio.Task | None = None
+        self.running: dict[str, tuple[asyncio.Task, asyncio.Task]] = {}
+        self.numbers = iter(range(1 << 30))
+        self.stopping = False
+
+    def log(self, message: str) -> None:
+        self.messages.append(f"node {self.name}: {message}")
+
+    async def prepare(self, setup: dict) -> dict:
+        """Check d2lbuild's version and build the environment; the digests of files this node still needs, or its error."""
+        self.name = node_name()
+        try:
+            if setup["tool"] != source_digest():
+                raise BuildError("d2lbuild", "this node runs another version of d2lbuild than the driver (install the same one)")
+            python = await asyncio.to_thread(node_environment, self.tab, setup["spec"], self.home, self.log)
+        except BuildError as err:
+            return {"node": self.name, "error": str(err)}
+        except OSError as err:
+            return {"node": self.name, "error": f"{err.filename or self.home}: {err.strerror or err}"}
+        self.python, self.setup = python, setup
+        wanted = set(setup["files"].values())
+        return {"node": self.name, "missing": sorted(d for d in wanted if not (self.store / d).is_file())}
+
+    async def install(self, blobs: dict) -> list[str]:
+        """Store the files the driver sent (object references by digest), lay out the working folder, start the template."""
+        self.store.mkdir(parents=True, exist_ok=True)
+        for name, ref in blobs.items():
+            data = await ref
+            temporary = self.store / f".{name}.{os.getpid()}.tmp"
+            temporary.write_bytes(data)
+            os.replace(temporary, self.store / name)
+        setup = self.setup
+        for relative, content in setup["files"].items():
+            target = self.root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.store / content, target)
+        self.resources = set(setup["resources"])
+        self.index = setup["index"]
+        variables = {name: self.to_node(value) for name, value in setup["variables"].items()}
+        folder = self.root / "build" / "eval" / self.tab
+        folder.mkdir(parents=True, exist_ok=True)
+        library = tuple(str(self.root / relative) for relative in setup["library"])
+        await asyncio.to_thread(compile_library, self.python, library, kernel_environment(variables))
+        warm, sockets = None, socket_folder()
+        if setup["preload"] is not None:
+            from .warm import WarmKernels
+
+            warm = WarmKernels(self.python, variables, tuple(setup["preload"]), str(self.root), sockets, self.log)
+            warm.spawn()
+        self.launcher = KernelLauncher(self.tab, self.python, variables, str(folder), sockets, warm)
+        self.spare = self.launch()
+        return self.take_messages()
+
+    def to_node(self, text: str) -> str:
+        return text.replace(self.driver_root, str(self.root))
+
+    def to_driver(self, text: str) -> str:
+        return text.replace(str(self.root), self.driver_root)
+
+    def take_messages(self) -> list[str]:
+        messages, self.messages = self.messages, []
+        return messages
+
+    def launch(self) -> asyncio.Task:
+        assert self.launcher is not None
+        return asyncio.create_task(self.launcher.start(next(self.numbers)))
+
+    def started_since(self, cursor: int) -> list[dict]:
+        """Notebooks that started here, from the ``cursor``-th on."""
+        return self.events[cursor:]
+
+    async def run(self, payload: dict, cuda: str) -> dict:
+        """Execute one notebook; its result, executed notebook and written files as plain data (never raises for a notebook)."""
+        job = Job(**payload["job"])
+        if self.stopping or self.launcher is None:
+            return {"status": Status.NOT_RUN.value, "node": self.name}
+        self.events.append({"chapter": job.chapter, "node": self.name, "at": time.time(), "gpu": cuda or None})
+        notebook = self.root / job.notebook
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        notebook.write_text(payload["text"])
+        cwd = (self.root / job.result).parent
+        cwd.mkdir(parents=True, exist_ok=True)
+        before = snapshot(cwd)
+        start, self.spare = (self.spare or self.launch()), None
+        self.spare = self.launch() if not self.stopping else None
+        began = time.monotonic()
+        task = asyncio.create_task(self.execute(job, start, cwd, cuda))
+        self.running[job.chapter] = (task, start)
+        try:
+            result, executed = await task
+        except asyncio.CancelledError:
+            return {"status": Status.INTERRUPTED.value, "seconds": time.monotonic() - began, "node": self.name,
+                    "reason": f"{job.chapter}: interrupted", "messages": self.take_messages()}
+        finally:
+            del self.running[job.chapter]
+            asyncio.create_task(self.stop_kernel(start, graceful=self.stopping))
+        files, dropped = written_files(self.root, cwd, before, self.resources) if executed is not None else ({}, [])
+        for name in dropped:
+            self.log(f"{job.chapter}: {name} not sent back (over {OUTPUT_LIMIT >> 20} MB of output files)")
+        return {
+            "status": result.status.value, "seconds": result.seconds, "reason": self.to_driver(result.reason),
+            "traceback": self.to_driver(result.traceback), "failure": result.failure.value if result.failure else None,
+            "notebook": self.to_driver(executed) if executed is not None else None, "files": files, "node": self.name, "gpu": cuda or None,
+            "messages": self.take_messages(),
+        }
+
+    async def execute(self, job: Job, start: asyncio.Task, cwd: Path, cuda: str) -> tuple[RunResult, str | None]:
+        import nbformat
+
+        from .schedule import Failure
+
+        try:
+            manager = await start
+        except Exception as err:  # the kernel process could not be launched
+            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", failure=Failure.NO_KERNEL), None
+        result, notebook = await execute(job, manager, self.root, str(cwd), cuda, self.index)
+        if self.stopping and result.status is Status.FAILED:  # the interrupt itself may have ended it
+            raise asyncio.CancelledError
+        return result, nbformat.writes(notebook)
+
+    async def stop_kernel(self, start: asyncio.Task, graceful: bool) -> None:
+        try:
+            manager = await start
+        except BaseException:  # never started
+            return
+        await shutdown(manager, graceful)
+
+    async def stop(self) -> None:
+        """Ctrl-C on the driver: no notebook starts here any more; running ones are interrupted."""
+        self.stopping = True
+        for task, start in list(self.running.values()):
+            task.cancel()
+            if start.done() and not start.cancelled() and start.exception() is None:
+                try:
+                    await start.result().interrupt_kernel()
+                except Exception:  # the kernel is gone already
+                    pass
+
+    async def close(self) -> list[str]:
+        """End the eval here: kernels, the template and the working folder go."""
+        await self.stop()
+        while self.running:
+            await asyncio.sleep(0.05)
+        if self.spare is not None:
+            await self.stop_kernel(self.spare, graceful=False)
+        if self.launcher is not None:
+            await self.launcher.close()
+            shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+        return self.take_messages()
+
+
+def notebook_task(agent_name: str, payload: dict) -> dict:
+    """A Ray task: run one notebook through this node's agent, with the GPUs Ray gave the task."""
+    import ray
+
+    try:
+        agent = ray.get_actor(agent_name.replace("{node}", ray.get_runtime_context().get_node_id()))
+    except ValueError:
+        return {"status": "lost", "reason": "no agent of this eval on the node (it joined the cluster after the eval began)"}
+    cuda = ",".join(str(gpu) for gpu in ray.get_gpu_ids())
+    return ray.get(agent.run.remote(payload, cuda))
+
+
+def file_digests(files: dict[str, Path]) -> dict[str, str]:
+    """Relative path -> content digest."""
+    return {relative: file_digest(path) for relative, path in files.items()}
