@@ -8,7 +8,7 @@ D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
+.PHONY: all tools tools-html tools-ray extract notebooks check env env-all eval eval-all html test bench clean
 
 all: notebooks eval
 
@@ -25,6 +25,13 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	touch $@
 
 tools-html: $(VENV)/.installed-html
+
+# eval --cluster: Ray, an optional extra (its tests are skipped without it)
+$(VENV)/.installed-ray: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,ray]' --config-settings editable_mode=compat
+	touch $@
+
+tools-ray: $(VENV)/.installed-ray
 
 extract: tools
 	$(D2LBUILD) extract

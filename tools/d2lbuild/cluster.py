@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import signal
 import threading
 import time
@@ -184,8 +185,6 @@ class TabRun:
 
     def abort(self) -> None:
         """A second signal: cancel every task, kill the agents (their templates and kernels end with them) and exit."""
-        import os
-
         for reference in list(self.pending):
             self.ray.cancel(reference, force=True)
         for agent in self.agents.values():
@@ -203,7 +202,7 @@ class TabRun:
             strategy = NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
             self.agents[node_id] = self.cluster.agent.options(
                 name=self.agent_name(node_id), num_cpus=0, max_concurrency=1000, scheduling_strategy=strategy
-            ).remote(self.tab, f"{self.cluster.run_id}-{self.tab}", str(self.root))
+            ).remote(self.tab, f"{self.cluster.run_id}-{self.tab}", str(self.root))  # its run name: the tasks' too
             self.names[node_id] = node.get("NodeManagerAddress", node_id[:8])
 
     def agent_name(self, node_id: str) -> str:
@@ -242,6 +241,7 @@ class TabRun:
         for node, reply in replies.items():
             if isinstance(reply, BaseException) or "error" in reply:
                 error = first_line(reply) if isinstance(reply, BaseException) else reply["error"]
+                self.names[node] = self.names[node] if isinstance(reply, BaseException) else reply["node"]
                 self.failed_nodes[self.names[node]] = error
                 self.log(f"node {self.names[node]}: cannot run tab {self.tab}: {error}; its notebooks go to other nodes")
                 continue
@@ -313,7 +313,7 @@ class TabRun:
         notebook = (self.root / job.notebook).read_text(encoding="utf-8")
         payload = {"job": dataclasses.asdict(job), "text": notebook}
         options = {"num_cpus": 0 if gpu else 1, "num_gpus": 1 if gpu else 0, "max_retries": 0, "scheduling_strategy": strategy}
-        reference = self.cluster.task.options(**options).remote(self.agent_name("{node}"), payload)
+        reference = self.cluster.task.options(**options).remote(self.agent_name("{node}"), f"{self.cluster.run_id}-{self.tab}", payload)
         entry.attempts += 1
         self.pending[reference] = entry
 

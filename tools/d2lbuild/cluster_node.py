@@ -27,6 +27,8 @@ from .runner import KernelLauncher, RunResult, execute, kernel_environment, shut
 from .schedule import Job, Status
 
 NODE_DIR_VARIABLE = "D2LBUILD_NODE_DIR"
+AGENT_PID = ".agent.pid"
+DONE_POLL_SECONDS = 0.01
 OUTPUT_LIMIT = 64 * 2**20  # bytes of files one notebook may send back beside its executed notebook
 
 
@@ -124,6 +126,8 @@ class NodeAgent:
         self.running: dict[str, tuple[asyncio.Task, asyncio.Task]] = {}
         self.numbers = iter(range(1 << 30))
         self.stopping = False
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / AGENT_PID).write_text(str(os.getpid()))
 
     def log(self, message: str) -> None:
         self.messages.append(f"node {self.name}: {message}")
@@ -191,8 +195,19 @@ class NodeAgent:
         """Notebooks that started here, from the ``cursor``-th on."""
         return self.events[cursor:]
 
-    async def run(self, payload: dict, cuda: str) -> dict:
-        """Execute one notebook; its result, executed notebook and written files as plain data (never raises for a notebook)."""
+    async def run(self, payload: dict, cuda: str, done: str) -> dict:
+        """Execute one notebook; its result, executed notebook and written files as plain data (never raises for a notebook).
+
+        The file ``done`` is created when the reply is ready: the task waits for it without blocking in Ray, which
+        would give the task's CPU to another task meanwhile.
+        """
+        try:
+            return await self.run_notebook(payload, cuda)
+        finally:
+            Path(done).parent.mkdir(parents=True, exist_ok=True)
+            Path(done).touch()
+
+    async def run_notebook(self, payload: dict, cuda: str) -> dict:
         job = Job(**payload["job"])
         if self.stopping or self.launcher is None:
             return {"status": Status.NOT_RUN.value, "node": self.name}
@@ -272,8 +287,14 @@ class NodeAgent:
         return self.take_messages()
 
 
-def notebook_task(agent_name: str, payload: dict) -> dict:
-    """A Ray task: run one notebook through this node's agent, with the GPUs Ray gave the task."""
+def notebook_task(agent_name: str, run: str, payload: dict) -> dict:
+    """A Ray task: run one notebook through this node's agent, with the GPUs Ray gave the task.
+
+    It holds its CPU (or GPU) while the notebook runs: it waits for the agent's ``done`` file, as a task blocked in
+    ``ray.get`` would lend its CPU to other tasks.
+    """
+    import uuid
+
     import ray
 
     try:
@@ -281,7 +302,27 @@ def notebook_task(agent_name: str, payload: dict) -> dict:
     except ValueError:
         return {"status": "lost", "reason": "no agent of this eval on the node (it joined the cluster after the eval began)"}
     cuda = ",".join(str(gpu) for gpu in ray.get_gpu_ids())
-    return ray.get(agent.run.remote(payload, cuda))
+    folder = node_home() / "runs" / run
+    done = folder / ".done" / uuid.uuid4().hex
+    reply = agent.run.remote(payload, cuda, str(done))
+    try:
+        agent_pid = int((folder / AGENT_PID).read_text())
+    except (OSError, ValueError):
+        agent_pid = None
+    while not done.exists() and (agent_pid is None or process_alive(agent_pid)):
+        time.sleep(DONE_POLL_SECONDS)
+    done.unlink(missing_ok=True)
+    return ray.get(reply)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def file_digests(files: dict[str, Path]) -> dict[str, str]:
