@@ -52,7 +52,7 @@ def test_cluster_in_a_private_network_namespace():
         pytest.skip("the ip command (iproute2) is missing: the namespace's loopback cannot be brought up")
     if unshare is None or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode != 0:
         pytest.skip("unshare -n is not permitted here (needs root or user namespaces): the cluster tests cannot run")
-    script = f'ip link set lo up && exec "{sys.executable}" -m pytest "{HERE}" -q -x -p no:cacheprovider -W ignore::DeprecationWarning'
+    script = f'ip link set lo up && exec "{sys.executable}" -m pytest "{HERE}" -q -x -p no:cacheprovider -k "not private_network_namespace"'
     env = {**os.environ, "D2LBUILD_CLUSTER_TESTS": "1"}
     result = subprocess.run([unshare, "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=900, cwd=HERE.parent)
     print(result.stdout[-6000:])
