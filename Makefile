@@ -67,6 +67,7 @@ test: tools tools-html
 bench: tools env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_cluster.py
 
 clean:
 	rm -rf build
