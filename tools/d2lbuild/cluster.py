@@ -30,9 +30,11 @@ from .workspace import resource_files
 
 ATTEMPTS = 3  # runs of a notebook whose node was lost, in all
 POLL_SECONDS = 0.1
+EVENTS_SECONDS = 0.5  # how often the driver asks the agents which notebooks started (the progress display)
 PREPARE_SECONDS = 3600.0  # building an environment on a node may take long (pip)
 STOP_SECONDS = 20.0  # after Ctrl-C, how long interrupted notebooks may take to come back before they are cancelled
 CLOSE_SECONDS = 30.0
+REACH_SECONDS = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -51,6 +53,7 @@ class Cluster:
     def __init__(self, address: str, log):
         ray = ray_module()
         self.ray, self.address, self.log = ray, address, log
+        check_reachable(address)
         try:
             ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=True)
         except Exception as err:  # noqa: BLE001 - Ray raises many kinds; each is one line here
@@ -86,6 +89,19 @@ class Cluster:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def check_reachable(address: str) -> None:
+    """Fail at once, in one line, when a ``HOST:PORT`` or ``ray://HOST:PORT`` address does not answer (Ray would retry for minutes)."""
+    import socket
+
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit() or address == "auto":
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {err.strerror or err}") from None
 
 
 def first_line(err: BaseException) -> str:
@@ -126,6 +142,7 @@ class TabRun:
         self.first_started: float | None = None
         self.failed_nodes: dict[str, str] = {}
         self.round = 0
+        self.polled = 0.0
 
     def summary(self) -> dict:
         """What report.json says about the cluster."""
@@ -325,7 +342,8 @@ class TabRun:
             if done and rest:
                 more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
                 done += more
-            self.poll_started()
+            if time.monotonic() - self.polled > EVENTS_SECONDS:
+                self.poll_started()
             for reference in done:
                 self.collect(reference, self.pending.pop(reference))
             if self.stopping_since is not None and time.monotonic() - self.stopping_since > STOP_SECONDS:
@@ -346,6 +364,7 @@ class TabRun:
 
     def poll_started(self) -> None:
         """Show the notebooks that started on a node since the last poll."""
+        self.polled = time.monotonic()
         asked = {node: self.agents[node].started_since.remote(self.cursors[node]) for node in self.ready}
         for node, reply in self.gather(asked, 10.0).items() if asked else ():
             if isinstance(reply, BaseException):

@@ -203,6 +203,8 @@ resources = data/
 
 [eval]
 timeout = 30
+timeouts =
+    ch/hangs.md = 2
 {extra}
 """
 
@@ -224,6 +226,7 @@ FILES = {
     "ch/uses.md": "# Uses\n\n```{.python .input}\nfrom d2l import torch as d2l\nprint(d2l.double(21))\n```\n",
     "ch/data.md": "# Data\n\n```{.python .input}\nprint(open('../data/words.txt').read().strip())\nopen('written.txt', 'w').write('made here')\n```\n",
     "ch/fails.md": "# Fails\n\n```{.python .input}\nfrom d2l import torch as d2l\nprint(d2l.double(1))\n1 / 0\n```\n",
+    "ch/hangs.md": "# Hangs\n\n```{.python .input}\nimport time\ntime.sleep(60)\n```\n",
 }
 
 
@@ -289,6 +292,8 @@ def test_cluster_gives_what_a_local_run_gives_and_a_second_run_sends_nothing(clu
     remote_results, lines = eval_book(remote, cluster=ADDRESS)
     assert {c: r.status for c, r in remote_results.items()} == {c: r.status for c, r in local_results.items()}
     assert remote_results["ch/fails.md"].status == "failed" and remote_results["ch/uses.md"].status == "ok"
+    assert remote_results["ch/hangs.md"].failure == "timed out" and remote_results["ch/hangs.md"].seconds < 20  # held on the node
+    assert not [line for line in lines if "warm kernels off" in line]  # kernels forked from the node's template
     for chapter in local_results:
         assert texts(remote, chapter) == texts(local, chapter), chapter
     keep = ("chapter", "notebook", "status", "failure", "cached", "reason", "library_names", "needs_gpu", "timeout")
@@ -303,13 +308,30 @@ def test_cluster_gives_what_a_local_run_gives_and_a_second_run_sends_nothing(clu
         (local / "build/eval/pytorch/cache.json").read_text()).keys()
 
     again, _ = eval_book(remote, cluster=ADDRESS)
-    assert {c: r.status for c, r in again.items() if c != "ch/fails.md"} == dict.fromkeys(set(again) - {"ch/fails.md"}, "cached")
+    failing = {"ch/fails.md", "ch/hangs.md"}
+    assert {c: r.status for c, r in again.items() if c not in failing} == dict.fromkeys(set(again) - failing, "cached")
     (remote / "ch/fails.md").write_text(FILES["ch/fails.md"].replace("1 / 0", "print('fixed')"))
+    (remote / "ch/hangs.md").write_text(FILES["ch/hangs.md"].replace("60", "0"))
     fixed, _ = eval_book(remote, cluster=ADDRESS)
     assert fixed["ch/fails.md"].status == "ok" and fixed["ch/fails.md"].node is not None
     nothing, _ = eval_book(remote, cluster=ADDRESS)
     assert {r.status for r in nothing.values()} == {"cached"}
     assert report(remote)["cluster"]["nodes"] == []  # no agent was even started: nothing went to the cluster
+
+
+@inside
+def test_through_the_ray_client_and_a_bad_address(cluster, tmp_path):
+    from conftest import run
+
+    root = make_book(tmp_path / "book", FILES)
+    results, _ = eval_book(root, cluster="ray://127.0.0.1:10001")
+    expected = {"ch/lib.md": "ok", "ch/uses.md": "ok", "ch/data.md": "ok", "ch/fails.md": "failed", "ch/hangs.md": "failed", "index.md": "ok"}
+    assert {c: r.status for c, r in results.items()} == expected
+    assert {r.node.split()[0] for r in results.values()} <= {"head", "second"}
+    assert (root / "build/eval/pytorch/ch/written.txt").read_text() == "made here"
+    result = run(root, "eval", "--force", "--cluster", "127.0.0.1:1")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("--cluster: cannot connect to the Ray cluster at 127.0.0.1:1: ") and result.stderr.count("\n") == 1
 
 
 GPU_NOTEBOOK = """\
