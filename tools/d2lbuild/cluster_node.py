@@ -65,7 +65,7 @@ def node_environment(tab: str, spec: dict, home: Path, log) -> str:
         return sys.executable  # as locally: the interpreter that runs d2lbuild (here: the node's Ray worker's)
     from filelock import FileLock
 
-    folder = home / "envs" / f"{tab}-{spec_digest(tab, spec)}"
+    folder = home / "envs" / f"{tab}-{spec_digest(tab, {**spec, 'base': sys.version})}"  # as d2lbuild env: this Python too
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
         python = str(folder / "bin" / "python")
