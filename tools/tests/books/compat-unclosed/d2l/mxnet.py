@@ -1,0 +1,8 @@
+#################   WARNING   ################
+# The below part is generated automatically through:
+#    d2lbook build lib
+# Don't edit it directly
+
+def size(x):
+    """Defined in :numref:`sec_unclosed`"""
+    return len(x)
