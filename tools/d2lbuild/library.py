@@ -102,9 +102,10 @@ def build_library(
             out.raw("\n\n")
             out.block(method.lines, method, indent="    ")
         definitions.extend(_definitions(entry, start, out.line))
+    out.raw("\n")  # a library always ends with a line end (d2lbook's has none when there are no aliases)
     alias_lines = alias_definitions(library)
-    if alias_lines:  # without aliases the file ends where the last block ends, as d2lbook writes it
-        out.raw(f"\n\n\n{ALIAS_HEADING}\n")
+    if alias_lines:
+        out.raw(f"\n\n{ALIAS_HEADING}\n")
         for names, text in alias_lines:
             if text:
                 definitions.append(_alias_definition(names, text, out.line))

@@ -8,3 +8,10 @@ def shared():
 
 def also_shared():
     return 2
+
+
+# Alias defined in config.ini
+
+ones = np.ones
+zeros = np.zeros
+

@@ -3,3 +3,11 @@
 #    d2lbook build lib
 # Don't edit it directly
 
+
+
+
+# Alias defined in config.ini
+
+ones = torch.ones
+zeros = torch.zeros
+

@@ -6,3 +6,10 @@
 def size(x):
     """Defined in :numref:`sec_unclosed`"""
     return len(x)
+
+
+# Alias defined in config.ini
+
+ones = np.ones
+zeros = np.zeros
+

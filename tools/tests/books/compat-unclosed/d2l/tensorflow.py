@@ -10,3 +10,10 @@ def size(x):
 def only_tensorflow():
     """Defined in :numref:`sec_unclosed`"""
     return 2
+
+
+# Alias defined in config.ini
+
+ones = tf.ones
+zeros = tf.zeros
+
