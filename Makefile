@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
+SECTIONS ?=
 
 .PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
 
@@ -42,7 +43,7 @@ env-all: tools
 	$(D2LBUILD) env --tab all
 
 eval: tools
-	$(D2LBUILD) eval $(TAB_OPTION)
+	$(D2LBUILD) eval $(TAB_OPTION) $(SECTIONS)
 
 eval-all: tools
 	$(D2LBUILD) eval --tab all --junit build/eval/junit.xml

@@ -34,6 +34,7 @@ class RunResult:
     gpu: str | None = None
     depends_on: list[str] = field(default_factory=list)
     failure: Failure | None = None
+    remembered: bool = False  # a failure shown again from the last run, not run again
 
 
 @dataclass(frozen=True)
