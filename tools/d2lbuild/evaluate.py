@@ -27,7 +27,7 @@ from .schedule import Failure, Job, Status, devices_for, gpu_need, gpus_marked, 
 from .sections import Selection, kept_records, select
 from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
-from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
+from .workspace import check_build_folder, copy_resources, digested_resources, eval_lock, missing_resources
 
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
@@ -68,7 +68,7 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     """Evaluate the tabs one after another; ``progress_factory(total)`` makes the progress display."""
     config = load_config(root)
     check_build_folder(root)
-    for warning in config.warnings:
+    for warning in (*config.warnings, *missing_resources(config)):
         log(warning)
     if options.sections:
         options = replace(options, sections=select(root, options.sections, notebook_files(config)).patterns)
@@ -199,7 +199,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
     preload = preload_modules(config, tab, options.cold)
-    common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
+    common = {"installed": environment.installed, "resources": resources_digest(digested_resources(config)), "tool": source_digest()}
     selection = Selection(options.sections)
     host_gpus = len(gpus) if use_gpus else 0
     jobs, cached, keys, others = [], [], {}, []
