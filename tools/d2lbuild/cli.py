@@ -158,7 +158,9 @@ def _show_notebooks(report: NotebookReport, shown: AbstractSet[str] = frozenset(
 @click.pass_context
 @reports_errors
 def check(ctx: click.Context, root: Path | None) -> None:
-    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity."""
+    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity;
+    and, from each tab's last eval report, its slow sections and those skipped for want of GPUs."""
+    from .eval_review import eval_notes
     from .pipeline import check_chapters
 
     report = check_chapters(_root(ctx, root))
@@ -167,6 +169,8 @@ def check(ctx: click.Context, root: Path | None) -> None:
     for error in report.errors:
         click.echo(error, err=True)
     _print_parity(report.parity, report.tabs)
+    for line in eval_notes(_root(ctx, root), report.tabs):
+        click.echo(line)
     if report.errors:
         click.echo(f"check: {len(report.errors)} errors", err=True)
         sys.exit(1)

@@ -123,3 +123,18 @@ def test_a_section_needing_more_gpus_than_the_host_has_is_skipped(tmp_path):
     assert results["ch/two.md"].job.gpu_reason == "marked #@gpus 2"
     notebook = json.loads((root / "build/eval/pytorch/ch/two.ipynb").read_text())
     assert notebook["cells"][1]["outputs"][0]["text"] == ["0,1\n"]
+
+
+def test_check_lists_slow_sections_and_gpu_skips_from_the_last_report(tmp_path):
+    root = write_book(tmp_path / "book", {"ch/two.md": GPU_SECTION, "ch/cpu.md": SECTION.format(name="cpu", value=1)}, config=CONFIG)
+    assert "eval pytorch" not in run(root, "check").stdout  # no report yet
+    assert run(root, "eval", "--device", "cpu").exit_code == 0
+    data = json.loads((root / "build/eval/pytorch/report.json").read_text())
+    for record in data["notebooks"]:
+        record["seconds"] = 42.5 if record["chapter"] == "ch/cpu.md" else record["seconds"]
+    (root / "build/eval/pytorch/report.json").write_text(json.dumps(data))
+    checked = run(root, "check")
+    assert checked.exit_code == 0
+    assert "eval pytorch (last report): 3 sections" in checked.stdout and "1 of 10 s or more" in checked.stdout
+    assert "  slow: ch/cpu.md  42.5 s" in checked.stdout
+    assert "  skipped: ch/two.md: needs 2 GPUs, host has 0" in checked.stdout
