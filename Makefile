@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
+.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test test-books bench clean
 
 all: notebooks eval
 
@@ -56,6 +56,10 @@ test: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
+
+# real books (../shared) evaluated in a framework environment each installs: CI runs them, the unit suite does not
+test-books: tools
+	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools env-all
