@@ -58,8 +58,9 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
     if folder.exists():
         shutil.rmtree(folder)
-    _run([sys.executable, "-m", "venv", str(folder)], tab)
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_arguments(config, tab), *KERNEL_PACKAGES], tab)
+    where = eval_key_position(config, tab, "requirements")[1]
+    _run([sys.executable, "-m", "venv", str(folder)], tab, where)
+    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_arguments(config, tab), *KERNEL_PACKAGES], tab, where)
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
@@ -227,11 +228,11 @@ def write_kernelspec(config: Config, tab: str, folder: Path, python: str) -> Non
     write_if_changed(folder / "share" / "jupyter" / "kernels" / spec["name"] / "kernel.json", json.dumps(data, indent=1) + "\n")
 
 
-def _run(command: list[str], tab: str) -> None:
+def _run(command: list[str], tab: str, where: str = "config.ini") -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise BuildError("config.ini", f"[eval-{tab}] requirements: {' '.join(command[:4])} ... failed:\n" + "\n".join(tail))
+        raise BuildError(where, f"[eval-{tab}] requirements: {' '.join(command[:4])} ... failed:\n" + "\n".join(tail))
 
 
 def _freeze(python: str) -> str:
