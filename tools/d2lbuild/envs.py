@@ -60,7 +60,8 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         shutil.rmtree(folder)
     where = eval_key_position(config, tab, "requirements")[1]
     _run([sys.executable, "-m", "venv", str(folder)], tab, where)
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_arguments(config, tab), *KERNEL_PACKAGES], tab, where)
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, *pip_arguments(config, tab), *KERNEL_PACKAGES], tab, where)
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
