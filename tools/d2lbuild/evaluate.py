@@ -217,8 +217,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
     meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload,
             "selected": list(selection.patterns) or None}
-    plan = TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab), others, failures)
-    return plan
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab), others, failures)
 
 
 def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalOptions, cache: EvalCache, failures: FailureMemory,
