@@ -115,6 +115,8 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         early = warm = early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
+            if options.sections and not plan.jobs and not plan.cached:
+                log(f"eval {tab}: no selected section has a notebook in this tab")
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
             if plan.jobs:
                 compile_library(environment.python, plan.library, kernel_environment(plan.variables))

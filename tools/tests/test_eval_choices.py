@@ -72,6 +72,10 @@ def test_the_command_line_takes_sections(three):
     result = run(three, "eval", "-j", "1", "other/c.md")
     assert result.exit_code == 0, result.output
     assert "1 notebooks: 1 ran ok" in result.stdout and "selected: other/c.md" in result.stdout
+    books = three.parent / "two-tabs"
+    write_book(books, {"ch/a.md": SECTION.format(name="a", value=1)}, config=CONFIG.replace("tabs = pytorch", "tabs = pytorch, mxnet"))
+    result = run(books, "eval", "--tab", "mxnet", "ch/a.md")  # a section without a notebook in the tab
+    assert result.exit_code == 0 and "eval mxnet: no selected section has a notebook in this tab" in result.stdout
     result = run(three, "eval", "ch/nothing*")
     assert result.exit_code == 1 and result.stderr.startswith("ch/nothing*: matches no section of the book")
 
