@@ -25,9 +25,6 @@ class Selection:
     def selects(self, chapter: str) -> bool:
         return self.everything or any(matches_any(chapter, pattern_globs(pattern)) for pattern in self.patterns)
 
-    def describe(self) -> str:
-        return "every section" if self.everything else " ".join(self.patterns)
-
 
 def pattern_globs(pattern: str) -> tuple[str, ...]:
     """The globs a pattern stands for: itself, itself with any suffix (``x/y`` is ``x/y.md``), and a folder's contents."""
@@ -61,7 +58,9 @@ def select(root: Path, arguments: tuple[str, ...], chapters: list[str], cwd: Pat
         pattern = argument.replace(os.sep, "/").removeprefix("./")
         if not matches_some(pattern, chapters) or Path(argument).is_absolute():
             pattern = book_relative(root, argument, cwd) or pattern
-        if pattern in ("", ".") or Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
+        if pattern in ("", "."):  # the book's root: every section
+            pattern = "**"
+        if Path(pattern).is_absolute() or ".." in PurePosixPath(pattern).parts:
             raise BuildError(argument, "is outside the book; name sections relative to the book's root")
         if not matches_some(pattern, chapters):
             example = chapters[0] if chapters else "chapters/x.md"
@@ -70,10 +69,10 @@ def select(root: Path, arguments: tuple[str, ...], chapters: list[str], cwd: Pat
     return Selection(tuple(dict.fromkeys(patterns)))
 
 
-def kept_records(report: Path, others: list[Job], warn, shown: str) -> list[dict]:
+def kept_records(report: Path, others: list[Job], warn) -> list[dict]:
     """The last report's lines of the sections a selection left out (and that still exist), as they were."""
     wanted = {job.chapter for job in others}
-    records = read_json_object(report, warn, shown).get("notebooks") if wanted else None
+    records = read_json_object(report, warn).get("notebooks") if wanted else None
     if not isinstance(records, list):
         return []
     return [record for record in records if isinstance(record, dict) and record.get("chapter") in wanted]

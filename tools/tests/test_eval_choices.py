@@ -42,6 +42,7 @@ def test_patterns_are_paths_or_globs_relative_to_the_book(three, tmp_path):
     chosen = select(three, ("ch/a", "./other/c.md", "ch/"), chapters)
     assert [c for c in chapters if chosen.selects(c)] == ["ch/a.md", "ch/b.md", "other/c.md"]
     assert select(three, ("a.md",), chapters, cwd=three / "ch").patterns == ("ch/a.md",)  # a path from a folder of the book
+    assert all(select(three, (".",), chapters, cwd=three).selects(c) for c in chapters)  # the book's root: every section
     with pytest.raises(BuildError, match="ch/zz.md: matches no section of the book"):
         select(three, ("ch/zz.md",), chapters)
     with pytest.raises(BuildError, match="is outside the book"):
