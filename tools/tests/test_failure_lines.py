@@ -71,3 +71,22 @@ def test_every_cell_frame_names_its_chapter_line(line_run):
     frames = [line for line in trace.splitlines() if line.startswith("Cell In[")]
     assert len(frames) == 3
     assert [frame.rsplit("[at ", 1)[1] for frame in frames] == ["ch/chain.md:21]", "ch/chain.md:14]", "ch/chain.md:9]"]
+
+
+def test_frames_map_by_the_failing_cells_count_whatever_the_kernel_counted_before():
+    """Counts follow the failing cell's own: a kernel that ran cells before the notebook (count 7 for its third cell)
+    still maps each frame to its cell; empty cells never reach the kernel; a syntax error's frame is indented."""
+    from d2lbuild.tracemap import annotate_cell_frames, cells_by_count, failure_positions
+
+    def cell(source: str, line: int) -> dict:
+        return {"cell_type": "code", "source": source, "metadata": {"d2lbuild": {"path": "ch/x.md", "line": line}}}
+
+    cells = [cell("def f():\n    raise ValueError", 4), cell("  \n", 9), {"cell_type": "markdown", "source": "x"}, cell("y = 1", 12), cell("f()", 20)]
+    trace = "Cell In[8], line 1\n----> 1 f()\n\nCell In[6], line 2, in f()\n----> 2     raise ValueError\n\nValueError: "
+    by_count = cells_by_count(trace, cells, cells[-1])
+    assert {count: c["metadata"]["d2lbuild"]["line"] for count, c in by_count.items()} == {8: 20, 7: 12, 6: 4}
+    assert [str(p) for p in failure_positions(trace, by_count)] == ["ch/x.md:5", "ch/x.md:20"]
+    assert "Cell In[6], line 2, in f()  [at ch/x.md:5]" in annotate_cell_frames(trace, by_count)
+    syntax = "  Cell In[8], line 1\n    f(\n     ^\nSyntaxError: '(' was never closed"
+    by_count = cells_by_count(syntax, cells, cells[-1])
+    assert failure_positions(syntax, by_count)[0].line == 20 and "  Cell In[8], line 1  [at ch/x.md:20]" in annotate_cell_frames(syntax, by_count)
