@@ -16,7 +16,7 @@ from .book import notebook_files
 from .bytecode import compile_library
 from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
-from .envs import Environment, ensure_environment, existing_python, visible_gpus
+from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .failures import FailureMemory
 from .fsutil import read_json_object, source_digest, write_atomic
@@ -147,6 +147,8 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
     python = existing_python(config, tab)
     if not options.force or python is None or options.cold or config.eval_settings(tab).preload == ():
         return None
+    if config.eval_settings(tab).python:  # an interpreter that cannot serve is one line, before a template fails in it
+        checked_interpreter(config, tab, log=lambda line: None)
     warm = WarmKernels(python, kernel_variables(config, tab, options), (), str(config.root), sockets, log)
     warm.spawn()
     return warm

@@ -32,10 +32,13 @@ def bare_python(tmp_path_factory) -> str:
 
 def test_python_without_ipykernel_or_framework_fails_in_one_line(tmp_path, bare_python):
     root = book_with(tmp_path, f"[eval]\ntimeout = 30\n\n[eval-pytorch]\npython = {bare_python}\n")
+    expected = f"config.ini:8: [eval-pytorch] python: {bare_python} lacks ipykernel and torch (the kernels need them)"
     for command in (["env"], ["eval"]):
         result = run(root, *command)
-        assert result.exit_code == 1
-        assert result.stderr.strip() == f"config.ini:8: [eval-pytorch] python: {bare_python} lacks ipykernel and torch (the kernels need them)"
+        assert result.exit_code == 1 and result.stderr.strip() == expected
+    # --force starts a warm template early, a process of its own: its stderr is the command's, and it never starts
+    forced = subprocess.run([sys.executable, "-m", "d2lbuild", "--root", str(root), "eval", "--force"], capture_output=True, text=True)
+    assert forced.returncode == 1 and forced.stderr.strip() == expected
 
 
 def test_python_that_is_not_python_names_the_config_line(tmp_path):
