@@ -2,6 +2,7 @@
 
 Four real books (../shared/compat/books) are compared whole with what d2lbook made of them: every library byte for
 byte (the comment under the WARNING line aside) and every notebook, none missing and none extra, cell for cell.
+These are marked ``book`` (``make test-books``, a few seconds per book): the unit suite leaves them out.
 What d2lbook made is kept small in tests/data/compat: ``BOOK.reference.txt`` holds a digest of each library and of
 each notebook, and ``BOOK/TAB/SECTION.json`` the cells of a handful of tricky sections, to show what differs
 (all written by compat_reference.py from ../shared/compat/reference.sh's output).
@@ -23,6 +24,7 @@ from conftest import BOOKS, TESTS, run
 REAL_BOOKS = TESTS.parents[1].parent / "shared" / "compat" / "books"
 EXPECTED = TESTS / "data" / "compat"
 CURRENT_LIBRARIES = ("d2l-en", "d2l-zh")  # the books whose committed libraries are what d2lbook makes of them now
+# the whole-book comparisons are `book` tests (make test-books, CI), out of the unit suite's two minutes
 needs_real_books = pytest.mark.skipif(not REAL_BOOKS.is_dir(), reason="../shared/compat/books is not beside the repository")
 
 
@@ -65,6 +67,7 @@ def made_notebooks(root: Path) -> dict[tuple[str, str], Path]:
             for path in folder.glob("*/**/*.ipynb")}
 
 
+@pytest.mark.book
 @needs_real_books
 def test_libraries_are_byte_for_byte_d2lbooks(real_book):
     name, root = real_book
@@ -74,6 +77,7 @@ def test_libraries_are_byte_for_byte_d2lbooks(real_book):
     assert not differ, f"{name}: {differ} differ from d2lbook's (compare with ../shared/compat/reference.sh's output)"
 
 
+@pytest.mark.book
 @needs_real_books
 def test_libraries_are_what_the_book_commits_where_it_commits_d2lbooks(real_book):
     name, root = real_book
@@ -85,6 +89,7 @@ def test_libraries_are_what_the_book_commits_where_it_commits_d2lbooks(real_book
     assert result.exit_code == 0, result.stdout[-2000:]
 
 
+@pytest.mark.book
 @needs_real_books
 def test_the_notebooks_are_those_d2lbook_makes_none_missing_none_extra(real_book):
     name, root = real_book
@@ -95,6 +100,7 @@ def test_the_notebooks_are_those_d2lbook_makes_none_missing_none_extra(real_book
     assert (missing, extra) == ([], []), f"{name}: missing {missing[:10]}, extra {extra[:10]}"
 
 
+@pytest.mark.book
 @needs_real_books
 def test_every_notebook_has_d2lbooks_cells(real_book):
     name, root = real_book
@@ -125,6 +131,7 @@ def assert_notebooks_as_expected(name: str, root: Path) -> int:
     return checked
 
 
+@pytest.mark.book
 @needs_real_books
 def test_notebooks_of_tricky_sections_are_d2lbooks_cell_for_cell(real_book):
     name, root = real_book
