@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cluster_node import NodeAgent, notebook_task
+from .envs import requirement_files
 from .errors import BuildError
 from .fsutil import source_digest, write_atomic
 from .pipeline import BUILD_DIR
@@ -231,15 +232,17 @@ class TabRun:
         sources: dict[str, Path] = {str(Path(path).resolve().relative_to(self.root.resolve())): Path(path) for path in self.plan.library}
         folder = f"{BUILD_DIR}/eval/{self.tab}"
         resources = {f"{folder}/{relative}": path for relative, path in resource_files(self.config).items()}
+        requirements = {str(path.relative_to(self.root.resolve())): path for path in requirement_files(self.config, self.tab)}
         contents: dict[str, bytes] = {}
         files: dict[str, str] = {}
-        for relative, path in {**sources, **resources}.items():
+        for relative, path in {**sources, **resources, **requirements}.items():
             data = path.read_bytes()
             files[relative] = content_digest(data)
             contents[files[relative]] = data
         setup = {
             "tool": source_digest(),
-            "spec": {"requirements": list(settings.requirements), "python": settings.python},
+            "spec": {"requirements": list(settings.requirements), "python": settings.python,
+                     "files": {relative: files[relative] for relative in sorted(requirements)}},
             "files": files,
             "resources": sorted(resources),
             "library": sorted(sources),
@@ -250,7 +253,7 @@ class TabRun:
         return setup, contents
 
     def prepare(self) -> None:
-        """Every agent checks its node and builds the environment; files it lacks are sent, each once."""
+        """Every agent checks its node; the files it lacks are sent (each put once), then it builds the environment."""
         setup, contents = self.setup()
         replies = self.gather({node: agent.prepare.remote(setup) for node, agent in self.agents.items()}, PREPARE_SECONDS)
         sent: dict[str, object] = {}
@@ -270,11 +273,12 @@ class TabRun:
                 blobs[name] = sent[name]
             installing[node] = self.agents[node].install.remote(blobs)
         for node, reply in self.gather(installing, PREPARE_SECONDS).items():
-            if isinstance(reply, BaseException):
-                self.failed_nodes[self.names[node]] = first_line(reply)
-                self.log(f"node {self.names[node]}: cannot run tab {self.tab}: {first_line(reply)}; its notebooks go to other nodes")
+            if isinstance(reply, BaseException) or "error" in reply:
+                error = first_line(reply) if isinstance(reply, BaseException) else reply["error"]
+                self.failed_nodes[self.names[node]] = error
+                self.log(f"node {self.names[node]}: cannot run tab {self.tab}: {error}; its notebooks go to other nodes")
                 continue
-            for message in reply:
+            for message in reply["messages"]:
                 self.log(message)
             self.ready.append(node)
             self.cursors[node] = 0
@@ -318,7 +322,7 @@ class TabRun:
     # tasks ---------------------------------------------------------------------------------------------------
 
     def submit(self, entry: Entry) -> None:
-        """Send one notebook as a task: one CPU, or its GPU; pinned to a ready node only when some node is not."""
+        """Send one notebook as a task: one CPU, or its GPUs; pinned to a ready node only when some node is not."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         job = entry.job
@@ -329,7 +333,8 @@ class TabRun:
             strategy = NodeAffinitySchedulingStrategy(node_id=self.ready[self.round % len(self.ready)], soft=False)
         notebook = (self.root / job.notebook).read_text(encoding="utf-8")
         payload = {"job": dataclasses.asdict(job), "text": notebook}
-        options = {"num_cpus": 0 if gpu else 1, "num_gpus": 1 if gpu else 0, "max_retries": 0, "scheduling_strategy": strategy}
+        options = {"num_cpus": 0 if gpu else 1, "num_gpus": max(1, job.gpus) if gpu else 0, "max_retries": 0}
+        options["scheduling_strategy"] = strategy
         reference = self.cluster.task.options(**options).remote(self.agent_name("{node}"), f"{self.cluster.run_id}-{self.tab}", payload)
         entry.attempts += 1
         self.pending[reference] = entry

@@ -51,9 +51,12 @@ def spec_digest(tab: str, spec: dict) -> str:
     return digest(json.dumps({"tab": tab, **spec}, sort_keys=True))[:16]
 
 
-def node_environment(tab: str, spec: dict, home: Path, log) -> str:
-    """The interpreter of the tab's environment on this node, built once per specification; BuildError when it cannot be."""
-    from .envs import install_environment, interpreter_paths
+def node_environment(tab: str, spec: dict, home: Path, root: Path, log) -> str:
+    """The interpreter of the tab's environment on this node, built once per specification; BuildError when it cannot be.
+
+    Requirement files (``-r FILE``, ``-c FILE``) are read from ``root``, where the book's copies were laid out.
+    """
+    from .envs import file_option, install_environment, interpreter_paths
 
     if spec.get("python"):
         python = shutil.which(spec["python"]) or spec["python"]
@@ -71,7 +74,11 @@ def node_environment(tab: str, spec: dict, home: Path, log) -> str:
         python = str(folder / "bin" / "python")
         if not (folder / ".d2lbuild-ready").is_file():
             log(f"env {tab}: creating {folder} ({', '.join(spec['requirements'])})")
-            install_environment(folder, tuple(spec["requirements"]), tab)
+            arguments = []
+            for line in spec["requirements"]:
+                option = file_option(line)
+                arguments += [option[0], str(root / option[1])] if option else [line]
+            install_environment(folder, arguments, tab)
             (folder / ".d2lbuild-ready").write_text(json.dumps(spec) + "\n")
         return python
 
@@ -133,22 +140,27 @@ class NodeAgent:
         self.messages.append(f"node {self.name}: {message}")
 
     async def prepare(self, setup: dict) -> dict:
-        """Check d2lbuild's version and build the environment; the digests of files this node still needs, or its error."""
+        """Check d2lbuild's version; the digests of the files this node does not have yet, or its error."""
         self.name = node_name()
-        try:
-            if setup["tool"] != source_digest():
-                raise BuildError("d2lbuild", "this node runs another version of d2lbuild than the driver (install the same one)")
-            python = await asyncio.to_thread(node_environment, self.tab, setup["spec"], self.home, self.log)
-        except BuildError as err:
-            return {"node": self.name, "error": str(err)}
-        except OSError as err:
-            return {"node": self.name, "error": f"{err.filename or self.home}: {err.strerror or err}"}
-        self.python, self.setup = python, setup
+        if setup["tool"] != source_digest():
+            return {"node": self.name, "error": "d2lbuild: this node runs another d2lbuild than the driver (install the same version)"}
+        self.setup = setup
         wanted = set(setup["files"].values())
         return {"node": self.name, "missing": sorted(d for d in wanted if not (self.store / d).is_file())}
 
-    async def install(self, blobs: dict) -> list[str]:
-        """Store the files the driver sent (object references by digest), lay out the working folder, start the template."""
+    async def install(self, blobs: dict) -> dict:
+        """Store the files sent (object references by digest), lay out the working folder, build the environment, start the template."""
+        try:
+            await self.lay_out(blobs)
+            self.python = await asyncio.to_thread(node_environment, self.tab, self.setup["spec"], self.home, self.root, self.log)
+        except BuildError as err:
+            return {"error": str(err), "messages": self.take_messages()}
+        except OSError as err:
+            return {"error": f"{err.filename or self.home}: {err.strerror or err}", "messages": self.take_messages()}
+        await self.start_kernels()
+        return {"messages": self.take_messages()}
+
+    async def lay_out(self, blobs: dict) -> None:
         self.store.mkdir(parents=True, exist_ok=True)
         for name, ref in blobs.items():
             data = await ref
@@ -160,6 +172,10 @@ class NodeAgent:
             target = self.root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.store / content, target)
+
+    async def start_kernels(self) -> None:
+        """Byte-compile the library and start the warm template (its imports overlap the first notebook's wait)."""
+        setup = self.setup
         self.resources = set(setup["resources"])
         self.index = setup["index"]
         variables = {name: self.to_node(value) for name, value in setup["variables"].items()}
@@ -175,7 +191,6 @@ class NodeAgent:
             warm.spawn()
         self.launcher = KernelLauncher(self.tab, self.python, variables, str(folder), sockets, warm)
         self.spare = self.launch()
-        return self.take_messages()
 
     def to_node(self, text: str) -> str:
         return text.replace(self.driver_root, str(self.root))

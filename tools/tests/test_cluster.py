@@ -32,7 +32,12 @@ ADDRESS = f"127.0.0.1:{PORT}"
 MARKER = "D2LBUILD_TEST_CLUSTER"
 HEAD_GPUS, SECOND_GPUS = 1, 2
 
-inside = pytest.mark.skipif(not IN_NAMESPACE, reason="runs inside a private network namespace (see test_cluster_in_a_private_network_namespace)")
+
+
+def inside(test):
+    """A test of the real cluster: marked ``cluster``, and run only inside the private network namespace."""
+    reason = "runs inside a private network namespace (see test_cluster_in_a_private_network_namespace)"
+    return pytest.mark.cluster(pytest.mark.skipif(not IN_NAMESPACE, reason=reason)(test))
 
 
 def only_loopback() -> bool:
@@ -52,7 +57,7 @@ def test_cluster_in_a_private_network_namespace():
         pytest.skip("the ip command (iproute2) is missing: the namespace's loopback cannot be brought up")
     if unshare is None or subprocess.run([unshare, "-n", "true"], capture_output=True).returncode != 0:
         pytest.skip("unshare -n is not permitted here (needs root or user namespaces): the cluster tests cannot run")
-    script = f'ip link set lo up && exec "{sys.executable}" -m pytest "{HERE}" -q -x -p no:cacheprovider -k "not private_network_namespace"'
+    script = f'ip link set lo up && exec "{sys.executable}" -m pytest "{HERE}" -q -x -p no:cacheprovider -m cluster -k "not private_network_namespace"'
     env = {**os.environ, "D2LBUILD_CLUSTER_TESTS": "1"}
     result = subprocess.run([unshare, "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=900, cwd=HERE.parent)
     print(result.stdout[-6000:])
