@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,13 +57,13 @@ def node_environment(tab: str, spec: dict, home: Path, root: Path, log) -> str:
 
     Requirement files (``-r FILE``, ``-c FILE``) are read from ``root``, where the book's copies were laid out.
     """
-    from .envs import file_option, install_environment, interpreter_paths
+    from .envs import file_option, install_environment
 
     if spec.get("python"):
         python = shutil.which(spec["python"]) or spec["python"]
         if not Path(python).exists():
             raise BuildError("config.ini", f"[eval-{tab}] python: {spec['python']} not found on this node")
-        interpreter_paths(python, tab)  # it runs
+        check_interpreter(python, tab)
         return python
     if not spec.get("requirements"):
         return sys.executable  # as locally: the interpreter that runs d2lbuild (here: the node's Ray worker's)
@@ -81,6 +82,23 @@ def node_environment(tab: str, spec: dict, home: Path, root: Path, log) -> str:
             install_environment(folder, arguments, tab)
             (folder / ".d2lbuild-ready").write_text(json.dumps(spec) + "\n")
         return python
+
+
+def check_interpreter(python: str, tab: str) -> None:
+    """The node's ``python =`` interpreter runs and has ipykernel and the tab's framework, as eval checks on the driver."""
+    from .config import DEFAULT_MODULES
+    from .envs import CHECK_MODULES, KERNEL_PACKAGES
+
+    modules = [*KERNEL_PACKAGES, *([DEFAULT_MODULES[tab]] if tab in DEFAULT_MODULES else [])]
+    try:
+        result = subprocess.run([python, "-c", CHECK_MODULES, *modules], capture_output=True, text=True, timeout=120)
+        missing = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} cannot be run on this node: {err}") from None
+    if not isinstance(missing, list):
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} is not a working Python interpreter on this node")
+    if missing:
+        raise BuildError("config.ini", f"[eval-{tab}] python: {python} lacks {' and '.join(missing)} on this node")
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

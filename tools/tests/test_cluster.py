@@ -103,8 +103,10 @@ class LocalCluster:
         self.temp = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # Ray's sockets: a short path
         self.tools = base / "head-tools"  # on the head's PATH only: an interpreter the second node lacks
         self.tools.mkdir(parents=True)
-        wrapper = self.tools / "d2l-test-python"
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        wrapper = self.tools / "d2l-test-python"  # with a stand-in torch: eval checks that the interpreter has the tab's framework
+        (self.tools / "modules/torch").mkdir(parents=True)
+        (self.tools / "modules/torch/__init__.py").write_text("")
+        wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="$PYTHONPATH:{self.tools}/modules" exec "{sys.executable}" "$@"\n')
         wrapper.chmod(0o755)
 
     def env(self, node: str) -> dict[str, str]:
