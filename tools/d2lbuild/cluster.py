@@ -381,7 +381,7 @@ class TabRun:
                     continue
                 entry.started, entry.node = True, event["node"]
                 self.first_started = self.first_started or event["at"]
-                self.progress.started(entry.job, event["gpu"])
+                self.progress.started(entry.job, event["gpu"], node=event["node"])
 
     def collect(self, reference, entry: Entry) -> None:
         from ray.exceptions import RayError, TaskCancelledError
@@ -456,6 +456,6 @@ class TabRun:
     def finish(self, result: RunResult) -> None:
         entry = self.entries.get(result.job.chapter)
         if entry is not None and not entry.started and result.status not in (Status.NOT_RUN,):
-            self.progress.started(result.job, result.gpu)
+            self.progress.started(result.job, result.gpu, node=result.node)
         self.results.append(result)
         self.progress.finished(result)

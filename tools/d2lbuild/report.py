@@ -26,7 +26,7 @@ class PlainProgress:
     def __exit__(self, *exc) -> None:
         pass
 
-    def started(self, job: Job, gpu: str | None) -> None:
+    def started(self, job: Job, gpu: str | None, node: str | None = None) -> None:
         pass
 
     def finished(self, result: RunResult) -> None:
@@ -71,8 +71,9 @@ class LiveProgress(PlainProgress):
             table.add_row(f"  running {name}{gpu}  {time.monotonic() - since:.0f}s")
         return table
 
-    def started(self, job: Job, gpu: str | None) -> None:
-        self.running[f"{job.tab} {job.chapter}"] = (time.monotonic(), f" (gpu {gpu})" if gpu is not None else "")
+    def started(self, job: Job, gpu: str | None, node: str | None = None) -> None:
+        where = (f" on {node}" if node else "") + (f" (gpu {gpu})" if gpu is not None else "")
+        self.running[f"{job.tab} {job.chapter}"] = (time.monotonic(), where)
         self.live.update(self._render())
 
     def finished(self, result: RunResult) -> None:
