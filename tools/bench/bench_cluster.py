@@ -10,7 +10,7 @@ Prints figures; asserts nothing.
    60 s and a mean of 120 s (sigma 1.18), 45% needing a GPU, seed 21.
 2. With Ray installed and ``unshare -n`` permitted, this script runs itself in a private network namespace, starts
    a head node and a second node (one CPU each; the head's object store 80 MB, no dashboard) and times 20 small
-   notebooks (about a second of plain Python each, as in bench_eval) locally and on the cluster: the wall time, the
+   notebooks (about 0.2 s of plain Python each on a quiet machine) locally and on the cluster: the wall time, the
    overhead per notebook of the cluster path above a local warm kernel (one node against ``-j 1``: the time between
    one notebook's last line and the next one's first, which the notebooks print; their own work, slower or faster
    with the machine's load, drops out), and the time from ``eval --cluster`` to the first notebook started. The
