@@ -6,7 +6,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -43,6 +43,7 @@ class Cell:
     helper: bool = False
     has_outputs: bool = False
     named: tuple[str, ...] = ()  # the tabs a #@tab mark or :begin_tab: names explicitly (``all`` names none)
+    span: tuple[int, int] | None = None  # the chapter lines the cell owns, fences and tab markers included (.md only)
 
     @cached_property
     def text(self) -> str:
@@ -158,13 +159,17 @@ def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int
     text: list[Line] = []
     block: tuple[tuple[str, ...], bool] | None = None  # the open tab block's tabs, and whether named explicitly
     block_start: Line | None = None
+    opening: list[int] = []  # the :begin_tab: line not yet owned by a cell
 
     def flush(empty_block: bool = False) -> None:
         """Close the Markdown read so far; an empty tab block still makes a cell, as in d2lbook."""
         if any(line.text.strip() for line in text) or (empty_block and block):
             block_tabs, named = block if block else (None, False)
             lines = tuple(text) or (Line("", line.number),)
-            cells.append(Cell("markdown", lines, block_tabs, path, cell, named=block_tabs if named else ()))
+            first = opening[0] if opening and block else lines[0].number
+            last = line.number if empty_block else lines[-1].number  # the :end_tab: line closes the block
+            cells.append(Cell("markdown", lines, block_tabs, path, cell, named=block_tabs if named else (), span=(first, last)))
+            opening.clear()
         text.clear()
 
     special = [index for index, line in enumerate(lines) if "``" in line.text or "_tab:" in line.text]  # fences, tab marks
@@ -189,7 +194,9 @@ def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int
                 end = len(lines)
             if CODE_INFO.match(fence.group(3).strip()):
                 flush()
-                cells.append(code_cell(path, lines[index + 1 : end], tabs, cell, notes=notes))
+                code = code_cell(path, lines[index + 1 : end], tabs, cell, notes=notes)
+                cells.append(replace(code, span=(line.number, lines[min(end, len(lines) - 1)].number)))
+                opening.clear()  # a :begin_tab: right before a code cell belongs to no cell
             else:
                 text.extend(lines[index : end + 1])
             index = end + 1
@@ -203,6 +210,7 @@ def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int
             flush()
             block = parse_tab_names(begin.group(1), line.number, tabs, ":begin_tab:", notes)
             block_start = line
+            opening[:] = [line.number]
             if last_marker <= index:  # no :end_tab: or :begin_tab: below ends this block
                 notes.warn(line.number, ":begin_tab: is never closed: the rest of the file is in this block, code included; add :end_tab:")
                 text.extend(lines[index + 1 :])
