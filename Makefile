@@ -8,7 +8,7 @@ D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
+.PHONY: all tools tools-html tools-jupyter extract notebooks check env env-all eval eval-all html test bench clean
 
 all: notebooks eval
 
@@ -25,6 +25,13 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	touch $@
 
 tools-html: $(VENV)/.installed-html
+
+# The Jupyter contents manager that opens chapters as notebooks: an optional extra.
+$(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,jupyter]' --config-settings editable_mode=compat
+	touch $@
+
+tools-jupyter: $(VENV)/.installed-jupyter
 
 extract: tools
 	$(D2LBUILD) extract
@@ -50,7 +57,7 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
-test: tools tools-html
+test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check

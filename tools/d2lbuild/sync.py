@@ -86,40 +86,56 @@ def align_blocks(exported: list[str], chapter: Chapter) -> tuple[dict[int, Block
 
 
 def patch(chapter: Chapter, exported: Exported, new: list[str], shared: bool) -> list[Change] | None:
-    """The new text as changes to the chapter lines it came from, or None when an edit touches lines the
-    notebook shows differently from the chapter in a block other frameworks share (branches, aliases)."""
-    texts, numbers = exported.texts, exported.numbers
+    """The new text as changes to the chapter lines it came from, or None when an edit touches lines that cannot
+    be traced to the chapter, or (in a block other frameworks share) lines the notebook shows differently."""
+    texts = exported.texts
+    real = real_lines(chapter, exported)
     changes = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, texts, new, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
         lines = new[j1:j2]
-        if i2 > i1:
-            region = numbers[i1:i2]
-            if not _replaceable(chapter, region, texts[i1:i2], shared):
+        if any(real[i] is None and texts[i].strip() for i in range(i1, i2)):
+            return None  # a line the layout made: it is nowhere in the chapter
+        region = [real[i] for i in range(i1, i2) if real[i] is not None]
+        if region:
+            if not _replaceable(chapter, region, [texts[i] for i in range(i1, i2) if real[i] is not None], shared):
                 return None
             if len(region) == len(lines):
                 lines = [_keep_save_mark(chapter.line(number), text) for number, text in zip(region, lines, strict=True)]
             changes.append(Change(region[0], region[-1], tuple(lines)))
-        elif i1 > 0:
-            before = numbers[i1 - 1]
-            if before is None or shared and chapter.line(before).rstrip() != texts[i1 - 1].rstrip():
-                return None
+            continue
+        before = next((real[i] for i in range(i1 - 1, -1, -1) if real[i] is not None), None)
+        after = next((real[i] for i in range(i2, len(real)) if real[i] is not None), None)
+        if before is not None:
             changes.append(Change(before + 1, before, tuple(lines)))
-        elif numbers:
-            if numbers[0] is None:
-                return None
-            changes.append(Change(numbers[0], numbers[0] - 1, tuple(lines)))
+        elif after is not None:
+            changes.append(Change(after, after - 1, tuple(lines)))
         else:
             first, _ = body_range(chapter, exported.block)
             changes.append(Change(first, first - 1, tuple(lines)))
     return changes
 
 
-def _replaceable(chapter: Chapter, region: list[int | None], texts: list[str], shared: bool) -> bool:
-    """Whether chapter lines ``region`` may be replaced: known, in order, with only blank lines hidden between
-    them, and (when shared) each shown as it is written."""
-    if None in region or region != sorted(set(region)):
+def real_lines(chapter: Chapter, exported: Exported) -> list[int | None]:
+    """The chapter line of each notebook line, None for lines the layout made (a blank line isort adds takes
+    the number of a neighbour) or that cannot be traced."""
+    numbers = exported.numbers
+    seen: dict[int, int] = {}
+    for number in numbers:
+        if number is not None:
+            seen[number] = seen.get(number, 0) + 1
+    real: list[int | None] = []
+    for number, text in zip(numbers, exported.texts, strict=True):
+        same = number is not None and chapter.line(number).rstrip() == text.rstrip()
+        real.append(number if same or number is not None and seen[number] == 1 else None)
+    return real
+
+
+def _replaceable(chapter: Chapter, region: list[int], texts: list[str], shared: bool) -> bool:
+    """Whether chapter lines ``region`` may be replaced: in order, with only blank lines hidden between them, and
+    (when shared) each shown as it is written."""
+    if region != sorted(set(region)):
         return False
     hidden = set(range(region[0], region[-1] + 1)) - set(region)
     if any(chapter.line(number).strip() for number in hidden):
@@ -204,7 +220,7 @@ class TabSyncer:
         return tuple(tab for tab in block.tabs(self.config) if tab != self.tab)
 
     def where(self, block: Block) -> Position:
-        return self.chapter.position(block.start)
+        return self.chapter.position(_non_blank(self.chapter, block)[0])
 
     def edited(self, block: Block, exported: Exported, new: list[str]) -> bool:
         """A cell whose block did not change in the chapter and whose text did in the notebook; whether it changes
