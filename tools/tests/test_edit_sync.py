@@ -380,10 +380,30 @@ def plain(cells: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
     return [(kind, [line.replace("  #@save", "") for line in cell_lines(text)]) for kind, text in cells]
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_random_edits_change_only_that_framework(small_book: Path, chapter_book: Path, seed: int):
+@pytest.fixture
+def our_book(tmp_path: Path) -> Path:
+    """A copy of this repository's book (its chapters and config)."""
+    root = tmp_path / "ours"
+    shutil.copytree(REPO / "chapters", root / "chapters")
+    shutil.copy(REPO / "config.ini", root / "config.ini")
+    return root
+
+
+RANDOM_CHAPTERS = [
+    ("chapter", "ch.md"),
+    ("small", "chapter_basics/tensors.md"),
+    ("small", "chapter_basics/models.md"),
+    ("ours", "chapters/classification/softmax-scratch.md"),
+    ("ours", "chapters/convolutions/conv-layer.md"),
+    ("ours", "chapters/attention/transformer.md"),
+]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_edits_change_only_that_framework(small_book: Path, chapter_book: Path, our_book: Path, seed: int):
     rng = random.Random(seed)
-    root, chapter = rng.choice([(chapter_book, "ch.md"), (small_book, "chapter_basics/tensors.md"), (small_book, "chapter_basics/models.md")])
+    which, chapter = RANDOM_CHAPTERS[seed % len(RANDOM_CHAPTERS)]
+    root = {"chapter": chapter_book, "small": small_book, "ours": our_book}[which]
     config = load_config(root)
     tab = rng.choice([tab for tab in config.tabs if in_tab(read_chapter(config, chapter).document, tab, config.default_tab)])
     before = views(root, chapter)
