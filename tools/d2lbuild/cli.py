@@ -275,7 +275,8 @@ def edit(ctx: click.Context, chapter: Path, tab: str | None, force: bool, root: 
     from .edit import edit as run_edit
 
     report = run_edit(_root(ctx, root), chapter, tab, force, warn=lambda line: click.echo(line, err=True))
-    click.echo(f"{'wrote' if report.written else 'unchanged'} {report.notebook}; `d2lbuild sync` writes its edits back")
+    state = "wrote" if report.written else "unchanged"
+    click.echo(f"{state} {report.notebook} (kernel {report.kernel}); `d2lbuild sync` writes its edits back")
 
 
 @main.command()

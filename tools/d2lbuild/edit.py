@@ -12,7 +12,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .errors import BuildError, Position
 from .fsutil import digest, write_if_changed
-from .notebook import dumps, notebook_for
+from .notebook import dumps, kernel_name, notebook_for
 from .pipeline import BUILD_DIR, check_tabs, code_formatter
 from .source import BEGIN_TAB, END_TAB, FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines
 from .transforms import in_tab, select_tab
@@ -322,6 +322,7 @@ class EditReport:
     notebook: str
     written: bool
     resources: int
+    kernel: str
 
 
 def edit(root: Path, chapter: str | Path, tab: str | None = None, force: bool = False, warn=print) -> EditReport:
@@ -345,4 +346,4 @@ def edit(root: Path, chapter: str | Path, tab: str | None = None, force: bool = 
             fresh = carry_over(previous["cells"], fresh)
     written = write_if_changed(existing, dumps(fresh))
     copy_resources(config, config.root / EDIT_DIR / tab, warn)
-    return EditReport(target, written, len(resource_files(config)))
+    return EditReport(target, written, len(resource_files(config)), kernel_name(tab))

@@ -96,7 +96,7 @@ class BookContentsManager(LargeFileManager):
 
     def _listed(self, directory: dict) -> list[dict]:
         """``x.ipynb`` for each chapter ``x.md`` of the folder (when no such notebook exists)."""
-        if self._config() is None:
+        if not (Path(self.root_dir) / "config.ini").is_file():
             return []
         names = {entry["name"] for entry in directory["content"]}
         extra = []
@@ -106,6 +106,22 @@ class BookContentsManager(LargeFileManager):
                 path = f"{directory['path']}/{virtual}".strip("/")
                 extra.append({**entry, "name": virtual, "path": path, "type": "notebook", "mimetype": None, "format": None})
         return extra
+
+    # checkpoints of a chapter's notebook are checkpoints of the chapter file
+    def _checkpointed(self, path: str) -> str:
+        return self._chapter(path, None) or path
+
+    def create_checkpoint(self, path):
+        return super().create_checkpoint(self._checkpointed(path))
+
+    def list_checkpoints(self, path):
+        return super().list_checkpoints(self._checkpointed(path))
+
+    def restore_checkpoint(self, checkpoint_id, path):
+        return super().restore_checkpoint(checkpoint_id, self._checkpointed(path))
+
+    def delete_checkpoint(self, checkpoint_id, path):
+        return super().delete_checkpoint(checkpoint_id, self._checkpointed(path))
 
     def save(self, model, path=""):
         chapter = self._chapter(path, model.get("type"))

@@ -147,6 +147,8 @@ def test_listing_and_conflicts(server: Server, small_book: Path):
 
     status, model = server.request("GET", "/api/contents/chapter_basics/tensors.ipynb?content=1")
     assert status == 200 and model["type"] == "notebook"
+    status, checkpoint = server.request("POST", "/api/contents/chapter_basics/tensors.ipynb/checkpoints")
+    assert status == 201, checkpoint  # JupyterLab checkpoints what it saves: the chapter file is copied
     notebook = model["content"]
     chapter = small_book / "chapter_basics" / "tensors.md"
     chapter.write_text(chapter.read_text().replace("import tensorflow as tf", "import tensorflow as tf  # changed on disk"))
