@@ -212,6 +212,7 @@ def export(config: Config, chapter: Chapter, tab: str) -> dict:
         cell = dict(item.cell)
         block = item.block
         provenance = {
+            "kind": cell["cell_type"],
             "block": block.index,
             "span": [block.start, block.end],
             "marks": block_marks(chapter, block),

@@ -269,6 +269,7 @@ class TabSyncer:
             if (
                 end < len(self.chapter.raw)
                 and not self.chapter.line(end + 1).strip()
+                and not any(other.start <= end + 1 <= other.end for other in self.chapter.blocks)
                 and (start == 1 or not self.chapter.line(start - 1).strip())
             ):
                 end += 1  # the blank line that separated it goes too
@@ -310,7 +311,9 @@ def sync_tab(
     the notebook's own metadata, which ``d2lbuild edit`` wrote)."""
     base = base if base is not None else notebook
     exported_record = record(base, shown or edit_path(tab, chapter.path))
-    base_cells = {cell.get("id"): meta for cell in base["cells"] if (meta := provenance(cell)) is not None}
+    base_cells = {
+        cell.get("id"): (meta, meta.get("kind", cell.get("cell_type"))) for cell in base["cells"] if (meta := provenance(cell)) is not None
+    }
     same, changed = align_blocks([str(item) for item in exported_record["blocks"]], chapter)
     now = {item.block.index: item for item in export_cells(config, chapter, tab)}
     syncer = TabSyncer(config, chapter, tab, split)
@@ -320,7 +323,9 @@ def sync_tab(
     for cell in notebook["cells"]:
         kind = cell.get("cell_type")
         text = source_text(cell)
-        meta = base_cells.get(cell.get("id")) if cell.get("id") not in claimed else None
+        meta, exported_kind = base_cells.get(cell.get("id"), (None, None)) if cell.get("id") not in claimed else (None, None)
+        if exported_kind != kind:  # a cell whose type changed is a new cell, and its old block is deleted
+            meta = None
         if meta is None or kind not in ("code", "markdown"):
             if kind in ("code", "markdown") and text.strip():
                 if anchor is None:

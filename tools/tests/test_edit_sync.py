@@ -456,3 +456,16 @@ def test_no_python_traceback_for_a_chapter_that_is_not_markdown(book):
     assert result.exit_code == 1
     assert result.stderr.strip() == "b.py:1: only Markdown chapters can be edited as notebooks"
     assert not os.path.exists(root / "build" / "edit")
+
+
+def test_a_cell_whose_type_changed_replaces_its_block(chapter_book: Path):
+    notebook = exported(chapter_book, "pytorch")
+    prose = cell(notebook, "PyTorch prose.")
+    prose.update(cell_type="code", source="print('prose')", outputs=[], execution_count=None)
+    save(chapter_book, "pytorch", notebook)
+    result = run(chapter_book, "sync")
+    assert result.exit_code == 0, result.output
+    text = (chapter_book / "ch.md").read_text()
+    assert "PyTorch prose." not in text and ":begin_tab:`pytorch`" not in text
+    assert "```{.python .input}\n#@tab pytorch\nprint('prose')\n```" in text
+    assert ("code", "print('prose')") in views(chapter_book)["pytorch"]
