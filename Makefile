@@ -67,6 +67,7 @@ test: tools tools-html tools-jupyter
 bench: tools env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_edit.py
 
 clean:
 	rm -rf build
