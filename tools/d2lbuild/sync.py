@@ -309,24 +309,21 @@ def sync_tab(
 ) -> TabSync:
     """The chapter's text with ``notebook``'s edits written back; ``base`` is the notebook as exported (default:
     the notebook's own metadata, which ``d2lbuild edit`` wrote)."""
-    base = base if base is not None else notebook
+    own = base is None  # the notebook carries its own record (d2lbuild edit wrote it)
+    base = notebook if base is None else base
     exported_record = record(base, shown or edit_path(tab, chapter.path))
-    base_cells = {
-        cell.get("id"): (meta, meta.get("kind", cell.get("cell_type"))) for cell in base["cells"] if (meta := provenance(cell)) is not None
-    }
+    base_cells = {cell["id"]: meta for cell in base["cells"] if isinstance(cell.get("id"), str) and (meta := provenance(cell)) is not None}
     same, changed = align_blocks([str(item) for item in exported_record["blocks"]], chapter)
     now = {item.block.index: item for item in export_cells(config, chapter, tab)}
     syncer = TabSyncer(config, chapter, tab, split)
-    claimed: set = set()
+    claimed: set[int] = set()  # the exported blocks a cell of the notebook stands for
     anchor: int | None = None
     waiting: list[tuple[str, list[str]]] = []  # new cells before any known one
     for cell in notebook["cells"]:
         kind = cell.get("cell_type")
         text = source_text(cell)
-        meta, exported_kind = base_cells.get(cell.get("id"), (None, None)) if cell.get("id") not in claimed else (None, None)
-        if exported_kind != kind:  # a cell whose type changed is a new cell, and its old block is deleted
-            meta = None
-        if meta is None or kind not in ("code", "markdown"):
+        meta = _known(cell, base_cells, own, claimed)
+        if meta is None:
             if kind in ("code", "markdown") and text.strip():
                 if anchor is None:
                     waiting.append((kind, cell_lines(text)))
@@ -334,10 +331,9 @@ def sync_tab(
                     syncer.inserted(anchor, kind, cell_lines(text), before=False)
                     syncer.changed += 1
             continue
-        claimed.add(cell.get("id"))
+        claimed.add(meta["block"])
         edited = digest(text) != meta["source"]
-        index = meta["block"]
-        block = same.get(index)
+        block = same.get(meta["block"])
         if block is not None:
             anchor = _non_blank(chapter, block)[1]
             if edited:
@@ -348,14 +344,14 @@ def sync_tab(
                     )
                 syncer.changed += syncer.edited(block, exported, cell_lines(text))
             continue
-        current = changed.get(index)
+        current = changed.get(meta["block"])
         if edited:
             syncer.conflict(current, anchor or 0, kind, cell_lines(text), meta["marks"])
         if current is not None:
             anchor = _non_blank(chapter, current)[1]
     listed = [entry for entry in exported_record["cells"] if isinstance(entry, list) and len(entry) == 2]
-    for cell_id, index in listed:
-        if cell_id in claimed or not isinstance(index, int):
+    for _, index in listed:
+        if index in claimed or not isinstance(index, int):
             continue
         if index in same:
             syncer.deleted(same[index])
@@ -370,6 +366,18 @@ def sync_tab(
             syncer.changed += 1
     text, conflicts = apply(chapter, syncer.changes)
     return TabSync(text, syncer.notes, conflicts, syncer.changed)
+
+
+def _known(cell: dict, base_cells: dict, own: bool, claimed: set[int]) -> dict | None:
+    """The exported block a notebook cell stands for: found by the cell's id in the record (or, in a notebook
+    carrying its own record, by the cell's metadata when a tool dropped the id). None for a new cell: one the
+    record does not know, a second copy of a cell, or a cell whose type changed (its old block is deleted)."""
+    meta = base_cells.get(cell.get("id")) if isinstance(cell.get("id"), str) else None
+    if meta is None and own:  # ids dropped or made anew by another tool
+        meta = provenance(cell)
+    if meta is None or meta["block"] in claimed or meta.get("kind", cell.get("cell_type")) != cell.get("cell_type"):
+        return None
+    return meta if cell.get("cell_type") in ("code", "markdown") else None
 
 
 def apply(chapter: Chapter, changes: list[Change]) -> tuple[str, list[str]]:

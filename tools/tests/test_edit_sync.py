@@ -469,3 +469,19 @@ def test_a_cell_whose_type_changed_replaces_its_block(chapter_book: Path):
     assert "PyTorch prose." not in text and ":begin_tab:`pytorch`" not in text
     assert "```{.python .input}\n#@tab pytorch\nprint('prose')\n```" in text
     assert ("code", "print('prose')") in views(chapter_book)["pytorch"]
+
+
+def test_cells_are_known_by_their_metadata_when_a_tool_drops_their_ids(chapter_book: Path):
+    notebook = exported(chapter_book, "pytorch")
+    notebook["nbformat_minor"] = 4
+    for code in notebook["cells"]:
+        del code["id"]
+    copy = json.loads(json.dumps(cell(notebook, "import torch")))
+    cell(notebook, "import torch")["source"] = "import torch\nz = torch.ones(9)"
+    notebook["cells"].append(copy)  # a pasted copy keeps the metadata: it is a new cell
+    save(chapter_book, "pytorch", notebook)
+    result = run(chapter_book, "sync")
+    assert result.exit_code == 0, result.output
+    text = (chapter_book / "ch.md").read_text()
+    assert text.count("import torch") == 2 and "z = torch.ones(9)" in text and text.count("Shared prose.") == 1
+    assert text.endswith("More shared prose.\n\n```{.python .input}\n#@tab pytorch\nimport torch\n\nz = torch.ones(2)\n```\n")
