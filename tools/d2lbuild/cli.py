@@ -298,6 +298,10 @@ def sync(ctx: click.Context, chapters: tuple[Path, ...], tab: str | None, split:
     else:
         results = run_sync(_root(ctx, root), list(chapters), _tabs(tab), split)
     for result in results:
+        for warning in result.warnings:
+            click.echo(warning, err=True)
+        if result.warnings:
+            continue
         for note in result.notes:
             click.echo(note)
         for conflict in result.conflicts:

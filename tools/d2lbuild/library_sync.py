@@ -10,7 +10,7 @@ from .config import Config, load_config
 from .edit import cell_lines, export, export_cells, read_chapter, source_text
 from .errors import BuildError, Position
 from .pipeline import BookInputs, check_tabs, libraries
-from .sync import ChapterSync, parse_chapter, sync_tab, write_chapter
+from .sync import ChapterSync, conflicted, parse_chapter, sync_tab, write_chapter
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ def sync_from_library(root: Path, tabs: tuple[str, ...] | None = None, split: bo
     for relpath, per_tab in sorted(by_chapter.items()):
         chapter = read_chapter(config, relpath)
         original = chapter.text
+        if conflicted(original):
+            raise BuildError(chapter.position(conflicted(original)[0]), "conflict markers of an earlier sync: resolve them first")
         result = ChapterSync(relpath, sorted(per_tab), written=False)
         for tab, edits in sorted(per_tab.items()):
             edited, base = edited_notebook(config, relpath, tab, edits)

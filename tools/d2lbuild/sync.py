@@ -419,6 +419,7 @@ class ChapterSync:
     notes: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     changed_cells: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def sync_chapter(
@@ -427,6 +428,11 @@ def sync_chapter(
     """Each tab's notebook synced in turn into the chapter; returns the report, the old and the new text."""
     chapter = read_chapter(config, relpath)
     original = chapter.text
+    unresolved = conflicted(original)
+    if unresolved:
+        raise BuildError(
+            chapter.position(unresolved[0]), "conflict markers of an earlier sync: resolve them, then run `d2lbuild edit` again"
+        )
     result = ChapterSync(relpath, sorted(notebooks), written=False)
     for tab in sorted(notebooks):
         synced = sync_tab(config, chapter, tab, notebooks[tab], (bases or {}).get(tab), split)
@@ -484,6 +490,12 @@ def sync(
     relpaths = [chapter_relpath(config, chapter) for chapter in chapters or []]
     results = []
     for relpath, paths in sorted(edited_notebooks(config, relpaths, tabs).items()):
+        if not relpaths and not (config.root / relpath).is_file():
+            shown = ", ".join(edit_path(tab, relpath) for tab in paths)
+            results.append(
+                ChapterSync(relpath, sorted(paths), False, warnings=[f"{shown}: warning: its chapter {relpath} is gone; skipped"])
+            )
+            continue
         notebooks = {tab: load_notebook(path, edit_path(tab, relpath)) for tab, path in paths.items()}
         for tab, notebook in notebooks.items():
             chapter = record(notebook, edit_path(tab, relpath)).get("chapter")
@@ -500,4 +512,4 @@ def sync(
 
 def conflicted(text: str) -> list[int]:
     """Lines holding conflict markers sync wrote."""
-    return [number for number, line in enumerate(text.splitlines(), 1) if re.match(rf"^({CONFLICT_START}|{CONFLICT_END})", line)]
+    return [number for number, line in enumerate(text.splitlines(), 1) if re.match(rf"^({CONFLICT_START}$|{CONFLICT_END} )", line)]

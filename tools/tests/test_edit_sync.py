@@ -273,6 +273,11 @@ def test_conflict_gets_markers_and_exit_1(chapter_book: Path):
         "z = torch.ones(7)",
     ]
     assert "PyTorch prose, edited." in chapter.read_text()
+    written = chapter.read_bytes()
+    again = run(chapter_book, "sync")  # markers not resolved yet: nothing more is done
+    assert again.exit_code == 1
+    assert again.stderr.strip() == "ch.md:14: conflict markers of an earlier sync: resolve them, then run `d2lbuild edit` again"
+    assert chapter.read_bytes() == written
 
 
 def test_outputs_never_reach_the_chapter(chapter_book: Path):
@@ -326,6 +331,17 @@ def test_edit_and_sync_errors_are_one_line(chapter_book: Path):
     (chapter_book / edit_path("pytorch", "ch.md")).write_text("{not json")
     result = run(chapter_book, "sync")
     assert result.exit_code == 1 and result.stderr.startswith("build/edit/pytorch/ch.ipynb: not a readable notebook")
+
+
+def test_a_notebook_whose_chapter_is_gone_is_skipped(chapter_book: Path):
+    exported(chapter_book, "pytorch")
+    (chapter_book / "gone.md").write_text("# Gone\n")
+    exported(chapter_book, "pytorch", "gone.md")
+    (chapter_book / "gone.md").unlink()
+    result = run(chapter_book, "sync")
+    assert result.exit_code == 0
+    assert result.stderr.strip() == "build/edit/pytorch/gone.ipynb: warning: its chapter gone.md is gone; skipped"
+    assert "ch.md: unchanged" in result.stdout
 
 
 def test_edit_keeps_unsynced_edits_unless_forced(chapter_book: Path):
