@@ -292,7 +292,7 @@ class TabSyncer:
         what = "changed" if new is not None else "deleted"
         message = (
             f"conflict: this block changed in the chapter since `d2lbuild edit` and was {what} in the {self.tab} notebook;"
-            " keep one side, remove the markers, then run `d2lbuild edit` again"
+            " keep one side, remove the markers, then export the chapter again (`d2lbuild edit --force`, or reopen it in Jupyter)"
         )
         if block is not None:
             self.add(Change(block.start, block.end, lines, conflict=message))
@@ -431,7 +431,8 @@ def sync_chapter(
     unresolved = conflicted(original)
     if unresolved:
         raise BuildError(
-            chapter.position(unresolved[0]), "conflict markers of an earlier sync: resolve them, then run `d2lbuild edit` again"
+            chapter.position(unresolved[0]),
+            "conflict markers of an earlier sync: resolve them, then export the chapter again (`d2lbuild edit --force`)",
         )
     result = ChapterSync(relpath, sorted(notebooks), written=False)
     for tab in sorted(notebooks):

@@ -276,7 +276,7 @@ def test_conflict_gets_markers_and_exit_1(chapter_book: Path):
     written = chapter.read_bytes()
     again = run(chapter_book, "sync")  # markers not resolved yet: nothing more is done
     assert again.exit_code == 1
-    assert again.stderr.strip() == "ch.md:14: conflict markers of an earlier sync: resolve them, then run `d2lbuild edit` again"
+    assert again.stderr.strip() == "ch.md:14: conflict markers of an earlier sync: resolve them, then export the chapter again (`d2lbuild edit --force`)"
     assert chapter.read_bytes() == written
 
 
