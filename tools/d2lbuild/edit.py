@@ -168,6 +168,11 @@ def cell_lines(text: str) -> list[str]:
     return lines[:-1] if lines[-1] == "" else lines
 
 
+def text_digest(text: str) -> str:
+    """The digest of a cell's text, a newline at its end aside (Jupyter may add or drop it)."""
+    return digest("\n".join(cell_lines(text)))
+
+
 def source_text(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
@@ -217,7 +222,7 @@ def export(config: Config, chapter: Chapter, tab: str) -> dict:
             "span": [block.start, block.end],
             "marks": block_marks(chapter, block),
             "digest": block.digest,
-            "source": digest(source_text(cell)),
+            "source": text_digest(source_text(cell)),
             "tabs": list(block.tabs(config)),
         }
         cell["metadata"] = {**cell["metadata"], "d2lbuild": {**cell["metadata"]["d2lbuild"], "edit": provenance}}
@@ -310,7 +315,7 @@ def pending_edits(notebook: dict) -> bool:
                 return True
             continue
         seen.add(cell.get("id"))
-        if digest(source_text(cell)) != meta["source"]:
+        if text_digest(source_text(cell)) != meta["source"]:
             return True
     return seen != exported
 

@@ -28,9 +28,10 @@ from .edit import (
     record,
     source_text,
     tab_mark_line,
+    text_digest,
 )
 from .errors import BuildError, Position
-from .fsutil import digest, write_atomic, write_if_changed
+from .fsutil import write_atomic, write_if_changed
 from .notebook import dumps
 from .pipeline import check_tabs
 from .source import BEGIN_TAB, TAB_MARK
@@ -332,7 +333,7 @@ def sync_tab(
                     syncer.changed += 1
             continue
         claimed.add(meta["block"])
-        edited = digest(text) != meta["source"]
+        edited = text_digest(text) != meta["source"]
         block = same.get(meta["block"])
         if block is not None:
             anchor = _non_blank(chapter, block)[1]

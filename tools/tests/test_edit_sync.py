@@ -501,3 +501,17 @@ def test_cells_are_known_by_their_metadata_when_a_tool_drops_their_ids(chapter_b
     text = (chapter_book / "ch.md").read_text()
     assert text.count("import torch") == 2 and "z = torch.ones(9)" in text and text.count("Shared prose.") == 1
     assert text.endswith("More shared prose.\n\n```{.python .input}\n#@tab pytorch\nimport torch\n\nz = torch.ones(2)\n```\n")
+
+
+def test_a_newline_jupyter_adds_at_the_end_of_a_cell_is_no_edit(chapter_book: Path):
+    notebook = exported(chapter_book, "pytorch")
+    chapter = chapter_book / "ch.md"
+    chapter.write_text(chapter.read_text().replace("z = torch.ones(2)", "z = torch.ones(5)"))
+    changed = chapter.read_bytes()
+    torch_cell = cell(notebook, "import torch")
+    torch_cell["source"] = source_text(torch_cell) + "\n"
+    cell(notebook, "Shared prose.")["source"] = source_text(cell(notebook, "Shared prose.")).rstrip("\n")
+    save(chapter_book, "pytorch", notebook)
+    result = run(chapter_book, "sync")
+    assert result.exit_code == 0, result.output
+    assert chapter.read_bytes() == changed
