@@ -346,7 +346,8 @@ def sync_tab(
                 syncer.changed += syncer.edited(block, exported, cell_lines(text))
             continue
         current = changed.get(meta["block"])
-        if edited:
+        already = current is not None and current.index in now and now[current.index].texts == cell_lines(text)
+        if edited and not already:  # changed on both sides, unless to the same text
             syncer.conflict(current, anchor or 0, kind, cell_lines(text), meta["marks"])
         if current is not None:
             anchor = _non_blank(chapter, current)[1]

@@ -515,3 +515,14 @@ def test_a_newline_jupyter_adds_at_the_end_of_a_cell_is_no_edit(chapter_book: Pa
     result = run(chapter_book, "sync")
     assert result.exit_code == 0, result.output
     assert chapter.read_bytes() == changed
+
+
+def test_the_same_edit_on_both_sides_is_no_conflict(small_book: Path):
+    assert run(small_book, "extract").exit_code == 0
+    for name in ("torch", "tensorflow", "mxnet"):  # one shared function edited alike in every library
+        library = small_book / "d2l" / f"{name}.py"
+        library.write_text(library.read_text().replace('"""Add up the values.', '"""Add the values up.'))
+    result = run(small_book, "sync", "--from-library")
+    assert result.exit_code == 0, result.output
+    assert "(mxnet, pytorch, tensorflow; 1 cells changed)" in result.output
+    assert (small_book / "chapter_basics" / "tensors.md").read_text().count('"""Add the values up."""') == 1
