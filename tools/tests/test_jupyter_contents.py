@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import BOOKS
 
 pytest.importorskip("jupyter_server", reason="the jupyter extra is not installed (pip install 'd2lbuild[jupyter]')")
 
@@ -92,9 +94,17 @@ class Server:
         self.log.close()
 
 
-@pytest.fixture
-def server(small_book: Path, tmp_path: Path):
-    running = Server(small_book, tmp_path / "home", "tensorflow")
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory) -> Path:
+    """One copy of the small book for the module's server (each test edits its own chapter)."""
+    root = tmp_path_factory.mktemp("jupyter") / "small"
+    shutil.copytree(BOOKS / "small", root, ignore=shutil.ignore_patterns("build", "d2l"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(small_book: Path, tmp_path_factory):
+    running = Server(small_book, tmp_path_factory.mktemp("home"), "tensorflow")
     try:
         running.wait_ready()
         yield running
@@ -143,20 +153,20 @@ def test_listing_and_conflicts(server: Server, small_book: Path):
     status, folder = server.request("GET", "/api/contents/chapter_basics?content=1")
     assert status == 200
     listed = {entry["name"]: entry["type"] for entry in folder["content"]}
-    assert listed["tensors.md"] == "file" and listed["tensors.ipynb"] == "notebook"
+    assert listed["models.md"] == "file" and listed["models.ipynb"] == "notebook"
 
-    status, model = server.request("GET", "/api/contents/chapter_basics/tensors.ipynb?content=1")
+    status, model = server.request("GET", "/api/contents/chapter_basics/models.ipynb?content=1")
     assert status == 200 and model["type"] == "notebook"
-    status, checkpoint = server.request("POST", "/api/contents/chapter_basics/tensors.ipynb/checkpoints")
+    status, checkpoint = server.request("POST", "/api/contents/chapter_basics/models.ipynb/checkpoints")
     assert status == 201, checkpoint  # JupyterLab checkpoints what it saves: the chapter file is copied
     notebook = model["content"]
-    chapter = small_book / "chapter_basics" / "tensors.md"
-    chapter.write_text(chapter.read_text().replace("import tensorflow as tf", "import tensorflow as tf  # changed on disk"))
+    chapter = small_book / "chapter_basics" / "models.md"
+    chapter.write_text(chapter.read_text().replace("self.scale = scale", "self.scale = scale  # changed on disk"))
     for cell in notebook["cells"]:
-        if "import tensorflow as tf" in "".join(cell["source"]):
-            cell["source"] = "#@save\nimport tensorflow"
-    status, answer = server.request("PUT", "/api/contents/chapter_basics/tensors.ipynb", {"type": "notebook", "format": "json", "content": notebook})
+        if "class Model" in "".join(cell["source"]):
+            cell["source"] = "class Model:  #@save\n    pass"
+    status, answer = server.request("PUT", "/api/contents/chapter_basics/models.ipynb", {"type": "notebook", "format": "json", "content": notebook})
     assert status == 409
-    assert "chapter_basics/tensors.md:18: conflict" in answer["message"]
-    assert chapter.read_text().splitlines()[17] == "<<<<<<< chapter"
-    assert not (small_book / "chapter_basics" / "tensors.ipynb").exists()
+    assert "chapter_basics/models.md:6: conflict" in answer["message"]
+    assert chapter.read_text().splitlines()[5] == "<<<<<<< chapter"
+    assert not (small_book / "chapter_basics" / "models.ipynb").exists()
