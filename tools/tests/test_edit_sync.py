@@ -526,3 +526,18 @@ def test_the_same_edit_on_both_sides_is_no_conflict(small_book: Path):
     assert result.exit_code == 0, result.output
     assert "(mxnet, pytorch, tensorflow; 1 cells changed)" in result.output
     assert (small_book / "chapter_basics" / "tensors.md").read_text().count('"""Add the values up."""') == 1
+
+
+def test_line_endings_are_kept(chapter_book: Path):
+    chapter = chapter_book / "ch.md"
+    chapter.write_bytes(CHAPTER.replace("\n", "\r\n").encode())
+    notebook = exported(chapter_book, "pytorch")
+    assert run(chapter_book, "sync").exit_code == 0
+    assert chapter.read_bytes() == CHAPTER.replace("\n", "\r\n").encode()  # no edit: every byte kept
+    cell(notebook, "import torch")["source"] = "import torch\nz = torch.ones(3)"
+    notebook["cells"].append(new_code("print(z)"))
+    save(chapter_book, "pytorch", notebook)
+    assert run(chapter_book, "sync").exit_code == 0
+    data = chapter.read_bytes()
+    assert b"z = torch.ones(3)\r\n" in data and b"#@tab pytorch\r\nprint(z)\r\n```\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
