@@ -64,7 +64,8 @@ test: tools tools-html tools-jupyter
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
 
-# real books (../shared) evaluated in a framework environment each installs: CI runs them, the unit suite does not
+# real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
+# output: CI runs them, the unit suite does not
 test-books: tools
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 

@@ -14,7 +14,7 @@ from .errors import BuildError, Position
 from .fsutil import digest, write_if_changed
 from .notebook import dumps, kernel_name, notebook_for
 from .pipeline import BUILD_DIR, check_tabs, code_formatter
-from .source import BEGIN_TAB, END_TAB, FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines
+from .source import FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines, tab_marker
 from .transforms import in_tab, select_tab
 
 EDIT_DIR = f"{BUILD_DIR}/edit"
@@ -118,9 +118,9 @@ def block_marks(chapter: Chapter, block: Block) -> dict[str, str]:
         number = tab_mark_line(chapter, block)
         if number is not None:
             marks["tab"] = chapter.line(number)
-    elif BEGIN_TAB.match(first):
+    elif tab_marker(first) and tab_marker(first)[0] == "begin":
         marks["begin"] = first
-        if block.end > block.start and END_TAB.match(last):
+        if block.end > block.start and tab_marker(last) == ("end", None):
             marks["end"] = last
     return marks
 

@@ -34,7 +34,7 @@ from .errors import BuildError, Position
 from .fsutil import write_atomic, write_if_changed
 from .notebook import dumps
 from .pipeline import check_tabs
-from .source import BEGIN_TAB, TAB_MARK
+from .source import TAB_MARK, tab_marker
 
 SAVE_MARK = "#@save"
 CONFLICT_START, CONFLICT_MIDDLE, CONFLICT_END = "<<<<<<< chapter", "=======", ">>>>>>> notebook"
@@ -167,7 +167,7 @@ def retag(chapter: Chapter, block: Block, others: tuple[str, ...]) -> list[Chang
         text = chapter.line(number)
         mark = TAB_MARK.match(text)
         return [Change(number, number, (f"{text[: mark.start(1)].rstrip()} {names}",))]
-    if BEGIN_TAB.match(chapter.line(block.start)):
+    if (tab_marker(chapter.line(block.start)) or ("",))[0] == "begin":
         return [Change(block.start, block.start, (f":begin_tab:`{names}`",))]
     first, last = _non_blank(chapter, block)
     return [Change(first, first - 1, (f":begin_tab:`{names}`",)), Change(last + 1, last, (":end_tab:",), order=-1)]
@@ -301,8 +301,10 @@ class TabSyncer:
             self.add(Change(anchor + 1, anchor, lines, conflict=message))
 
     def inserted(self, anchor: int, kind: str, texts: list[str], before: bool) -> None:
+        """A new block for this tab after line ``anchor`` (``before`` the first block: ahead of any other change there)."""
         lines = new_block(kind, self.tab, texts)
-        self.add(Change(anchor + 1, anchor, tuple([*lines, ""] if before else ["", *lines])))
+        order = -1_000_000 + self.order if before else 0
+        self.add(Change(anchor + 1, anchor, tuple([*lines, ""] if before else ["", *lines]), order=order))
 
 
 def sync_tab(

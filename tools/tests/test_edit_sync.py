@@ -393,7 +393,16 @@ def random_edits(notebook: dict, rng: random.Random, serial: list[int]) -> None:
 
 
 def plain(cells: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-    return [(kind, [line.replace("  #@save", "") for line in cell_lines(text)]) for kind, text in cells]
+    """Cells to compare: Markdown cells next to each other as one (the reader joins prose of the same tabs, as
+    d2lbook does), a #@save that sync put back aside."""
+    result: list[tuple[str, list[str]]] = []
+    for kind, text in cells:
+        lines = [line.replace("  #@save", "") for line in cell_lines(text)]
+        if kind == "markdown" and result and result[-1][0] == "markdown":
+            result[-1] = ("markdown", [*result[-1][1], "", *lines])
+        else:
+            result.append((kind, lines))
+    return [(kind, [line for line in lines if line.strip()] if kind == "markdown" else lines) for kind, lines in result]
 
 
 @pytest.fixture
@@ -415,7 +424,7 @@ RANDOM_CHAPTERS = [
 ]
 
 
-@pytest.mark.parametrize("seed", range(24))
+@pytest.mark.parametrize("seed", range(40))
 def test_random_edits_change_only_that_framework(small_book: Path, chapter_book: Path, our_book: Path, seed: int):
     rng = random.Random(seed)
     which, chapter = RANDOM_CHAPTERS[seed % len(RANDOM_CHAPTERS)]
