@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html tools-ray extract notebooks check env env-all eval eval-all html test test-books test-cluster bench clean
+.PHONY: all tools tools-html tools-jupyter tools-ray extract notebooks check env env-all eval eval-all html test test-books test-cluster bench clean
 
 all: notebooks eval
 
@@ -26,6 +26,13 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	touch $@
 
 tools-html: $(VENV)/.installed-html
+
+# The Jupyter contents manager that opens chapters as notebooks: an optional extra.
+$(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,jupyter]' --config-settings editable_mode=compat
+	touch $@
+
+tools-jupyter: $(VENV)/.installed-jupyter
 
 # eval --cluster: Ray, an optional extra (its tests are skipped without it)
 $(VENV)/.installed-ray: tools/pyproject.toml $(VENV)/.installed
@@ -58,7 +65,7 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
-test: tools tools-html
+test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
@@ -77,6 +84,7 @@ test-cluster: tools-ray
 bench: tools env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_edit.py
 	$(BIN)/python tools/bench/bench_cluster.py
 
 clean:
