@@ -80,7 +80,10 @@ class WarmProcess:
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
-            os.killpg(self.pid, signum)
+            try:
+                os.killpg(self.pid, signum)
+            except ProcessLookupError:  # it ended before the template reported it: as Popen.send_signal, nothing to do
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
