@@ -130,9 +130,15 @@ class LocalCluster:
         self.ray_start(command, "second")
         self.wait_for_nodes(2)
 
-    def ray_start(self, command: list[str], node: str) -> None:
-        result = subprocess.run(command, capture_output=True, text=True, env=self.env(node), timeout=180)
-        assert result.returncode == 0, result.stdout + result.stderr
+    def ray_start(self, command: list[str], node: str, attempts: int = 2) -> None:
+        """``ray start``, once more after a failure (on a loaded machine a node may time out while starting)."""
+        for _ in range(attempts):
+            result = subprocess.run(command, capture_output=True, text=True, env=self.env(node), timeout=180)
+            if result.returncode == 0:
+                return
+            self.kill(node)  # what it left before trying again
+            time.sleep(2)
+        raise AssertionError(result.stdout + result.stderr)
 
     def query(self, code: str):
         """Run ``code`` in a driver of its own (this process stays no Ray driver); its JSON output."""
