@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import BuildError
@@ -64,6 +64,11 @@ class Config:
     evals: tuple[tuple[str, EvalSettings], ...] = ()
     digest: str = ""
     warnings: tuple[str, ...] = ()
+    text: str = field(default="", repr=False, compare=False)  # config.ini itself, for the lines of keys
+
+    def where(self, section: str, key: str) -> str:
+        """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
+        return key_position(self.text, section, key)
 
     @property
     def default_tab(self) -> str:
@@ -114,6 +119,7 @@ def parse_config(text: str, root: Path) -> Config:
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
         digest=digest(text),
         warnings=tuple(config_warnings(text, tabs)),
+        text=text,
     )
     check_paths(reader, config)
     check_collisions(reader, config)
@@ -137,6 +143,18 @@ def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
                 warnings.append(f"{CONFIG_NAME}:{number}: warning: {again}")
             seen.setdefault(key, number)
     return warnings
+
+
+def key_position(text: str, section: str, key: str) -> str:
+    """``config.ini:LINE`` of ``key`` in ``[section]`` (its last setting, the one that wins), or the file name."""
+    current, found = None, CONFIG_NAME
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+        elif current == section and line[:1] not in (" ", "\t") and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
+            found = f"{CONFIG_NAME}:{number}"
+    return found
 
 
 def check_collisions(reader: _Reader, config: Config) -> None:
@@ -221,15 +239,7 @@ class _Reader:
         self.text = text
 
     def where(self, section: str, key: str) -> str:
-        """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
-        current = None
-        for number, line in enumerate(self.text.splitlines(), 1):
-            stripped = line.strip()
-            if stripped.startswith("[") and stripped.endswith("]"):
-                current = stripped[1:-1].strip()
-            elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
-                return f"{CONFIG_NAME}:{number}"
-        return CONFIG_NAME
+        return key_position(self.text, section, key)
 
     def fail(self, section: str, key: str, message: str) -> BuildError:
         return BuildError(self.where(section, key), f"[{section}] {key}: {message}")

@@ -18,6 +18,7 @@ from .config import Config, load_config
 from .envs import Environment, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .fsutil import read_json_object, source_digest, write_atomic
+from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .report import write_report
 from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
@@ -266,8 +267,9 @@ def remove_deleted_results(root: Path, folder: Path, results: list[RunResult], c
         result = record.get("notebook") if isinstance(record, dict) else None
         ours = isinstance(result, str) and result.startswith(prefix) and result.endswith(".ipynb") and ".." not in result
         if ours and result not in current:
-            (root / result).unlink(missing_ok=True)
-            (root / result.replace(".ipynb", ".failed.ipynb")).unlink(missing_ok=True)
+            for path in (root / result, root / result.replace(".ipynb", ".failed.ipynb")):
+                if inside_build(root, path):
+                    path.unlink(missing_ok=True)
 
 
 @dataclass

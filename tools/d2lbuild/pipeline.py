@@ -15,6 +15,7 @@ from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
 from .formatting import CodeFormatter, isort_version
+from .guard import check_build_links, check_library_outputs, inside_build
 from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
@@ -84,6 +85,9 @@ class BookInputs:
         # is not kept from an earlier run (toc files are always read)
         self.library_tabs = library_tabs
         self.chapters = notebook_files(config)
+        check_library_outputs(config, config.tabs, self.chapters)
+        if keep:
+            check_build_links(config.root)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
         self.settings = digest(f"{config.digest}\0{isort_version()}")
         self._reading_for_notebooks = False
@@ -237,7 +241,7 @@ def version_text(config: Config) -> str | None:
     if not (config.version_file and config.release):
         return None
     existing = _read(config.root / config.version_file) or ""
-    line = f'__version__ = "{config.release}"'
+    line = f"__version__ = {json.dumps(config.release, ensure_ascii=False)}"  # "0.1.0" as d2lbook writes it; any text parses
     if re.search(r"^__version__\s*=.*$", existing, re.M):
         return re.sub(r"^__version__\s*=.*$", line, existing, count=1, flags=re.M)
     return existing + ("" if not existing or existing.endswith("\n") else "\n") + line + "\n"
@@ -272,6 +276,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = inputs.book
+    check_library_outputs(config, tabs, book.order)  # chapters the toc reaches that no glob matches
     built = libraries(inputs, tabs)
     found = reading_warnings(inputs, built)  # what the chapters say: recorded, and repeated while they are unchanged
     report = ExtractReport()
@@ -420,7 +425,7 @@ def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
     removed = []
     for path in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
         relpath = path.relative_to(root).as_posix()
-        if relpath not in expected:
+        if relpath not in expected and inside_build(root, path):
             path.unlink()
             removed.append(relpath)
     return removed

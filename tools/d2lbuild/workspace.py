@@ -14,6 +14,7 @@ from pathlib import Path
 from .config import Config
 from .errors import BuildError
 from .fsutil import read_json_object, write_atomic
+from .guard import check_build_links
 
 MANIFEST = ".resources.json"
 LOCK = ".lock"
@@ -101,3 +102,4 @@ def check_build_folder(root: Path) -> None:
     build = root / "build"
     if build.exists() and not build.is_dir():
         raise BuildError("build", "is not a folder; d2lbuild writes every output under build/ (move it away)")
+    check_build_links(root)
