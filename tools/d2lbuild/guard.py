@@ -84,7 +84,8 @@ def check_build_links(root: Path) -> None:
                 target = _resolved(path)
                 if target != inside and inside not in target.parents:
                     shown = path.relative_to(root).as_posix()
-                    raise BuildError(shown, f"is a symbolic link leading outside build/ (to {target}); d2lbuild writes and deletes there: remove it")
+                    why = f"is a symbolic link leading outside build/ (to {target}); d2lbuild writes and deletes there: remove it"
+                    raise BuildError(shown, why)
 
 
 def inside_build(root: Path, path: Path) -> bool:

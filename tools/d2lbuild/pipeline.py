@@ -15,8 +15,8 @@ from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
 from .formatting import CodeFormatter, isort_version
-from .guard import check_build_links, check_library_outputs, inside_build
 from .fsutil import digest, file_digest, source_digest, write_if_changed
+from .guard import check_build_links, check_library_outputs, inside_build
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
