@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import digest, read_json_object, write_atomic
+from .fsutil import digest, file_digest, read_json_object, write_atomic
 
 MAGIC = re.compile(r"^(\s*)[%!]")
 LINE_MAGIC = re.compile(r"^(\s*)%(?!%)\w+\s?(.*)$")  # ``%time CODE``: CODE runs as Python
@@ -302,14 +302,18 @@ class EvalCache:
                 warn(f"{shown}: warning: entry {chapter!r} is not one d2lbuild wrote; discarded")
 
     def hit(self, chapter: str, key: str, result: Path) -> dict | None:
+        """The entry of ``chapter`` when its key matches and its result file still holds what that run wrote."""
         entry = self.entries.get(chapter)
-        return entry if entry and entry.get("key") == key and result.is_file() else None
+        if not entry or entry.get("key") != key or not isinstance(entry.get("result"), str):
+            return None
+        return entry if file_digest(result) == entry["result"] else None
 
     def seconds(self, chapter: str) -> float:
         return self.entries.get(chapter, {}).get("seconds", 1e9)
 
-    def record(self, chapter: str, key: str, seconds: float) -> None:
-        self.entries[chapter] = {"key": key, "seconds": round(seconds, 3)}
+    def record(self, chapter: str, key: str, seconds: float, result: str) -> None:
+        """Keep the key of a good run, with the digest of the result it wrote (``hit`` checks it)."""
+        self.entries[chapter] = {"key": key, "seconds": round(seconds, 3), "result": result}
         self._save()
 
     def forget(self, chapter: str) -> None:

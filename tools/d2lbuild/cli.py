@@ -192,15 +192,17 @@ def _print_parity(rows, tabs: tuple[str, ...]) -> None:
 @reports_errors
 def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     """Create build/envs/TAB with the tab's requirements (nothing happens when nothing changed)."""
+    from .booklock import book_lock
     from .config import load_config
     from .envs import ensure_environment
     from .pipeline import check_tabs
 
     config = load_config(_root(ctx, root))
-    for name in check_tabs(config, _tabs(tab)):
-        environment = ensure_environment(config, name, log=click.echo)
-        if not environment.created:
-            click.echo(f"env {name}: up to date ({environment.python})")
+    with book_lock(config.root, click.echo):  # an eval may be using the environment
+        for name in check_tabs(config, _tabs(tab)):
+            environment = ensure_environment(config, name, log=click.echo)
+            if not environment.created:
+                click.echo(f"env {name}: up to date ({environment.python})")
 
 
 @main.command(name="eval")

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import itertools
 import json
 import os
 import shutil
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .booklock import book_lock
 from .bytecode import compile_library
-from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
+from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, package_digest, resources_digest
 from .config import Config, load_config
 from .envs import Environment, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
-from .fsutil import read_json_object, source_digest, write_atomic
+from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
 from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .report import write_report
@@ -25,7 +29,7 @@ from .runner import KernelLauncher, RunResult, execute, kernel_environment, kern
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
-from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
+from .workspace import check_build_folder, copy_resources, resource_files
 
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
@@ -65,6 +69,11 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     check_build_folder(root)
     for warning in config.warnings:
         log(warning)
+    with book_lock(root, log):
+        return _evaluate(config, options, progress_factory, log)
+
+
+def _evaluate(config: Config, options: EvalOptions, progress_factory, log) -> EvalOutcome:
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
         try:
@@ -94,13 +103,15 @@ class TabPlan:
     meta: dict
     preload: tuple[str, ...] | None = None  # modules the warm template imports; None: cold kernels
     library: tuple[str, ...] = ()  # the files of the library, byte-compiled before any kernel starts
+    sources: dict[str, str] = field(default_factory=dict)  # chapter -> the notebook text keyed, which the kernel runs
+    inputs: str = ""  # the library's and resources' digest when planned: a run that saw others is discarded
 
 
 def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
     """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any."""
     root = config.root
     folder = eval_folder(root, tab)
-    with eval_lock(root, folder, tab, log):
+    with book_lock(root, log):  # held already when called by evaluate
         sockets = socket_folder()
         early = warm = early_warm_kernels(config, tab, options, sockets, log)
         try:
@@ -113,6 +124,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
                     progress.finished(result)
                 launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
                 store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
+                store.sources, store.inputs = plan.sources, functools.partial(unchanged_inputs, config, tab, plan.inputs)
                 evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
                 ran = asyncio.run(evaluator.run(plan.jobs))
         finally:
@@ -167,7 +179,25 @@ def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[Ta
     copy_resources(config, folder, log)
     cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
     notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
-    return plan_tab(config, tab, options, environment, notebooks, cache), environment, cache
+    inputs = tab_inputs(config, tab)  # before the plan reads them: an edit from now on is seen after the runs
+    plan = plan_tab(config, tab, options, environment, notebooks, cache)
+    return dataclasses.replace(plan, inputs=inputs), environment, cache
+
+
+def tab_inputs(config: Config, tab: str) -> str:
+    """The digest of what a kernel reads besides its notebook: the library package's files and the resources."""
+    library = config.library(tab).lib_file
+    files = [config.root / library, *(config.root / parent / "__init__.py" for parent in Path(library).parents if parent != Path("."))]
+    texts = "".join(f"{path}\0{file_digest(path)}\0" for path in files)
+    return digest(f"{texts}{package_digest(config.root, library)}\0{resources_digest(resource_files(config))}")
+
+
+def unchanged_inputs(config: Config, tab: str, planned: str) -> bool:
+    """Whether the library and resources are still what the plan saw."""
+    try:
+        return tab_inputs(config, tab) == planned
+    except OSError:
+        return False
 
 
 def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache) -> TabPlan:
@@ -186,8 +216,11 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     preload = preload_modules(config, tab, options.cold)
     common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
     jobs, cached, keys = [], [], {}
+    sources = {}
     for path in notebooks:
-        job, cells = plan_job(config, tab, path, use_gpus)
+        text = (root / path).read_text(encoding="utf-8")  # read once: the key is of the bytes the kernel runs
+        job, cells = plan_job(config, tab, path, use_gpus, text)
+        sources[job.chapter] = text
         keys[job.chapter] = job_key(job, cells, library, common, {**variables, "preload": repr(preload)}, environment.python, use_gpus)
         entry = None if options.force else cache.hit(job.chapter, keys[job.chapter][0], root / job.result)
         if entry is not None:
@@ -196,7 +229,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
             jobs.append(job)
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
     meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload}
-    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab))
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab), sources)
 
 
 def library_sources(config: Config, tab: str) -> tuple[str, ...]:
@@ -222,9 +255,10 @@ def job_key(job: Job, cells: list[str], library: LibraryFacts, common: dict, var
     return notebook_key(cells, library, {**common, "settings": json.dumps(settings, sort_keys=True)})
 
 
-def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, list[str]]:
-    """The job for a built notebook, and its code cells (what the cache and the GPU rule look at)."""
-    notebook = json.loads((config.root / path).read_text())
+def plan_job(config: Config, tab: str, path: str, use_gpus: bool, text: str | None = None) -> tuple[Job, list[str]]:
+    """The job for a built notebook (``text``: its content, read by the caller), and its code cells (what the cache
+    and the GPU rule look at)."""
+    notebook = json.loads(text if text is not None else (config.root / path).read_text())
     chapter = notebook["metadata"]["d2lbuild"]["source"]
     cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     settings = config.eval_settings(tab)
@@ -280,13 +314,21 @@ class ResultStore:
     index: dict
     cache: EvalCache
     keys: dict[str, tuple[str, list[str]]]
+    sources: dict[str, str] = field(default_factory=dict)  # chapter -> the notebook text its key is of
+    inputs: Callable[[], bool] = lambda: True  # whether the library and resources are as planned
 
     def save(self, result: RunResult, notebook) -> None:
-        """Store one finished notebook; a failure never replaces the last good result."""
+        """Store one finished notebook; a failure never replaces the last good result, and a run that may have
+        seen another library or other resources than its key says is discarded."""
         import nbformat
 
         job = result.job
         key, result.depends_on = self.keys[job.chapter]
+        if not self.inputs():
+            self.cache.forget(job.chapter)
+            result.status, result.failure, result.traceback = Status.FAILED, Failure.CHANGED, ""
+            result.reason = f"{job.chapter}: the library or the resources changed while it ran; result discarded (run eval again)"
+            return
         failed_copy = self.root / job.result.replace(".ipynb", ".failed.ipynb")
         record = {"status": result.status, "seconds": round(result.seconds, 3), "gpu": result.gpu}
         if result.failure is not None:
@@ -296,7 +338,7 @@ class ResultStore:
         if result.status is Status.OK:
             write_atomic(self.root / job.result, text)
             failed_copy.unlink(missing_ok=True)
-            self.cache.record(job.chapter, key, result.seconds)
+            self.cache.record(job.chapter, key, result.seconds, digest(text))
         else:
             write_atomic(failed_copy, text)
             self.cache.forget(job.chapter)
@@ -457,7 +499,8 @@ class Evaluator:
             return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=Failure.NO_KERNEL)
         cwd = (self.store.root / job.result).parent
         cwd.mkdir(parents=True, exist_ok=True)
-        result, notebook = await execute(job, manager, self.store.root, str(cwd), cuda, self.store.index)
+        source = self.store.sources.get(job.chapter)
+        result, notebook = await execute(job, manager, self.store.root, str(cwd), cuda, self.store.index, source)
         result.gpu = gpu
         if self.signal is not None and result.status is Status.FAILED:  # the interrupt itself may have ended it
             raise asyncio.CancelledError

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .block_store import SavedBlockStore
 from .book import Book, load_book, notebook_files
+from .booklock import book_lock
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
@@ -262,8 +263,12 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config, keep=not check, library_tabs=tabs)
-    return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
+    if check:  # writes nothing: no lock
+        inputs = BookInputs(config, keep=False, library_tabs=tabs)
+        return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
+    with book_lock(root):
+        inputs = BookInputs(config, keep=True, library_tabs=tabs)
+        return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
 
 
 def _state_name(command: str, tabs: tuple[str, ...]) -> str:
@@ -375,20 +380,22 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     """
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config)
-    state = inputs.start(_state_name("notebooks", tabs))
-    inputs.read_only_what_changed(tabs, state)
-    return _notebooks(inputs, tabs, state)
+    with book_lock(root):
+        inputs = BookInputs(config)
+        state = inputs.start(_state_name("notebooks", tabs))
+        inputs.read_only_what_changed(tabs, state)
+        return _notebooks(inputs, tabs, state)
 
 
 def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractReport, NotebookReport]:
     """Extract and notebooks in one go, reading the book once (what ``make notebooks`` runs)."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config)
-    extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
-    inputs.read_only_what_changed(tabs, notebooks_state)
-    return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
+    with book_lock(root):
+        inputs = BookInputs(config)
+        extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
+        inputs.read_only_what_changed(tabs, notebooks_state)
+        return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
 
 
 def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:

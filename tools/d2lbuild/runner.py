@@ -157,13 +157,14 @@ def setup_code(cwd: str, cuda_visible_devices: str) -> str:
     )
 
 
-async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dict) -> tuple[RunResult, object]:
-    """Run every cell of ``job``'s notebook; returns the result and the executed notebook."""
+async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dict, source: str | None = None) -> tuple[RunResult, object]:
+    """Run every cell of ``job``'s notebook (``source``: its text as planned, else the file); returns the result and
+    the executed notebook."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook = nbformat.read(root / job.notebook, as_version=4)
+    notebook = nbformat.reads(source, as_version=4) if source is not None else nbformat.read(root / job.notebook, as_version=4)
     client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=STARTUP_SECONDS)
     started = time.monotonic()
     current = None

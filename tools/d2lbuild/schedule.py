@@ -33,6 +33,7 @@ class Failure(str, Enum):
     TIMED_OUT = "timed out"
     DIED = "died"  # the kernel process exited or was killed
     NO_KERNEL = "no kernel"  # the kernel never started
+    CHANGED = "inputs changed"  # the library or resources changed while it ran: its result was discarded
 
     __str__ = str.__str__
     __format__ = str.__format__
