@@ -69,7 +69,7 @@ def imports_sibling(text: str, module: str) -> bool:
     """Whether a module of the package imports another of its modules (relative imports included)."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return True
     top = _top(module)
     for node in ast.walk(tree):
@@ -92,7 +92,7 @@ def import_time(text: str) -> tuple[str, frozenset[str] | None]:
     """
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return digest(text), None
     for statement in tree.body:
         for function in top_level_functions(statement):
@@ -168,7 +168,7 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
     for code in cells:
         try:
             trees.append(ast.parse("\n".join(_without_magic(line) for line in code.splitlines())))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError):
             return True, None
     scan = _ImportScan(module)
     for tree in trees:
@@ -190,7 +190,7 @@ def _without_magic(line: str) -> str:
     if match and match.group(2).strip():
         try:
             ast.parse(match.group(2))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError):
             pass
         else:
             return match.group(1) + match.group(2)
@@ -268,7 +268,7 @@ class _ImportScan:
                     return True
             try:
                 tree = ast.parse("\n".join(_without_magic(line) for line in code.splitlines()))
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, RecursionError):
                 return True
             for node in ast.walk(tree):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and any(p.search(node.value) for p in bound):

@@ -241,7 +241,8 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None
         if result.traceback:
             click.echo(result.traceback, err=True)
     if outcome.stopped_by is not None:
-        click.echo(f"\nstopped by {signal.Signals(outcome.stopped_by).name}: report.json written", err=True)
+        written = ", ".join(outcome.reports) + " written" if outcome.reports else "stopped before any notebook ran; no report written"
+        click.echo(f"\nstopped by {signal.Signals(outcome.stopped_by).name}: {written}", err=True)
         sys.exit(128 + outcome.stopped_by)
     if outcome.failed:
         sys.exit(1)

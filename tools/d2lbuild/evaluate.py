@@ -53,6 +53,7 @@ class EvalOptions:
 class EvalOutcome:
     results: list[RunResult] = field(default_factory=list)
     stopped_by: int | None = None  # the signal that stopped the eval, if one did
+    reports: list[str] = field(default_factory=list)  # the report.json files written
 
     @property
     def failed(self) -> list[RunResult]:
@@ -78,6 +79,7 @@ def _evaluate(config: Config, options: EvalOptions, progress_factory, log) -> Ev
     for tab in check_tabs(config, options.tabs):
         try:
             results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
+            outcome.reports.append(f"{BUILD_DIR}/eval/{tab}/report.json")
         except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
             results, stopped_by = [], signal.SIGINT
         except Stopped as stop:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import signal
@@ -165,7 +166,8 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = nbformat.reads(source, as_version=4) if source is not None else nbformat.read(root / job.notebook, as_version=4)
-    client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=STARTUP_SECONDS)
+    timeout = math.ceil(job.timeout)  # nbclient counts whole seconds
+    client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=STARTUP_SECONDS)
     started = time.monotonic()
     current = None
     try:

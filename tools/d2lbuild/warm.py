@@ -35,7 +35,7 @@ def library_preload(library: Path, book_root: Path) -> tuple[str, ...]:
     """The third-party modules a library file imports at module level, without the standard library or the book's own."""
     try:
         tree = ast.parse(library.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, RecursionError):
         return ()
     names: list[str] = []
     for statement in tree.body:
