@@ -36,11 +36,15 @@ def _terminate(number, frame) -> None:
 
 
 def reports_errors(command):
-    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143."""
+    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143,
+    SIGHUP into 129 (eval records these signals itself and stops between steps, see ``stopping``)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+        hangup = getattr(signal, "SIGHUP", None)  # a closed terminal: as SIGTERM
+        numbers = [number for number in (signal.SIGTERM, hangup) if number is not None]
+        main = threading.current_thread() is threading.main_thread()
+        previous = {number: signal.signal(number, _terminate) for number in numbers} if main else {}
         try:
             return command(*args, **kwargs)
         except BuildError as err:
@@ -56,8 +60,8 @@ def reports_errors(command):
             click.echo("terminated", err=True)
             sys.exit(128 + stop.number)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     return wrapper
 

@@ -24,10 +24,12 @@ from .errors import BuildError, Stopped
 from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
 from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
+from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
 from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 from .state import discard_states
+from .stopping import STOP_SIGNALS, StopFlag
 from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, resource_files
 
@@ -36,7 +38,6 @@ THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
     "MXNET_CPU_WORKER_NTHREADS",
 )
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,19 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     check_build_folder(root)
     for warning in config.warnings:
         log(warning)
-    with book_lock(root, log):
-        return _evaluate(config, options, progress_factory, log)
+    with StopFlag().installed() as stop, book_lock(root, log):
+        kill_orphans()  # processes an eval killed with SIGKILL left behind
+        return _evaluate(config, options, progress_factory, log, stop)
 
 
-def _evaluate(config: Config, options: EvalOptions, progress_factory, log) -> EvalOutcome:
+def _evaluate(config: Config, options: EvalOptions, progress_factory, log, stop: StopFlag) -> EvalOutcome:
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
+        if stop.number is not None:
+            outcome.stopped_by = stop.number
+            break
         try:
-            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
+            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log, stop)
             outcome.reports.append(f"{BUILD_DIR}/eval/{tab}/report.json")
         except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
             results, stopped_by = [], signal.SIGINT
@@ -109,30 +114,38 @@ class TabPlan:
     inputs: str = ""  # the library's and resources' digest when planned: a run that saw others is discarded
 
 
-def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
-    """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any."""
+def evaluate_tab(
+    config: Config, tab: str, options: EvalOptions, progress_factory, log, stop: StopFlag | None = None
+) -> tuple[list[RunResult], int | None]:
+    """Evaluate one tab under the book's lock; returns the results and the signal that stopped it, if any.
+
+    A signal recorded in ``stop`` while the tab is prepared runs no notebook; every process the kernels started
+    is killed at the end (see ``reaper``)."""
     root = config.root
     folder = eval_folder(root, tab)
+    owner = owner_token()
     with book_lock(root, log):  # held already when called by evaluate
         sockets = socket_folder()
         early = warm = early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
-            if plan.jobs:
+            if plan.jobs and (stop is None or stop.number is None):
                 compile_library(environment.python, plan.library, kernel_environment(plan.variables))
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)
-                launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
+                launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm, owner)
                 store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
                 store.sources, store.inputs = plan.sources, functools.partial(unchanged_inputs, config, tab, plan.inputs)
                 evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
+                evaluator.signal = stop.number if stop is not None else None  # stopped while preparing: nothing runs
                 ran = asyncio.run(evaluator.run(plan.jobs))
         finally:
             for kernels in {early, warm} - {None}:
                 kernels.discard()  # nothing left to do once the evaluator closed it
             shutil.rmtree(sockets, ignore_errors=True)
+            kill_owned(owner)  # what cells started and left running, also outside their kernel's process group
         results = plan.cached + ran
         remove_deleted_results(root, folder, results, cache, log)
         write_report(folder / "report.json", tab, results, plan.meta)
@@ -423,6 +436,8 @@ class Evaluator:
             if start.done() and not start.cancelled() and start.exception() is None:
                 manager = start.result()
                 kill_group(kernel_process_group(manager))
+        if self.launcher.owner:
+            kill_owned(self.launcher.owner)
         shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
         os._exit(128 + (self.signal or signal.SIGINT))
 

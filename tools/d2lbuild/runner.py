@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .checks import chapter_position
 from .errors import Position
+from .reaper import OWNER_VARIABLE
 from .schedule import Failure, Job, Status
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -51,10 +52,13 @@ class KernelLauncher:
     cwd: str
     socket_dir: str
     warm: object | None = None
+    owner: str = ""  # the eval's mark, inherited by every process of the kernel (see reaper)
 
     async def start(self, number: int):
         """Start a kernel process; it finishes booting while the caller does other work."""
         env = kernel_environment(self.env)
+        if self.owner:
+            env[OWNER_VARIABLE] = self.owner
         if self.warm is not None:
             manager = await self.warm.start(self.manager(f"w{number}"), self.cwd, env)
             if manager is not None:
