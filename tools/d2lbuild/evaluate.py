@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from .stopping import STOP_SIGNALS, StopFlag
 from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, resource_files
 
+# forking after a framework's import is unsafe on macOS (its system libraries are not fork-safe): warm kernels only
+# when asked for there (``preload = ...``)
+WARM_BY_DEFAULT = sys.platform == "linux"
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
@@ -159,7 +163,8 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
     otherwise the template starts once the plan shows that something runs, so that a cached eval starts none.
     """
     python = existing_python(config, tab)
-    if not options.force or python is None or options.cold or config.eval_settings(tab).preload == ():
+    configured = config.eval_settings(tab).preload
+    if not options.force or python is None or options.cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
         return None
     warm = WarmKernels(python, kernel_variables(config, tab, options), (), str(config.root), sockets, log)
     warm.spawn()
@@ -257,7 +262,7 @@ def library_sources(config: Config, tab: str) -> tuple[str, ...]:
 def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:
     """What warm kernels import before forking (the library's third-party imports by default); None: cold kernels."""
     configured = config.eval_settings(tab).preload
-    if cold or configured == ():
+    if cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
         return None
     if configured is None:
         return library_preload(config.root / config.library(tab).lib_file, config.root)

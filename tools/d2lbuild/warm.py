@@ -169,6 +169,8 @@ class Template:
             elif message["event"] == "ready":
                 self.loaded = message["modules"]
                 break
+            elif message["event"] == "refused":
+                raise RuntimeError(message["reason"])
             line = await asyncio.wait_for(self.events.readline(), TEMPLATE_BOOT_SECONDS)
         self.reader = asyncio.create_task(self.read_events())
 
@@ -191,6 +193,10 @@ class Template:
                     future.set_result(message["pid"])
             elif message["event"] == "exit":
                 self.exits[message["pid"]] = message["status"]
+            elif message["event"] == "refused":
+                future = self.forks.pop(message["id"], None)
+                if future is not None and not future.done():
+                    future.set_exception(RuntimeError(message["reason"]))
         await self.wait_exit()
         for future in self.forks.values():
             if not future.done():
@@ -358,10 +364,15 @@ def describe_status(code: int | None) -> str:
     return f"exit status {code}"
 
 
+# math libraries that start a thread pool when loaded (NumPy's OpenBLAS): one thread in the template, which must have
+# no thread but its own when it forks; each kernel sets its share after the fork
+TEMPLATE_SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
     """The kernels' variables without the book's root on PYTHONPATH: the template never imports the book's modules."""
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.abspath(p) != os.path.abspath(book_root)]
-    result = {**env, "PYTHONPATH": os.pathsep.join(paths)}
+    result = {**env, "PYTHONPATH": os.pathsep.join(paths), **dict.fromkeys(TEMPLATE_SINGLE_THREADED, "1")}
     if not paths:
         del result["PYTHONPATH"]
     return result
