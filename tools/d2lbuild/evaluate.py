@@ -27,7 +27,7 @@ from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
-from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
+from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
 from .state import discard_states
 from .stopping import STOP_SIGNALS, StopFlag
@@ -439,8 +439,7 @@ class Evaluator:
         """Kill every kernel and its processes, remove the socket folder and exit; no file is being written here."""
         for start in self.kernels:
             if start.done() and not start.cancelled() and start.exception() is None:
-                manager = start.result()
-                kill_group(kernel_process_group(manager))
+                start.result().kill()
         if self.launcher.owner:
             kill_owned(self.launcher.owner)
         shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
@@ -449,10 +448,7 @@ class Evaluator:
     async def _interrupt(self, task: asyncio.Task, start: asyncio.Task) -> None:
         task.cancel()  # first, so that the interrupted cell is never recorded as a failure
         if start.done() and not start.cancelled() and start.exception() is None:
-            try:
-                await start.result().interrupt_kernel()
-            except Exception:  # the kernel is gone already
-                pass
+            await start.result().interrupt()
 
     async def _wake(self) -> None:
         async with self.condition:
@@ -477,7 +473,7 @@ class Evaluator:
             self.condition.notify_all()
 
     def launch(self) -> asyncio.Task:
-        start = asyncio.create_task(self.launcher.start(next(self.numbers)))
+        start = asyncio.create_task(KernelSession(self.launcher, next(self.numbers)).start())
         self.kernels.append(start)
         return start
 
@@ -516,13 +512,13 @@ class Evaluator:
 
     async def run_notebook(self, job: Job, start: asyncio.Task, gpu: str | None, cuda: str) -> RunResult:
         try:
-            manager = await start
-        except Exception as err:  # the kernel process could not be launched
-            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=Failure.NO_KERNEL)
+            session = await start
+        except KernelStartError as err:  # the kernel process could not be launched
+            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=err.failure)
         cwd = (self.store.root / job.result).parent
         cwd.mkdir(parents=True, exist_ok=True)
         source = self.store.sources.get(job.chapter)
-        result, notebook = await execute(job, manager, self.store.root, str(cwd), cuda, self.store.index, source)
+        result, notebook = await session.run(job, self.store.root, str(cwd), cuda, self.store.index, source)
         result.gpu = gpu
         if self.signal is not None and result.status is Status.FAILED:  # the interrupt itself may have ended it
             raise asyncio.CancelledError
@@ -531,7 +527,7 @@ class Evaluator:
 
     async def stop_kernel(self, start: asyncio.Task, graceful: bool) -> None:
         try:
-            manager = await start
+            session = await start
         except BaseException:  # the kernel never started: nothing to stop
             return
-        await shutdown(manager, graceful)
+        await session.stop(graceful)

@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .runner import connect, shutdown
+from .runner import shutdown, wait_until_ready
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -309,7 +309,7 @@ class WarmKernels:
         manager.provisioner = provisioner
         try:
             await manager.start_kernel(cwd=cwd, env=env)
-            await wait_until_ready(manager)
+            await wait_until_ready(manager, READY_SECONDS)
         except Exception as err:  # the child did not come up: this and every later kernel start cold
             await shutdown(manager)  # killed, with whatever of it started
             if self.template.process is not None and not self.template.alive:
@@ -378,6 +378,4 @@ def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
     return result
 
 
-async def wait_until_ready(manager) -> None:
-    client = await connect(manager, READY_SECONDS)
-    client.stop_channels()
+
