@@ -33,6 +33,8 @@ class TabLibrary:
     args_alias: tuple[tuple[str, str], ...] = ()
     alias_lines: tuple[str, ...] = ()
     reverse_alias: tuple[tuple[str, str], ...] = ()
+    alias_given: bool = False  # the section has an ``alias`` key, empty or not (d2lbook then writes a blank line)
+    fluent_given: bool = False  # the same for ``fluent_alias``
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,14 @@ def known_keys(section: str) -> frozenset[str] | None:
         return KNOWN_KEYS[section]
     prefix = section.split("-", 1)[0] + "-"
     return KNOWN_KEYS.get(prefix) if "-" in section else None
+
+
+def config_position(root: Path, section: str, key: str) -> str:
+    """``config.ini:LINE`` of a key of the book's config file (read again: positions are for messages only)."""
+    try:
+        return key_position((root / CONFIG_NAME).read_text(encoding="utf-8-sig"), section, key)
+    except (OSError, UnicodeDecodeError):
+        return CONFIG_NAME
 
 
 def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
@@ -277,6 +287,7 @@ class _Reader:
         self.text = text
 
     def where(self, section: str, key: str) -> str:
+        """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
         return key_position(self.text, section, key)
 
     def fail(self, section: str, key: str, message: str) -> BuildError:
@@ -359,6 +370,8 @@ class _Reader:
             args_alias=self.mapping(section, "args_alias", nested=True),
             alias_lines=self.alias_lines(section),
             reverse_alias=self.reverse_mapping(section, "reverse_alias"),
+            alias_given=self.parser.has_option(section, "alias"),
+            fluent_given=self.parser.has_option(section, "fluent_alias"),
         )
 
     def eval_value(self, tab: str, key: str) -> tuple[str, str | None]:
