@@ -158,11 +158,7 @@ def existing_python(config: Config, tab: str) -> str | None:
     return python if Path(python).exists() else None
 
 
-# the interpreter's version, executable and path, and whether it can run a kernel (ipykernel importable)
-PROBE = (
-    "import importlib.util, json, sys; "
-    "print(json.dumps([sys.version, sys.executable, sys.path, importlib.util.find_spec('ipykernel') is not None]))"
-)
+PROBE = "import json, sys; print(json.dumps([sys.version, sys.executable, sys.path]))"
 METADATA_FILES = ("RECORD", "METADATA", "PKG-INFO")
 
 
@@ -193,12 +189,9 @@ def interpreter_paths(python: str, tab: str) -> tuple[str, str, list[str]]:
     except (OSError, ValueError, subprocess.TimeoutExpired) as err:
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
         raise BuildError("config.ini", f"[eval-{tab}] python: {python} cannot be run as a Python interpreter: {reason}") from None
-    if not (isinstance(found, list) and len(found) == 4):
+    if not (isinstance(found, list) and len(found) == 3):
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise BuildError("config.ini", f"[eval-{tab}] python: {python} is not a working Python interpreter: {tail}")
-    if not found[3]:
-        why = f"cannot run kernels: ipykernel is not installed there ({python} -m pip install ipykernel)"
-        raise BuildError("config.ini", f"[eval-{tab}] python: {python} {why}")
     return found[0], found[1], found[2]
 
 

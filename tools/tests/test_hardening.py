@@ -131,7 +131,7 @@ def test_a_python_without_ipykernel_is_one_line(tmp_path):
     root = write_book(tmp_path / "book", {"ch/a.md": CELL}, config=CONFIG + f"python = {python}\n")
     result = run(root, "eval")
     assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith(f"config.ini: [eval-pytorch] python: {python} cannot run kernels: ipykernel is not installed there")
+    assert result.stderr.startswith(f"config.ini:8: [eval] python: {python} lacks ipykernel")
 
 
 def test_a_stop_before_any_notebook_ran_says_that_no_report_was_written(tmp_path, monkeypatch):
