@@ -67,25 +67,35 @@ def _generated(root: Path, chapter: str, output: str, mark: str) -> bool:
         return False
 
 
+NOT_OURS = frozenset({"venv", "envs"})  # build/venv (the toolchain, made by make) and the environments: pip's business
+
+
 def check_build_links(root: Path) -> None:
     """No folder under build/ may be a symbolic link leading outside it: d2lbuild writes and deletes there."""
     build = root / "build"
     if not build.is_dir():
         return
     inside = _resolved(build)
-    for folder, names, _ in os.walk(build):
-        here = Path(folder)
-        if here.parent == build / "envs":  # environments: pip's business
-            names.clear()
-            continue
-        for name in names:
-            path = here / name
-            if path.is_symlink():
-                target = _resolved(path)
-                if target != inside and inside not in target.parents:
-                    shown = path.relative_to(root).as_posix()
-                    why = f"is a symbolic link leading outside build/ (to {target}); d2lbuild writes and deletes there: remove it"
-                    raise BuildError(shown, why)
+    folders = [entry for entry in _folders(build) if entry.name not in NOT_OURS]
+    while folders:
+        entry = folders.pop()
+        if entry.is_symlink():
+            target = _resolved(Path(entry.path))
+            if target != inside and inside not in target.parents:
+                shown = Path(entry.path).relative_to(root).as_posix()
+                why = f"is a symbolic link leading outside build/ (to {target}); d2lbuild writes and deletes there: remove it"
+                raise BuildError(shown, why)
+        else:
+            folders.extend(_folders(Path(entry.path)))
+
+
+def _folders(folder: Path) -> list:
+    """The folders (and links to folders) directly in ``folder``, from one directory listing."""
+    try:
+        with os.scandir(folder) as entries:
+            return [entry for entry in entries if entry.is_dir()]  # follows links: a link to a folder counts
+    except OSError:
+        return []
 
 
 def inside_build(root: Path, path: Path) -> bool:
