@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
 import functools
@@ -19,7 +20,7 @@ from pathlib import Path
 from .book import notebook_files
 from .booklock import book_lock
 from .bytecode import compile_library
-from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, package_digest, resources_digest
+from .cache import MAGIC, EvalCache, LibraryFacts, library_facts, notebook_key, package_digest, resources_digest
 from .config import Config, load_config
 from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
@@ -29,7 +30,7 @@ from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
-from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
+from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, cell_position, kernel_environment, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, gpus_marked, missing_gpus, next_job, timeout_for, usable_cpus
 from .sections import Selection, kept_records, select
 from .state import discard_states
@@ -268,6 +269,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
         sources[job.chapter] = text
         keys[job.chapter] = job_key(job, cells, library, common, {**variables, "preload": repr(preload)}, environment.python, use_gpus)
         decided = decided_without_running(job, keys[job.chapter], options, cache, failures, host_gpus, root)
+        decided = decided or too_deep_for_a_kernel(job, text)
         if decided is not None:
             cached.append(decided)
         else:
@@ -297,6 +299,23 @@ def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalO
     if remembered is not None:
         return RunResult(job, Status.FAILED, remembered["seconds"], remembered["reason"], remembered["traceback"],
                          depends_on=key[1], failure=Failure(remembered["failure"]), remembered=True)
+    return None
+
+
+def too_deep_for_a_kernel(job: Job, text: str) -> RunResult | None:
+    """A failure for a notebook with a cell nested too deeply for Python's parser: IPython's kernel would never
+    answer it (its handler raises RecursionError), and the cell would only time out."""
+    for cell in json.loads(text)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        code = "".join(cell["source"])
+        try:
+            ast.parse("\n".join(MAGIC.sub(r"\1pass  #", line, count=1) for line in code.splitlines()))
+        except (SyntaxError, ValueError):
+            continue  # the kernel reports these itself
+        except (RecursionError, MemoryError):
+            reason = f"{cell_position(cell, job)}: the cell is nested too deeply for Python's parser; the kernel cannot run it"
+            return RunResult(job, Status.FAILED, reason=reason, failure=Failure.ERROR)
     return None
 
 
