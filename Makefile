@@ -24,7 +24,14 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]' --config-settings editable_mode=compat
 	touch $@
 
-tools-html: $(VENV)/.installed-html
+# axe-core, the browser test's accessibility checker, from the npm registry (pinned; skipped without npm).
+AXE_VERSION := 4.14.1
+AXE := build/node/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --prefix build/node --no-audit --no-fund --no-save --loglevel=error axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the browser test's accessibility checks will be skipped"; fi
+
+tools-html: $(VENV)/.installed-html $(AXE)
 
 extract: tools
 	$(D2LBUILD) extract

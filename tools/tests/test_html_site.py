@@ -25,6 +25,9 @@ from d2lbuild.html.build import build_html  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# axe-core from the npm registry, installed by `make tools-html` (never fetched by the tests).
+AXE = TESTS.parents[1] / "build" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (400, 1024, 1400)
 ARTEFACTS = TESTS.parents[1] / "build" / "test-artefacts" / "html"
 # A 2x2 red PNG, as a plotting cell's output.
 PNG = base64.b64encode(bytes.fromhex(
@@ -291,3 +294,74 @@ def test_the_search_index_stems_each_word_once_per_build():
     assert language.stem is stem  # wrapped once
     assert [language.stem(word) for word in ("tensors", "running", "tensors")] == wanted
     assert stem.cache_info().hits == 1 and stem.cache_info().misses == 2
+
+
+def page_fits(driver) -> dict:
+    """The page's width against the window's, and whether the search button is on screen."""
+    return driver.execute_script(
+        "var W = window.innerWidth; var seen = Array.from(document.querySelectorAll('.search-button__button, .search-button')).some("
+        " function (b) { var r = b.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= W && r.top >= 0; });"
+        "return {scroll: document.documentElement.scrollWidth, inner: W, search: seen}")
+
+
+def check_widths(driver, url: str, name: str) -> None:
+    """No horizontal overflow of the page at 400, 1024 and 1400 px, and the search in reach."""
+    try:
+        for width in WIDTHS:
+            driver.set_window_size(width, 900)
+            driver.get(url)
+            fits = page_fits(driver)
+            driver.save_screenshot(str(ARTEFACTS / f"{name}-{width}.png"))
+            assert fits["scroll"] <= fits["inner"], f"{url} at {width} px: the page is {fits['scroll']} px wide"
+            assert fits["search"], f"{url} at {width} px: the search button is not on screen"
+    finally:
+        driver.set_window_size(1280, 900)
+
+
+def axe_violations(driver, url: str) -> list[str]:
+    """axe-core's critical and serious violations of a page, in light and in dark mode."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core not installed ({AXE.relative_to(TESTS.parents[1])}; make tools-html installs it from npm)")
+    found = []
+    for mode in ("light", "dark"):
+        driver.get(url)
+        driver.execute_script("localStorage.setItem('theme', arguments[0]); localStorage.setItem('mode', arguments[0]);", mode)
+        driver.get(url)  # the theme's own script sets the mode before the page is drawn
+        assert driver.execute_script("return document.documentElement.dataset.theme") == mode
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+        violations = driver.execute_async_script(
+            "var done = arguments[0]; axe.run(document, {resultTypes: ['violations']}).then(function (r) {"
+            " done(r.violations.filter(function (v) { return v.impact === 'critical' || v.impact === 'serious'; })"
+            " .map(function (v) { return v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(function (n) { return n.html.slice(0, 120); }).join(' | '); })); })"
+            ".catch(function (e) { done(['axe failed: ' + e]); });")
+        found += [f"{mode}: {violation}" for violation in violations]
+    driver.execute_script("localStorage.removeItem('theme'); localStorage.removeItem('mode');")
+    return found
+
+
+def test_pages_fit_narrow_and_wide_windows(browser):
+    for page in ("chapter_start/tensors.html", "chapter_start/plots.html", "index.html"):
+        check_widths(browser, browser.base + page, page.replace("/", "-"))
+
+
+def test_pages_pass_axe_in_both_colour_modes(browser):
+    browser.set_script_timeout(60)
+    for page in ("chapter_start/tensors.html", "chapter_start/plots.html", "search.html?q=zebra"):
+        assert axe_violations(browser, browser.base + page) == []
+
+
+def test_tabs_chosen_with_the_keyboard_sync_stick_and_change_the_links(browser):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(browser.base + "chapter_start/plots.html?framework=pytorch")
+    radio = browser.find_element("css selector", ".sd-tab-set > input:checked")
+    assert browser.execute_script("return arguments[0].closest('.sd-tab-set').getAttribute('role')", radio) == "radiogroup"
+    radio.send_keys(Keys.ARROW_RIGHT)  # the next radio of the group: TensorFlow
+    _wait(browser, lambda d: d.execute_script("return localStorage.getItem('d2l-framework')") == "tensorflow", "the choice is stored")
+    chosen = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.sd-tab-set > input:checked')).map(i => i.nextElementSibling.dataset.syncId)")
+    assert chosen and set(chosen) == {"tensorflow"}  # every tab set of the page follows
+    assert browser.find_element("css selector", '.d2l-notebook-link[data-framework="tensorflow"]').is_displayed()
+    assert not browser.find_element("css selector", '.d2l-notebook-link[data-framework="pytorch"]').is_displayed()
+    browser.get(browser.base + "chapter_start/tensors.html")
+    assert "TensorFlow also calls them tensors." in _visible_texts(browser)  # kept on the next page

@@ -37,6 +37,8 @@ NOTEBOOKS_URL = "notebooks"
 SOURCES_URL = "chapter-sources"
 CACHE_NAME = ".pages.json"
 STATIC_DIR = "static"
+TEMPLATES_DIR = "_templates"
+TEMPLATES = ("layout.html", "search-button-field.html")  # the theme's page and search button, made lighter and accessible
 LINKED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
@@ -405,6 +407,8 @@ class SiteWriter:
         script = (folder / "d2l-tabs.js").read_text(encoding="utf-8").replace("__TABS__", tabs).replace("__NAMES__", names)
         self.emit("_static/d2l-tabs.js", script)
         self.emit("_static/d2l.css", (folder / "d2l.css").read_text(encoding="utf-8"))
+        for template in TEMPLATES:
+            self.emit(f"{TEMPLATES_DIR}/{template}", (folder / template).read_text(encoding="utf-8"))
 
     def remove_stale(self) -> None:
         """Remove files this build did not write (deleted sections, old outputs); Sphinx's state is kept."""
@@ -466,7 +470,7 @@ def _code_digest() -> str:
     folder = Path(__file__).parent
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".css"):
+        if path.is_file() and path.suffix in (".py", ".js", ".css", ".html"):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 

@@ -48,7 +48,8 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
         "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
         "math_numfig": True,
         "math_eqref_format": "({number})",
-        "exclude_patterns": ["_extra", "_static", "_outputs"],
+        "exclude_patterns": ["_extra", "_static", "_outputs", "_templates"],
+        "templates_path": ["_templates"],
         "html_theme": "pydata_sphinx_theme",
         "html_title": settings.title,
         "html_static_path": ["_static"],
@@ -64,7 +65,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
             "secondary_sidebar_items": ["page-toc"],
             "collapse_navigation": True,  # the sidebar lists the current chapter only: much faster on big books
             "navigation_depth": 3,
-            "header_links_before_dropdown": 4,
+            "header_links_before_dropdown": 3,
         },
         # unresolved references, citations and missing images are reported by d2lbuild itself, at the chapter's line
         # Sphinx started again in one process (as the tests do) registers docutils' nodes and roles again.
