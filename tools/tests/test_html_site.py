@@ -365,3 +365,49 @@ def test_tabs_chosen_with_the_keyboard_sync_stick_and_change_the_links(browser):
     assert not browser.find_element("css selector", '.d2l-notebook-link[data-framework="pytorch"]').is_displayed()
     browser.get(browser.base + "chapter_start/tensors.html")
     assert "TensorFlow also calls them tensors." in _visible_texts(browser)  # kept on the next page
+
+
+SAVED_TRAINER = '''
+
+Training is done by a class of its own.
+
+```{.python .input}
+#@tab pytorch, tensorflow
+class Trainer:  #@save
+    """Trains a model."""
+    def __init__(self, max_epochs, lr=0.1):
+        self.max_epochs = max_epochs
+
+    def fit(self, model):
+        """Fit the model."""
+        return model
+
+def evaluate(model, data, *, device=None):  #@save
+    return model
+```
+'''
+
+
+def test_api_pages_show_each_tab_library_with_signatures_docstrings_and_defined_in_links(tmp_path: Path):
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    tensors = root / "chapter_start/tensors.md"
+    tensors.write_text(tensors.read_text() + SAVED_TRAINER)
+    plots = root / "chapter_start/plots.md"
+    plots.write_text(plots.read_text() + "\nThe API:\n\n:begin_tab:`pytorch`\n```eval_rst\n.. currentmodule:: d2l.torch\n```\n:end_tab:\n\n"
+                     "```eval_rst\n.. autoclass:: Trainer\n   :members:\n\n.. autofunction:: evaluate\n\n```\n")
+    report = build_html(root, jobs=1)
+    assert report.sphinx is not None and report.sphinx.warnings == []
+    page = (root / "build/html/chapter_start/plots.html").read_text()
+    text = re.sub(r"<[^>]+>", "", page)
+    assert ":members:" not in text and "autoclass" not in text and "currentmodule" not in text
+    for module in ("d2l.torch", "d2l.tensorflow"):
+        assert f'id="{module}.Trainer"' in page and f'id="{module}.evaluate"' in page
+    assert re.search(r"Trainer\s*\(\s*max_epochs\s*,\s*lr\s*=\s*0\.1\s*\)", text)  # the signature, without self
+    assert re.search(r"evaluate\s*\(\s*model\s*,\s*data\s*,\s*\*\s*,\s*device\s*=\s*None\s*\)", text)
+    assert "Trains a model." in text and "Fit the model." in text and re.search(r"fit\s*\(\s*model\s*\)", text)
+    defined_in = re.findall(r'Defined in <a class="reference internal" href="tensors.html#sec-tensors"', page)
+    assert len(defined_in) == 4  # each name in each of the two tabs links to its section
+    assert "Not in the MXNet library." in text
+    api_part = page[page.index("The API:"):]
+    assert api_part.count('class="sd-tab-set') == 2  # one per name; the currentmodule block left no empty tab set

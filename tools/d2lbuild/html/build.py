@@ -1,11 +1,11 @@
-"""``d2lbuild html``: notebooks brought up to date, the site's MyST sources written, then Sphinx."""
+"""``d2lbuild html``: libraries and notebooks brought up to date, the site's MyST sources written, then Sphinx."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pipeline import BUILD_DIR, build_notebooks
+from ..pipeline import BUILD_DIR, build
 from .publish import install_mathjax, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
 from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
@@ -21,7 +21,7 @@ class HtmlReport:
 
 def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> HtmlReport:
     """Build build/html (or, without sphinx, only the sources in build/site)."""
-    build_notebooks(root)
+    build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     site = write_site(root)
     if not sphinx:
         return HtmlReport(site, None)

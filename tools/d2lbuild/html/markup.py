@@ -13,6 +13,7 @@ IMAGE = re.compile(r"^\s*!\[(?P<caption>.*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")
 IMAGE_START = re.compile(r"^\s*!\[")
 TABLE_CAPTION = re.compile(r"^:(?![a-z_]+:`)(?P<caption>[^:].*)$")
 EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*:eqlabel:`(?P<label>[^`]+)`\s*$")
+CURRENT_MODULE = re.compile(r"^\s*\.\. (?:py:)?currentmodule::")
 FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
 # d2lbook's slide marks, (**text**) and [**text**]: the page shows the bold text without the brackets.
 SLIDE_MARK = re.compile(r"[(\[](\*\*(?:(?!\*\*).)+\*\*)[)\]](?!\()", re.DOTALL)
@@ -164,6 +165,9 @@ class _Converter:
         body = [line.text for line in lines[index + 1 : end]]
         if info == "toc":
             self.put(self.toctree(run, body))
+            return end + 1
+        if info == "eval_rst" and all(not line.strip() or CURRENT_MODULE.match(line) for line in body):
+            self.put("")  # the API pages name each tab's module themselves: nothing to show
             return end + 1
         if info == "eval_rst":
             self.result.bibliography |= any(".. bibliography::" in line for line in body)

@@ -110,9 +110,11 @@ def _code(code: Code, save_image: SaveImage) -> str:
 
 
 def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> Numbered:
+    bodies = [(tab, _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])) for tab, blocks in tab_set.parts]
+    if not any(body for _, body in bodies):
+        return []  # nothing to show in any tab (d2l-en's per-tab currentmodule blocks)
     items: list[Numbered] = []
-    for tab, blocks in tab_set.parts:
-        body = _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])
+    for tab, body in bodies:
         first = next((number for _, number in body if number), 0)
         if not body:
             text = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'

@@ -25,6 +25,7 @@ from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import digest, write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
+from .api import API_FILE, api_json
 from .markup import Converted, Reference, citation_keys, reference_label
 from .merge import Line, Page, Prose, SectionNotebooks, merge
 from .outputs import image_name
@@ -179,6 +180,7 @@ class SiteWriter:
         self.copy_images(found)
         self.copy_included_files(found)
         self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
+        self.emit(API_FILE, api_json(self.config))
         if page_name(index_page) != "index":
             self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
         self.assets()
@@ -398,7 +400,8 @@ class SiteWriter:
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
 
-        return conf_text(self.settings, root_doc, self.settings.bibfile if bibliography else None)
+        names = {tab: display_name(tab) for tab in self.config.tabs}
+        return conf_text(self.settings, root_doc, self.settings.bibfile if bibliography else None, names)
 
     def assets(self) -> None:
         folder = resources.files("d2lbuild.html") / "assets"

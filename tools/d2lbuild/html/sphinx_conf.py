@@ -30,7 +30,7 @@ class RoundAuthorYear(AuthorYearReferenceStyle):
 sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
 
 
-def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
+def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str, str] | None = None) -> str:
     """conf.py as text; it changes only when the settings do, so Sphinx keeps its incremental state."""
     speedups = ["d2lbuild.html.numbering", "d2lbuild.html.jinja_cache", "d2lbuild.html.doctree_cache", "d2lbuild.html.search_cache"]
     extensions = ["myst_parser", "sphinx_design", "d2lbuild.html.api_names", *speedups]
@@ -41,6 +41,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None) -> str:
         "copyright": settings.copyright,
         "root_doc": root_doc,
         "extensions": extensions,
+        "d2l_tab_names": tab_names or {},
         "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
         "myst_dmath_double_inline": True,
         "numfig": True,
