@@ -65,7 +65,8 @@ def test_pages_have_numbers_tabs_and_no_role_text(site: Path):
     assert "(1.1.1)" in text  # :eqref:`eq_norm`
     assert "Smith and Jones (2020)" in text  # :citet:
     assert 'data-sync-group="framework"' in tensors and 'data-sync-id="tensorflow"' in tensors
-    assert "Not available in MXNet." in text
+    # the framework-specific code and the tab prose after it make one tab set: MXNet's tab shows its code only
+    assert tensors.count('class="sd-tab-set') == 1 and "Not available in" not in text
     assert "d2l-tabs.js" in tensors
     plots = (site / "chapter_start/plots.html").read_text()
     assert re.search(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', plots)
@@ -136,7 +137,8 @@ def test_framework_choice_follows_the_reader_across_pages(browser):
     browser.get(browser.base + "chapter_start/plots.html?framework=mxnet")
     assert "plot with mxnet" in _visible_texts(browser)
     browser.get(browser.base + "chapter_start/tensors.html")
-    assert "Not available in MXNet." in _visible_texts(browser)  # the URL's choice is kept
+    texts = _visible_texts(browser)
+    assert "np.arange(4)" in texts and "calls them tensors" not in texts  # the URL's choice is kept
 
 
 def test_figures_render_with_a_size(browser):
@@ -411,3 +413,74 @@ def test_api_pages_show_each_tab_library_with_signatures_docstrings_and_defined_
     assert "Not in the MXNet library." in text
     api_part = page[page.index("The API:"):]
     assert api_part.count('class="sd-tab-set') == 2  # one per name; the currentmodule block left no empty tab set
+
+
+SERVICES = """
+[html]
+header_links = GitHub, https://github.com/owner/book, fab fa-github,
+               PDF, ###_CURRENT_VERSION_BASE_LINK_###/book.pdf, fas fa-file-pdf
+html_logo = static/logo.png
+favicon = static/favicon.png
+include_css = static/book.css
+
+[colab]
+github_repo = pytorch, owner/book-pytorch-colab
+              tensorflow, owner/book-tensorflow-colab
+libs = pytorch, torch, d2l==RELEASE
+       tensorflow, tensorflow, d2l==RELEASE tensorflow-probability
+
+[sagemaker]
+github_repo = pytorch, owner/book-pytorch-sagemaker
+kernel = pytorch, conda_pytorch_p36
+libs = pytorch, torch, ..  # the book's own package
+"""
+
+
+def test_notebook_services_header_links_logo_and_data_from_d2lbook_keys(tmp_path: Path):
+    root = tmp_path / "book"
+    shutil.copytree(BOOKS / "site", root)
+    config = root / "config.ini"
+    config.write_text(config.read_text().replace("[build]", "[build]\nresources = data/").replace("author =", "release = 2.0\nauthor =") + SERVICES)
+    (root / "static").mkdir()
+    (root / "static/logo.png").write_bytes(base64.b64decode(PNG))
+    (root / "static/favicon.png").write_bytes(base64.b64decode(PNG))
+    (root / "static/book.css").write_text(".book-rule { color: red; }\n")
+    (root / "data").mkdir()
+    (root / "data/story.txt").write_text("Once upon a time.\n")
+    report = build_html(root, jobs=1)
+    assert report.site.warnings == [] and report.sphinx is not None and report.sphinx.warnings == []
+    site = root / "build/html"
+    page = (site / "chapter_start/tensors.html").read_text()
+    links = re.findall(r'<a class="d2l-service-link" data-framework="(\w+)" href="([^"]+)"[^>]*>([^<]+)</a>', page)
+    assert {(tab, text) for tab, _, text in links} == {
+        ("pytorch", "Open in Colab (PyTorch)"), ("tensorflow", "Open in Colab (TensorFlow)"),
+        ("pytorch", "Open in SageMaker Studio Lab (PyTorch)")}
+    for tab, url, text in links:
+        service, repo = ("colab", f"owner/book-{tab}-colab") if "Colab" in text else ("sagemaker", f"owner/book-{tab}-sagemaker")
+        host = "colab.research.google.com/github" if service == "colab" else "studiolab.sagemaker.aws/import/github"
+        assert url == f"https://{host}/{repo}/blob/master/chapter_start/tensors.ipynb"
+        notebook = json.loads((site / service / tab / "chapter_start/tensors.ipynb").read_text())  # published beside the site
+        install = notebook["cells"][1]["source"]
+        assert install == {"pytorch": "!pip install d2l==2.0" if service == "colab" else "!pip install ..",
+                           "tensorflow": "!pip install d2l==2.0 tensorflow-probability"}[tab]
+        assert (site / service / tab / "data/story.txt").read_text() == "Once upon a time.\n"
+    assert json.loads((site / "sagemaker/pytorch/chapter_start/tensors.ipynb").read_text())["metadata"]["kernelspec"]["name"] == "conda_pytorch_p36"
+    downloaded = json.loads((site / "notebooks/mxnet/chapter_start/tensors.ipynb").read_text())
+    assert downloaded["metadata"]["kernelspec"]["name"] == "python3" and "!pip" not in json.dumps(downloaded)
+    assert (site / "notebooks/mxnet/data/story.txt").is_file()  # the data the notebooks read, beside them
+    assert 'href="https://github.com/owner/book"' in page and "book.pdf" not in page  # a placeholder link is left out
+    assert re.search(r'<img src="\.\./_static/logo\.png"[^>]*class="logo__image', page)
+    assert 'rel="icon" href="../_static/favicon.png"' in page and "book.css" in page
+    assert "Edit source" not in page  # no edit_url: no link to a read-only copy
+    index = (site / "index.html").read_text()
+    assert "Download notebook" not in index and "Open in Colab" not in index and "was not run" not in index  # no code there
+
+
+def test_not_run_notes_name_the_selected_framework_only(browser):
+    browser.get(browser.base + "chapter_start/plots.html?framework=tensorflow")
+    texts = _visible_texts(browser)
+    assert "The TensorFlow code of this section was not run" in texts and "The MXNet code" not in texts
+    browser.get(browser.base + "chapter_start/plots.html?framework=pytorch")  # PyTorch was run here
+    assert "was not run" not in _visible_texts(browser)
+    browser.get(browser.base + "index.html")
+    assert "was not run" not in _visible_texts(browser) and "Download notebook" not in _visible_texts(browser)

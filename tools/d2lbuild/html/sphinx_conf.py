@@ -73,6 +73,15 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
                               "image.not_readable", "app.add_node", "app.add_directive", "app.add_role"],
     }
+    if settings.header_links:
+        values["html_theme_options"]["icon_links"] = [
+            {"name": name, "url": url, "icon": icon, "type": "fontawesome"} for name, url, icon in settings.header_links
+        ]
+    if settings.logo:
+        values["html_logo"] = settings.logo
+    if settings.favicon:
+        values["html_favicon"] = settings.favicon
+    values["html_css_files"] = ["d2l.css", *settings.include_css]
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
