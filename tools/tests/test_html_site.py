@@ -81,9 +81,7 @@ def browser(site: Path):
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (pip install 'd2lbuild[browser]')")
     from selenium.webdriver.chrome.service import Service
 
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(site)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -99,6 +97,14 @@ def browser(site: Path):
     driver.quit()
     server.shutdown()
     server.server_close()
+
+
+def serve(folder: Path) -> http.server.ThreadingHTTPServer:
+    """A web server of the folder on a free port of 127.0.0.1, in a thread."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -195,7 +201,7 @@ def test_a_prose_edit_keeps_figure_numbers_without_numbering_every_page_again(tm
 
 
 def test_math_is_typeset_by_the_site_own_mathjax(browser, site: Path):
-    assert (site / "_static/mathjax/tex-mml-chtml.js").is_file()
+    assert (site / "_static/mathjax/startup.js").is_file() and (site / "_static/mathjax/input/tex.js").is_file()
     browser.get(browser.base + "chapter_start/tensors.html")
     scripts = browser.execute_script("return Array.from(document.scripts).map(s => s.src).filter(s => s.includes('mathjax'))")
     assert scripts and all(src.startswith(browser.base) for src in scripts)  # nothing from the network
@@ -484,3 +490,62 @@ def test_not_run_notes_name_the_selected_framework_only(browser):
     assert "was not run" not in _visible_texts(browser)
     browser.get(browser.base + "index.html")
     assert "was not run" not in _visible_texts(browser) and "Download notebook" not in _visible_texts(browser)
+
+
+def test_the_published_folder_holds_only_what_a_server_serves(site: Path):
+    names = {path.relative_to(site).as_posix() for path in site.rglob("*")}
+    assert not [name for name in names if name.startswith(".") or "/." in name]  # no Sphinx state, no records
+    assert not [name for name in names if name.endswith(".map")]  # no source maps
+    assert "_static/scripts/fontawesome.js" not in names and "_sources" not in names
+    assert (site.parent / "html-doctrees" / "environment.pickle").is_file()
+
+
+REPOSITORY = TESTS.parents[1]
+MAX_PAGE_BYTES = 2_000_000
+BOOK_PAGES = ("chapters/rnn/text-preprocessing.html", "chapters/attention/transformer.html", "chapters/index.html")
+
+
+@pytest.fixture(scope="module")
+def own_book(tmp_path_factory, browser) -> str:
+    """This repository's book built into a temporary folder and served: the base URL."""
+    root = tmp_path_factory.mktemp("own") / "book"
+    root.mkdir()
+    for name in ("chapters", "data", "d2l"):
+        shutil.copytree(REPOSITORY / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPOSITORY / "config.ini", root / "config.ini")
+    build_html(root)
+    server = serve(root / "build/html")
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def cold_page_bytes(driver, url: str) -> tuple[int, list]:
+    """What a first visit to the page transfers, once its math is typeset: the page and everything it loads."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    try:
+        driver.get(url)
+        _wait(driver, lambda d: d.execute_script(
+            "return document.readyState === 'complete' && (!window.MathJax || !MathJax.startup || !MathJax.startup.promise"
+            " || document.querySelector('mjx-container') !== null)"), "the page and its math load", seconds=30)
+        driver.execute_async_script("var done = arguments[0]; document.fonts.ready.then(function () { setTimeout(done, 300); });")
+        entries = driver.execute_script(
+            "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+            ".map(function (e) { return [e.name, e.transferSize]; })")
+    finally:
+        driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+    return sum(size for _, size in entries), sorted(entries, key=lambda entry: -entry[1])[:5]
+
+
+def test_a_cold_page_of_the_book_weighs_under_2_mb(browser, own_book: str):
+    for page in BOOK_PAGES:
+        total, largest = cold_page_bytes(browser, own_book + page)
+        assert 0 < total <= MAX_PAGE_BYTES, f"{page}: {total} bytes, the largest {largest}"
+
+
+def test_the_book_fits_narrow_and_wide_windows_and_passes_axe(browser, own_book: str):
+    browser.set_script_timeout(60)
+    for page in BOOK_PAGES:
+        check_widths(browser, own_book + page, "book-" + page.replace("/", "-"))
+        assert axe_violations(browser, own_book + page) == []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipeline import BUILD_DIR, build
-from .publish import install_mathjax, sync_extra
+from .publish import install_mathjax, prune_unserved, restore_buildinfo, stash_buildinfo, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
 from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
 
@@ -31,7 +31,12 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     prefix = EXTRA_DIR + "/"
     sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})
     pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
-    result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    restore_buildinfo(out)
+    try:
+        result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    finally:
+        stash_buildinfo(out)
+    prune_unserved(out)
     result.warnings = chapter_warnings(result.warnings, site.sources, SITE_DIR + "/")
     return HtmlReport(site, result)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-# MathJax served by the site itself (copied into _static by d2lbuild html), so that math renders offline.
-MATHJAX_PATH = "mathjax/tex-mml-chtml.js"
+# MathJax served by the site itself (copied into _static by d2lbuild html), so that math renders offline:
+# its loader with only the parts the book needs (TeX in, HTML out, MathML for screen readers), 0.7 MB instead
+# of the 1.2 MB of the combined build with menu and MathML input.
+MATHJAX_PATH = "mathjax/startup.js"
+MATHJAX_CONFIG = {"loader": {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}}
 
 # Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
 ROUND_CITATIONS = """\
@@ -86,6 +89,8 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
         values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
     values["mathjax_path"] = settings.mathjax_path or MATHJAX_PATH
+    if not settings.mathjax_path:
+        values["mathjax3_config"] = MATHJAX_CONFIG
     lines = ["# Written by `d2lbuild html`; changes here are overwritten.", ""]
     lines += [f"{name} = {value!r}" for name, value in values.items()]
     if bibfile:
