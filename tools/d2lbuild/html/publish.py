@@ -3,7 +3,8 @@
 Sphinx's own copying (``html_extra_path``) compares every file byte for byte on every build. Here each
 file comes with the digest of what it was made from (its page's inputs, or its content), and a record beside
 build/html (in build/html-state, so that build/html holds only what a web server serves) says which
-digest each copy has: a file is copied when its digest changed or its copy is missing, and copies of files no longer in the site are removed.
+digest each copy has: a file is copied when its digest changed or its copy is missing, and copies of
+files no longer in the site are removed.
 """
 
 from __future__ import annotations
