@@ -6,6 +6,7 @@ selenium is missing (`.ci/run` installs them). Screenshots go to build/test-arte
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import http.server
@@ -549,3 +550,58 @@ def test_the_book_fits_narrow_and_wide_windows_and_passes_axe(browser, own_book:
     for page in BOOK_PAGES:
         check_widths(browser, own_book + page, "book-" + page.replace("/", "-"))
         assert axe_violations(browser, own_book + page) == []
+
+
+D2L_EN = REPOSITORY.parent / "shared" / "compat" / "books" / "d2l-en"
+D2L_EN_PAGES = ("index.html", "chapter_preliminaries/ndarray.html", "chapter_appendix-tools-for-deep-learning/d2l.html")
+
+
+@pytest.fixture(scope="module")
+def d2l_en(tmp_path_factory) -> Path:
+    """d2l-en's copy (../shared/compat/books/d2l-en) built into a temporary folder: its build/html (a minute of CPU)."""
+    if not D2L_EN.is_dir():
+        pytest.skip("../shared/compat/books/d2l-en is not beside the repository")
+    root = tmp_path_factory.mktemp("d2l-en") / "book"
+    shutil.copytree(D2L_EN, root)
+    build_html(root)
+    return root / "build/html"
+
+
+def test_d2l_en_api_page_has_a_signature_and_a_defined_in_link_per_entry(d2l_en: Path):
+    page = (d2l_en / "chapter_appendix-tools-for-deep-learning/d2l.html").read_text()
+    text = re.sub(r"<[^>]+>", "", page)
+    assert ":members:" not in text
+    tree = ast.parse((d2l_en.parents[1] / "d2l/torch.py").read_text())
+    with_parameters = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)} | {
+        node.name for node in tree.body if isinstance(node, ast.ClassDef)
+        and any(isinstance(item, ast.FunctionDef) and item.name == "__init__" and len(item.args.args) > 1 for item in node.body)}
+    entries = re.findall(r'<dt class="sig sig-object py" id="d2l\.torch\.(\w+)">(.*?)</dt>\s*<dd>(.*?)</dd>', page, re.DOTALL)
+    assert len(entries) >= 50  # d2l-en lists 56 names; a few are not in the PyTorch library
+    for name, signature, body in entries:
+        assert re.search(r'Defined in <a class="reference internal" href="[^"]+\.html#', body), name
+        if name in with_parameters:
+            assert "sig-paren" in signature, f"{name} has no signature"
+    for module in ("d2l.mxnet", "d2l.tensorflow", "d2l.jax"):  # each framework's tab names its own module
+        assert f'id="{module}.Trainer"' in page
+
+
+def test_d2l_en_pages_fit_the_windows_and_pass_axe(browser, d2l_en: Path):
+    server = serve(d2l_en)
+    base = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        browser.set_script_timeout(60)
+        for page in D2L_EN_PAGES:
+            check_widths(browser, base + page, "d2l-en-" + page.replace("/", "-"))
+            assert axe_violations(browser, base + page) == []
+        browser.get(base + "index.html")
+        texts = _visible_texts(browser)
+        assert "was not run" not in texts and "Download notebook" not in texts  # the front page has no code
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_d2l_en_framework_specific_runs_are_one_tab_set_each(d2l_en: Path):
+    page = (d2l_en / "chapter_preliminaries/ndarray.html").read_text()
+    assert "Not available in" not in page
+    assert page.count('<div class="sd-tab-set') <= 20  # 27 before prose and code were grouped

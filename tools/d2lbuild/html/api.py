@@ -41,7 +41,24 @@ def names_of(tree: ast.Module) -> dict[str, dict]:
             names[node.name] = _function(node, "function")
         elif isinstance(node, ast.ClassDef):
             names[node.name] = _class(node)
+    for entry in names.values():
+        if entry["kind"] == "class" and entry.get("init") is None:
+            entry["signature"] = _inherited_signature(entry, names)
     return names
+
+
+def _inherited_signature(entry: dict, names: dict[str, dict], depth: int = 0) -> str:
+    """The parameters of the first ``__init__`` up the library's own base classes (d2l.Module, Module ...)."""
+    for base in entry.get("bases", []):
+        parent = names.get(base.rsplit(".", 1)[-1]) if base.split(".")[0] in ("d2l", base) else None
+        if parent is None or parent.get("kind") != "class" or depth > 20:
+            continue
+        if parent.get("init") is not None:
+            return parent["signature"]
+        found = _inherited_signature(parent, names, depth + 1)
+        if found:
+            return found
+    return ""
 
 
 def _function(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str) -> dict:
@@ -52,15 +69,19 @@ def _class(node: ast.ClassDef) -> dict:
     init = next((item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
     signature = _signature(init.args, drop_first=True) if init is not None else ""
     bases = [ast.unparse(base) for base in node.bases]
+    defined: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for item in node.body:  # a method defined again (a later section's version) replaces the earlier one, as at import
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and not item.name.startswith("_"):
+            defined[item.name] = item
     methods = [
-        {"name": item.name, "kind": "method", "signature": _signature(item.args, drop_first=not _is_static(item)),
+        {"name": name, "kind": "method", "signature": _signature(item.args, drop_first=not _is_static(item)),
          "doc": ast.get_docstring(item) or ""}
-        for item in node.body
-        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and not item.name.startswith("_")
+        for name, item in defined.items()
     ]
     docs = [ast.get_docstring(node) or "", (ast.get_docstring(init) or "") if init is not None else ""]
     doc = "\n\n".join(text for text in docs if text)  # the class's and __init__'s, where "Defined in" may be
-    return {"kind": "class", "signature": signature, "doc": doc, "bases": bases, "methods": methods}
+    return {"kind": "class", "signature": signature, "doc": doc, "bases": bases, "methods": methods,
+            "init": signature if init is not None else None}
 
 
 def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
