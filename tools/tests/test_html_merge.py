@@ -255,7 +255,7 @@ two
     text = converted.text
     assert text.startswith("(sec_title)=\n# Title\n")
     assert "{numref}`sec_other`, {ref}`sec_other`, {eq}`eq_a`, {cite:p}`A.1,B.2`, {cite:t}`A.1` and {cite:p}`B.2`" in text
-    assert "```{figure} ../img/a.svg\n:width: 300px\n:height: 100px\n:name: fig_a\n\nA figure.\n```" in text
+    assert "```{figure} ../img/a.svg\n:alt: A figure.\n:width: 300px\n:height: 100px\n:name: fig_a\n\nA figure.\n```" in text
     assert "$$a = b$$ (eq_a)" in text
     assert "```{toctree}\n:maxdepth: 2\n:numbered:\n\none\ntwo\n```" in text
     assert "```{eval-rst}\n.. note:: rst\n```" in text
@@ -357,7 +357,7 @@ over two lines.](../img/b.svg)
     assert "```{table} Numbers by decade\n:name: tab_x\n\n|a|b|\n|-|-|\n|1|2|\n```" in text
     assert "The theorem reads\n\n$$\\int_0^x f = F(x)$$ (eq_ftc)\n\nand also" in text
     assert "\n\n$$f(x) = 1$$ (eq_one)\n" in text
-    assert "```{figure} ../img/b.svg\n:name: fig_b\n\nA caption over two lines.\n```" in text
+    assert "```{figure} ../img/b.svg\n:alt: A caption over two lines.\n:name: fig_b\n\nA caption over two lines.\n```" in text
     assert converted.labels == [("tab_x", 4), ("fig_b", 18)]
     assert converted.equations == [("eq_ftc", 12), ("eq_one", 14)]
 

@@ -71,6 +71,9 @@ def test_pages_have_numbers_tabs_and_no_role_text(site: Path):
     assert "d2l-tabs.js" in tensors
     plots = (site / "chapter_start/plots.html").read_text()
     assert re.search(r'<img [^>]*src="\.\./_images/[0-9a-f]+\.png"', plots)
+    # alternative texts: the caption, not the file's path; a figure drawn by code says so
+    assert re.search(r'<img alt="The pipeline from chapters to pages\." src="\.\./_images/pipeline\.svg"', tensors)
+    assert re.search(r'<img alt="Figure drawn by the code above" class="output-image', plots)
     assert (site / "notebooks/tensorflow/chapter_start/plots.ipynb").is_file()
     assert (site / "index.html").is_file() and (site / "_references.html").is_file()
 

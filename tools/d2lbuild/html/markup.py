@@ -53,11 +53,23 @@ class _Figure:
     options: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
+        alt = f":alt: {alt_text(self.caption, self.src)}"
         if not self.caption and "name" not in self.options:
             head = f"```{{image}} {self.src}"
-            return "\n".join([head, *(f":{k}: {v}" for k, v in self.options.items() if k != "name"), "```"])
-        options = [f":{key}: {value}" for key, value in self.options.items()]
+            return "\n".join([head, alt, *(f":{k}: {v}" for k, v in self.options.items() if k != "name"), "```"])
+        options = [alt] + [f":{key}: {value}" for key, value in self.options.items()]
         return "\n".join([f"```{{figure}} {self.src}", *options, "", self.caption, "```"])
+
+
+def alt_text(caption: str, src: str) -> str:
+    """An image's alternative text: its caption as plain text (roles, math and markup left out), else its file's name in words."""
+    text = re.sub(r"\{\w+\}`([^`]*)`|:\w+:`([^`]*)`", lambda m: m.group(1) or m.group(2) or "", caption)
+    text = re.sub(r"\$+([^$]*)\$+", r"\1", text)
+    text = re.sub(r"\]\([^)]*\)|[*_`#\[\]]|<[^>]+>", "", text)
+    text = " ".join(text.split())
+    if not text:
+        text = re.sub(r"[-_]+", " ", src.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip() or "image"
+    return text
 
 
 class _Converter:
