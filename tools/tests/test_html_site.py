@@ -76,6 +76,8 @@ def test_pages_have_numbers_tabs_and_no_role_text(site: Path):
     assert re.search(r'<img alt="Figure drawn by the code above" class="output-image', plots)
     assert (site / "notebooks/tensorflow/chapter_start/plots.ipynb").is_file()
     assert (site / "index.html").is_file() and (site / "_references.html").is_file()
+    references = re.sub(r"<[^>]+>", "", (site / "_references.html").read_text())
+    assert "[Smith and Jones, 2020]" in references  # labelled as the text cites it
 
 
 @pytest.fixture(scope="module")
@@ -510,15 +512,21 @@ BOOK_PAGES = ("chapters/rnn/text-preprocessing.html", "chapters/attention/transf
 
 
 @pytest.fixture(scope="module")
-def own_book(tmp_path_factory, browser) -> str:
-    """This repository's book built into a temporary folder and served: the base URL."""
+def own_site(tmp_path_factory) -> Path:
+    """This repository's book built into a temporary folder: its build/html."""
     root = tmp_path_factory.mktemp("own") / "book"
     root.mkdir()
     for name in ("chapters", "data", "d2l"):
         shutil.copytree(REPOSITORY / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPOSITORY / "config.ini", root / "config.ini")
     build_html(root)
-    server = serve(root / "build/html")
+    return root / "build/html"
+
+
+@pytest.fixture(scope="module")
+def own_book(own_site: Path, browser) -> str:
+    """This repository's book served: the base URL."""
+    server = serve(own_site)
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
@@ -608,3 +616,18 @@ def test_d2l_en_framework_specific_runs_are_one_tab_set_each(d2l_en: Path):
     page = (d2l_en / "chapter_preliminaries/ndarray.html").read_text()
     assert "Not available in" not in page
     assert page.count('<div class="sd-tab-set') <= 20  # 27 before prose and code were grouped
+
+
+def test_the_book_numbers_its_chapters_but_not_the_preface_and_references(own_site: Path):
+    index = re.sub(r"<[^>]+>", "", (own_site / "chapters/index.html").read_text())
+    lines = [line.strip() for line in index.splitlines() if line.strip()]
+    assert "Preface" in lines and "References" in lines and "1. Preliminaries" in lines
+    assert not [line for line in lines if re.match(r"\d+\. (Preface|References)$", line)]
+
+
+def test_the_sidebar_lists_every_chapter_on_every_page(own_site: Path):
+    for page in ("chapters/preface/index.html", "chapters/references.html", "chapters/rnn/text-preprocessing.html"):
+        html_text = (own_site / page).read_text()
+        sidebar = html_text[html_text.index('class="bd-docs-nav'):html_text.index('class="bd-main"')]
+        titles = set(re.findall(r'<a class="[^"]*reference internal[^"]*" href="[^"]*">([^<]+)</a>', sidebar))
+        assert {"1. Preliminaries", "6.1. Text Preprocessing", "7. Attention Mechanisms", "References"} <= titles, page

@@ -113,6 +113,8 @@ class NameWithoutImport(SphinxDirective):
 
 def setup(app) -> dict[str, Any]:
     app.add_config_value("d2l_tab_names", {}, "env")
+    # bumped when the site's configuration reads pages differently (bibliography labels ...): every page is read again
+    app.add_config_value("d2l_site_format", 0, "env")
     for name in KINDS:
         app.add_directive(name, NameWithoutImport, override=True)
     return {"version": "2", "parallel_read_safe": True, "parallel_write_safe": True}

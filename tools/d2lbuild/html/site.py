@@ -42,7 +42,7 @@ SOURCES_URL = "chapter-sources"
 CACHE_NAME = ".pages.json"
 STATIC_DIR = "static"
 TEMPLATES_DIR = "_templates"
-TEMPLATES = ("layout.html", "search-button-field.html")  # the theme's page and search button, made lighter and accessible
+TEMPLATES = ("layout.html", "search-button-field.html", "sidebar-nav-bs.html")  # the theme's page, search button and sidebar
 LINKED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 

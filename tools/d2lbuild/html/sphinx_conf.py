@@ -30,7 +30,38 @@ class RoundAuthorYear(AuthorYearReferenceStyle):
     bracket_year: BracketStyle = dataclasses.field(default_factory=_round)
 
 
-sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)"""
+sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYear)
+
+
+# The bibliography labels its entries as the text cites them ("LeCun et al., 1998"), not "[LBBH98]".
+import pybtex.plugin
+from pybtex.style.formatting.alpha import Style as AlphaStyle
+from pybtex.style.labels import BaseLabelStyle
+
+
+def _last_name(person):
+    return " ".join(person.last_names).replace("{", "").replace("}", "").replace(chr(92), "")
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [_last_name(person) for person in people]
+            who = names[0] + " et al." if len(names) > 2 else " and ".join(names) or entry.key
+            year = entry.fields.get("year", "")
+            yield f"{who}, {year}" if year else who
+
+
+class AuthorYearStyle(AlphaStyle):
+    default_label_style = "d2l_author_year"
+
+
+pybtex.plugin.register_plugin("pybtex.style.labels", "d2l_author_year", AuthorYearLabels, force=True)
+pybtex.plugin.register_plugin("pybtex.style.formatting", "d2l_author_year", AuthorYearStyle, force=True)"""
+
+
+SITE_FORMAT = 2  # d2lbuild's way of reading pages: a new one makes Sphinx read every page again
 
 
 def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str, str] | None = None) -> str:
@@ -45,6 +76,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
         "root_doc": root_doc,
         "extensions": extensions,
         "d2l_tab_names": tab_names or {},
+        "d2l_site_format": SITE_FORMAT,
         "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
         "myst_dmath_double_inline": True,
         "numfig": True,
@@ -67,7 +99,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
             "show_toc_level": 2,
             "navigation_with_keys": False,
             "secondary_sidebar_items": ["page-toc"],
-            "collapse_navigation": True,  # the sidebar lists the current chapter only: much faster on big books
+            "collapse_navigation": False,  # the sidebar lists every chapter, the current one open
             "navigation_depth": 3,
             "header_links_before_dropdown": 3,
         },
@@ -88,6 +120,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
     if bibfile:
         values["bibtex_bibfiles"] = [bibfile]
         values["bibtex_reference_style"] = "author_year_round"
+        values["bibtex_default_style"] = "d2l_author_year"
     values["mathjax_path"] = settings.mathjax_path or MATHJAX_PATH
     if not settings.mathjax_path:
         values["mathjax3_config"] = MATHJAX_CONFIG

@@ -1,5 +1,5 @@
 // Framework tabs: one choice for the whole site, kept across pages and visits, and settable by URL
-// (?framework=tensorflow). A tab chosen by mouse or keyboard (arrow keys on the tabs) changes every tab set,
+// (?framework=tensorflow), and the sidebar's toggles named. A tab chosen by mouse or keyboard (arrow keys on the tabs) changes every tab set,
 // the notebook and Colab links and the notes that name the framework.
 (function () {
   "use strict";
@@ -48,7 +48,15 @@
     set.setAttribute("role", "radiogroup");
     set.setAttribute("aria-label", "Framework");
   }
+  function nameToggles() {
+    // The sidebar's open/close buttons say which chapter they open (screen readers read "Sections of ...").
+    document.querySelectorAll(".bd-docs-nav details > summary").forEach(function (summary) {
+      var link = summary.parentElement.parentElement.querySelector(":scope > a");
+      summary.setAttribute("aria-label", "Sections of " + (link ? link.textContent.trim() : "this chapter"));
+    });
+  }
   function start() {
+    nameToggles();
     document.querySelectorAll(".sd-tab-set").forEach(function (set) {
       if (set.querySelector(':scope > label[data-sync-group="' + GROUP + '"]')) group(set);
     });
