@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
+SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
+.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test test-books bench clean
 
 all: notebooks eval
 
@@ -49,7 +50,7 @@ env-all: tools
 	$(D2LBUILD) env --tab all
 
 eval: tools
-	$(D2LBUILD) eval $(TAB_OPTION)
+	$(D2LBUILD) eval $(TAB_OPTION) $(SECTIONS)
 
 eval-all: tools
 	$(D2LBUILD) eval --tab all --junit build/eval/junit.xml
@@ -62,6 +63,11 @@ test: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
+
+# real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
+# output: CI runs them, the unit suite does not
+test-books: tools
+	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools env-all

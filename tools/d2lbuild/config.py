@@ -31,6 +31,8 @@ class TabLibrary:
     args_alias: tuple[tuple[str, str], ...] = ()
     alias_lines: tuple[str, ...] = ()
     reverse_alias: tuple[tuple[str, str], ...] = ()
+    alias_given: bool = False  # the section has an ``alias`` key, empty or not (d2lbook then writes a blank line)
+    fluent_given: bool = False  # the same for ``fluent_alias``
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,26 @@ def parse_config(text: str, root: Path) -> Config:
     check_paths(reader, config)
     check_collisions(reader, config)
     return config
+
+
+def key_position(text: str, section: str, key: str) -> str:
+    """``config.ini:LINE`` of ``key`` in ``[section]`` of the config's text, or just the file name."""
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+        elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
+            return f"{CONFIG_NAME}:{number}"
+    return CONFIG_NAME
+
+
+def config_position(root: Path, section: str, key: str) -> str:
+    """``config.ini:LINE`` of a key of the book's config file (read again: positions are for messages only)."""
+    try:
+        return key_position((root / CONFIG_NAME).read_text(encoding="utf-8-sig"), section, key)
+    except (OSError, UnicodeDecodeError):
+        return CONFIG_NAME
 
 
 def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
@@ -222,14 +244,7 @@ class _Reader:
 
     def where(self, section: str, key: str) -> str:
         """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
-        current = None
-        for number, line in enumerate(self.text.splitlines(), 1):
-            stripped = line.strip()
-            if stripped.startswith("[") and stripped.endswith("]"):
-                current = stripped[1:-1].strip()
-            elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
-                return f"{CONFIG_NAME}:{number}"
-        return CONFIG_NAME
+        return key_position(self.text, section, key)
 
     def fail(self, section: str, key: str, message: str) -> BuildError:
         return BuildError(self.where(section, key), f"[{section}] {key}: {message}")
@@ -311,6 +326,8 @@ class _Reader:
             args_alias=self.mapping(section, "args_alias", nested=True),
             alias_lines=self.alias_lines(section),
             reverse_alias=self.reverse_mapping(section, "reverse_alias"),
+            alias_given=self.parser.has_option(section, "alias"),
+            fluent_given=self.parser.has_option(section, "fluent_alias"),
         )
 
     def eval_value(self, tab: str, key: str) -> tuple[str, str | None]:
