@@ -66,7 +66,7 @@ test: tools tools-html
 
 # real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
 # output: CI runs them, the unit suite does not
-test-books: tools
+test-books: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first

@@ -578,6 +578,7 @@ def d2l_en(tmp_path_factory) -> Path:
     return root / "build/html"
 
 
+@pytest.mark.book  # a minute of CPU to build d2l-en: make test-books runs it
 def test_d2l_en_api_page_has_a_signature_and_a_defined_in_link_per_entry(d2l_en: Path):
     page = (d2l_en / "chapter_appendix-tools-for-deep-learning/d2l.html").read_text()
     text = re.sub(r"<[^>]+>", "", page)
@@ -596,6 +597,7 @@ def test_d2l_en_api_page_has_a_signature_and_a_defined_in_link_per_entry(d2l_en:
         assert f'id="{module}.Trainer"' in page
 
 
+@pytest.mark.book  # a minute of CPU to build d2l-en: make test-books runs it
 def test_d2l_en_pages_fit_the_windows_and_pass_axe(browser, d2l_en: Path):
     server = serve(d2l_en)
     base = f"http://127.0.0.1:{server.server_port}/"
@@ -612,6 +614,7 @@ def test_d2l_en_pages_fit_the_windows_and_pass_axe(browser, d2l_en: Path):
         server.server_close()
 
 
+@pytest.mark.book  # a minute of CPU to build d2l-en: make test-books runs it
 def test_d2l_en_framework_specific_runs_are_one_tab_set_each(d2l_en: Path):
     page = (d2l_en / "chapter_preliminaries/ndarray.html").read_text()
     assert "Not available in" not in page
