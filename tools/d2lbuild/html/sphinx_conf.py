@@ -99,7 +99,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
             "show_toc_level": 2,
             "navigation_with_keys": False,
             "secondary_sidebar_items": ["page-toc"],
-            "collapse_navigation": False,  # the sidebar lists every chapter, the current one open
+            "collapse_navigation": True,  # the sidebar lists every chapter, the current one open
             "navigation_depth": 3,
             "header_links_before_dropdown": 3,
         },
