@@ -182,6 +182,10 @@ def test_site_search_finds_a_word(browser):
     results = [a.text for a in browser.find_elements("css selector", "#search-results li a")]
     browser.save_screenshot(str(ARTEFACTS / "search.png"))
     assert any("Plots" in title for title in results)
+    browser.get(browser.base + "search.html?q=squared")  # the tensors section, whose equation follows the word
+    _wait(browser, lambda d: d.find_elements("css selector", "#search-results p.context"), "a search summary", seconds=20)
+    summary = browser.find_element("css selector", "#search-results p.context").text
+    assert "squared norm" in summary and "\\" not in summary and "mathbf" not in summary
 
 
 def test_a_prose_edit_keeps_figure_numbers_without_numbering_every_page_again(tmp_path: Path, monkeypatch):

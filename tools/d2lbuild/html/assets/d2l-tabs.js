@@ -1,5 +1,5 @@
 // Framework tabs: one choice for the whole site, kept across pages and visits, and settable by URL
-// (?framework=tensorflow), and the sidebar's toggles named. A tab chosen by mouse or keyboard (arrow keys on the tabs) changes every tab set,
+// (?framework=tensorflow); the sidebar's toggles named, search summaries without LaTeX. A tab chosen by mouse or keyboard (arrow keys on the tabs) changes every tab set,
 // the notebook and Colab links and the notes that name the framework.
 (function () {
   "use strict";
@@ -55,8 +55,19 @@
       summary.setAttribute("aria-label", "Sections of " + (link ? link.textContent.trim() : "this chapter"));
     });
   }
+  function plainSearchSummaries() {
+    // Search results quote the page's text: its math as an ellipsis, not as LaTeX source.
+    if (typeof Search === "undefined" || !Search.htmlToText) return;
+    var toText = Search.htmlToText;
+    Search.htmlToText = function (htmlString, anchor) {
+      var page = new DOMParser().parseFromString(htmlString, "text/html");
+      page.querySelectorAll(".math").forEach(function (math) { math.replaceWith("\u2026"); });
+      return toText(page.documentElement.outerHTML, anchor);
+    };
+  }
   function start() {
     nameToggles();
+    plainSearchSummaries();
     document.querySelectorAll(".sd-tab-set").forEach(function (set) {
       if (set.querySelector(':scope > label[data-sync-group="' + GROUP + '"]')) group(set);
     });
