@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test test-books bench clean
+.PHONY: all tools tools-html tools-jupyter extract notebooks check env env-all eval eval-all html test test-books bench clean
 
 all: notebooks eval
 
@@ -33,6 +33,13 @@ $(AXE):
 	else echo "npm not found: the browser test's accessibility checks will be skipped"; fi
 
 tools-html: $(VENV)/.installed-html $(AXE)
+
+# The Jupyter contents manager that opens chapters as notebooks: an optional extra.
+$(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,jupyter]' --config-settings editable_mode=compat
+	touch $@
+
+tools-jupyter: $(VENV)/.installed-jupyter
 
 extract: tools
 	$(D2LBUILD) extract
@@ -58,7 +65,7 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
-test: tools tools-html
+test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
@@ -73,6 +80,7 @@ test-books: tools tools-html
 bench: tools env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_edit.py
 
 clean:
 	rm -rf build
