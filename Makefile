@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test test-books bench clean
+.PHONY: all tools tools-html tools-jupyter extract notebooks check env env-all eval eval-all html test test-books bench clean
 
 all: notebooks eval
 
@@ -25,7 +25,21 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]' --config-settings editable_mode=compat
 	touch $@
 
-tools-html: $(VENV)/.installed-html
+# axe-core, the browser test's accessibility checker, from the npm registry (pinned; skipped without npm).
+AXE_VERSION := 4.14.1
+AXE := build/node/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --prefix build/node --no-audit --no-fund --no-save --loglevel=error axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the browser test's accessibility checks will be skipped"; fi
+
+tools-html: $(VENV)/.installed-html $(AXE)
+
+# The Jupyter contents manager that opens chapters as notebooks: an optional extra.
+$(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,jupyter]' --config-settings editable_mode=compat
+	touch $@
+
+tools-jupyter: $(VENV)/.installed-jupyter
 
 extract: tools
 	$(D2LBUILD) extract
@@ -51,7 +65,7 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
-test: tools tools-html
+test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
@@ -59,13 +73,14 @@ test: tools tools-html
 
 # real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
 # output: CI runs them, the unit suite does not
-test-books: tools
+test-books: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_edit.py
 
 clean:
 	rm -rf build

@@ -6,7 +6,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +42,7 @@ class Cell:
     helper: bool = False
     has_outputs: bool = False
     named: tuple[str, ...] = ()  # the tabs a #@tab mark or :begin_tab: names explicitly (``all`` names none)
+    span: tuple[int, int] | None = None  # the chapter lines the cell owns, fences and tab markers included (.md only)
 
     @cached_property
     def text(self) -> str:
@@ -218,7 +219,8 @@ class _MarkdownReader:
             end = len(lines)
         if CODE_INFO.match(fence.group(3).strip()):
             self.close(line)
-            self.cells.append(code_cell(self.path, lines[index + 1 : end], self.tabs, self.cell, notes=self.notes))
+            code = code_cell(self.path, lines[index + 1 : end], self.tabs, self.cell, notes=self.notes)
+            self.cells.append(replace(code, span=(line.number, lines[min(end, len(lines) - 1)].number)))
         else:
             self.text.extend(lines[index : end + 1])
         return end + 1
@@ -239,7 +241,7 @@ class _MarkdownReader:
     def end(self, line: Line) -> None:
         if self.block_start is None:
             self.notes.warn(line.number, ":end_tab: without a :begin_tab: before it (a code cell ends a tab block); ignored")
-        self.flush(run_end=False)
+        self.flush(run_end=False, closing=line if self.block_start is not None else None)
         self.block, self.block_start = None, None
 
     def indented_marker(self, line: Line) -> None:
@@ -255,9 +257,10 @@ class _MarkdownReader:
         self.flush(run_end=True)
         self.block, self.block_start, self.last_kind = None, None, None
 
-    def flush(self, run_end: bool) -> None:
+    def flush(self, run_end: bool, closing: Line | None = None) -> None:
         """Make a cell of the prose read so far. A tab block with any line in it makes one (an empty cell for a block
-        of blank lines), except that blank lines before a code cell or the end of the file do not count."""
+        of blank lines), except that blank lines before a code cell or the end of the file do not count. The cell's
+        span runs from the ``:begin_tab:`` line, if any, to ``closing`` (its ``:end_tab:`` line), if any."""
         lines = list(self.text)
         self.text.clear()
         if run_end:
@@ -272,10 +275,13 @@ class _MarkdownReader:
                 return
             tabs, explicit = self.block
             kind, named = tabs, tabs if explicit else ()
+        first = self.block_start.number if self.block_start is not None else lines[0].number
+        last = closing.number if closing is not None else lines[-1].number
         if kind == self.last_kind:
             previous = self.cells.pop()
             lines = _trim_end(list(previous.lines)) + [Line("", previous.lines[-1].number)] + _trim_start(lines)
-        self.cells.append(Cell("markdown", tuple(lines), tabs, self.path, self.cell, named=named))
+            first = previous.span[0] if previous.span else first
+        self.cells.append(Cell("markdown", tuple(lines), tabs, self.path, self.cell, named=named, span=(first, last)))
         self.last_kind = kind
 
 
