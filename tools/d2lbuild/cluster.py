@@ -27,6 +27,7 @@ from .fsutil import source_digest, write_atomic
 from .pipeline import BUILD_DIR
 from .runner import RunResult
 from .schedule import Failure, Job, Status
+from .stopping import STOP_SIGNALS
 from .workspace import resource_files
 
 ATTEMPTS = 3  # runs of a notebook whose node was lost, in all
@@ -36,7 +37,6 @@ PREPARE_SECONDS = 3600.0  # building an environment on a node may take long (pip
 STOP_SECONDS = 20.0  # after Ctrl-C, how long interrupted notebooks may take to come back before they are cancelled
 CLOSE_SECONDS = 30.0
 REACH_SECONDS = 10.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def ray_module():
@@ -81,9 +81,12 @@ class Cluster:
         gpus = () if options.device == "cpu" else tuple(str(n) for n in range(most))
         return dataclasses.replace(options, gpus=gpus, workers=usable_cpus())
 
-    def run_tab(self, root: Path, config, tab: str, plan, store, progress) -> tuple[list[RunResult], int | None]:
-        """Run the plan's jobs on the cluster; their results (written by ``store``) and the signal that stopped it."""
+    def run_tab(self, root: Path, config, tab: str, plan, store, progress, stop=None) -> tuple[list[RunResult], int | None]:
+        """Run the plan's jobs on the cluster; their results (written by ``store``) and the signal that stopped it.
+
+        ``stop`` (a ``stopping.StopFlag``) holds a signal received while the tab was prepared: then nothing is sent."""
         run = TabRun(self, root, config, tab, plan, store, progress)
+        run.signal = stop.number if stop is not None else None
         results = run.run()
         plan.meta["cluster"] = run.summary()
         return results, run.signal
@@ -159,8 +162,8 @@ class TabRun:
             return []
         restore = self.catch_signals()
         try:
-            self.start_agents()
-            if self.signal is None:
+            if self.signal is None:  # else stopped while the tab was prepared: nothing is sent
+                self.start_agents()
                 self.prepare()
             if not self.ready and self.signal is None:
                 self.fail_all()

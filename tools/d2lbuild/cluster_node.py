@@ -24,7 +24,8 @@ from pathlib import Path
 from .bytecode import compile_library
 from .errors import BuildError
 from .fsutil import digest, file_digest, source_digest
-from .runner import KernelLauncher, RunResult, execute, kernel_environment, shutdown, socket_folder
+from .reaper import kill_owned, owner_token
+from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
 from .schedule import Job, Status
 
 NODE_DIR_VARIABLE = "D2LBUILD_NODE_DIR"
@@ -151,6 +152,7 @@ class NodeAgent:
         self.running: dict[str, tuple[asyncio.Task, asyncio.Task]] = {}
         self.numbers = iter(range(1 << 30))
         self.stopping = False
+        self.owner = owner_token()  # every process of its kernels carries it: what cells leave running is ended at close
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / AGENT_PID).write_text(str(os.getpid()))
 
@@ -207,7 +209,7 @@ class NodeAgent:
 
             warm = WarmKernels(self.python, variables, tuple(setup["preload"]), str(self.root), sockets, self.log)
             warm.spawn()
-        self.launcher = KernelLauncher(self.tab, self.python, variables, str(folder), sockets, warm)
+        self.launcher = KernelLauncher(self.tab, self.python, variables, str(folder), sockets, warm, self.owner)
         self.spare = self.launch()
 
     def to_node(self, text: str) -> str:
@@ -221,8 +223,20 @@ class NodeAgent:
         return messages
 
     def launch(self) -> asyncio.Task:
+        """A kernel session starting now (launched and made ready while the caller does other work)."""
         assert self.launcher is not None
-        return asyncio.create_task(self.launcher.start(next(self.numbers)))
+        return asyncio.create_task(self.start_session(KernelSession(self.launcher, next(self.numbers))))
+
+    async def start_session(self, session: KernelSession) -> KernelSession:
+        """The session, ready; one that fails or is cancelled on the way leaves no process behind."""
+        try:
+            return await session.start()
+        except asyncio.CancelledError:
+            session.kill()
+            raise
+        except Exception:
+            await session.stop(graceful=False)
+            raise
 
     def started_since(self, cursor: int) -> list[dict]:
         """Notebooks that started here, from the ``cursor``-th on."""
@@ -254,7 +268,7 @@ class NodeAgent:
         start, self.spare = (self.spare or self.launch()), None
         self.spare = self.launch() if not self.stopping else None
         began = time.monotonic()
-        task = asyncio.create_task(self.execute(job, start, cwd, cuda))
+        task = asyncio.create_task(self.execute(job, start, cwd, cuda, payload["text"]))
         self.running[job.chapter] = (task, start)
         try:
             result, executed = await task
@@ -274,26 +288,24 @@ class NodeAgent:
             "messages": self.take_messages(),
         }
 
-    async def execute(self, job: Job, start: asyncio.Task, cwd: Path, cuda: str) -> tuple[RunResult, str | None]:
+    async def execute(self, job: Job, start: asyncio.Task, cwd: Path, cuda: str, text: str) -> tuple[RunResult, str | None]:
         import nbformat
 
-        from .schedule import Failure
-
         try:
-            manager = await start
-        except Exception as err:  # the kernel process could not be launched
-            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", failure=Failure.NO_KERNEL), None
-        result, notebook = await execute(job, manager, self.root, str(cwd), cuda, self.index)
+            session = await start
+        except KernelStartError as err:  # the kernel could not be launched, or never answered
+            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", failure=err.failure), None
+        result, notebook = await session.run(job, self.root, str(cwd), cuda, self.index, text)
         if self.stopping and result.status is Status.FAILED:  # the interrupt itself may have ended it
             raise asyncio.CancelledError
         return result, nbformat.writes(notebook)
 
     async def stop_kernel(self, start: asyncio.Task, graceful: bool) -> None:
         try:
-            manager = await start
-        except BaseException:  # never started
+            session = await start
+        except BaseException:  # never started (a failed start leaves nothing running)
             return
-        await shutdown(manager, graceful)
+        await session.stop(graceful)
 
     async def stop(self) -> None:
         """Ctrl-C on the driver: no notebook starts here any more; running ones are interrupted."""
@@ -301,10 +313,7 @@ class NodeAgent:
         for task, start in list(self.running.values()):
             task.cancel()
             if start.done() and not start.cancelled() and start.exception() is None:
-                try:
-                    await start.result().interrupt_kernel()
-                except Exception:  # the kernel is gone already
-                    pass
+                await start.result().interrupt()
 
     async def close(self) -> list[str]:
         """End the eval here: kernels, the template and the working folder go."""
@@ -316,6 +325,7 @@ class NodeAgent:
         if self.launcher is not None:
             await self.launcher.close()
             shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
+        kill_owned(self.owner)
         shutil.rmtree(self.root, ignore_errors=True)
         return self.take_messages()
 
