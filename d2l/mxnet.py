@@ -385,13 +385,14 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     return axes
 
 def load_data_shapes(batch_size, resize=None, num_train=3000,
-                     num_test=1000):
-    """Return training and test iterators over the drawn shapes.
+                     num_val=1000, num_test=1000):
+    """Return training, validation and test iterators over the drawn shapes.
 
     Defined in :numref:`sec_shapes_data`"""
     size = resize if resize else 28
     iters = []
-    for n, seed, is_train in ((num_train, 0, True), (num_test, 1, False)):
+    parts = ((num_train, 0, True), (num_val, 2, False), (num_test, 1, False))
+    for n, seed, is_train in parts:
         images, labels = make_shapes(n, size, seed)
         X = np.array(images[:, None])
         y = np.array(labels, dtype='int32')
@@ -457,31 +458,39 @@ def train_epoch_ch3(net, train_iter, loss, updater, step=None):
         metric.add(l_sum, correct, y.size)
     return metric[0] / metric[2], metric[1] / metric[2]
 
-def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
-    """Train a classifier, plot its progress and print the final metrics.
+def train_ch3(net, train_iter, val_iter, loss, num_epochs, updater):
+    """Train a classifier, plot its progress on validation data, print the final metrics.
 
     Defined in :numref:`sec_softmax_scratch`"""
     animator = d2l.Animator(xlabel='epoch', xlim=[1, num_epochs],
-                            legend=['train loss', 'train acc', 'test acc'])
+                            legend=['train loss', 'train acc', 'val acc'])
     step = train_step_ch3(net, loss, updater)  # made once, for every epoch
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, step)
-        test_acc = evaluate_accuracy(net, test_iter)
-        animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+        val_acc = evaluate_accuracy(net, val_iter)
+        animator.add(epoch + 1, (train_loss, train_acc, val_acc))
     print(f'train loss {train_loss:.3f}, train acc {train_acc:.3f}, '
-          f'test acc {test_acc:.3f}')
-    return train_loss, train_acc, test_acc
+          f'val acc {val_acc:.3f}')
+    return train_loss, train_acc, val_acc
 
-def predict_ch3(net, test_iter, n=6):
-    """Show `n` test images with their true and predicted labels.
+def predict_ch3(net, data_iter, n=6):
+    """Show the first `n` images of `data_iter` with their true and predicted labels.
 
     Defined in :numref:`sec_softmax_scratch`"""
-    for X, y in test_iter:
+    for X, y in data_iter:
         break
     trues = d2l.shape_labels(y[:n])
     preds = d2l.shape_labels(d2l.argmax(net(X[:n]), 1))
     titles = [true + '\n' + pred for true, pred in zip(trues, preds)]
     d2l.show_images(X[:n], 1, n, titles=titles)
+
+def evaluate_test(net, test_iter):
+    """Read the test set once, at the end of an experiment; print and return the accuracy.
+
+    Defined in :numref:`sec_softmax_scratch`"""
+    test_acc = evaluate_accuracy(net, test_iter)
+    print(f'test acc {test_acc:.3f}')
+    return test_acc
 
 def evaluate_loss(net, data_iter, loss):
     """Average loss of `net` over a data set (loss: one value per example).
@@ -506,7 +515,7 @@ def dropout_layer(X, dropout):
     Defined in :numref:`sec_dropout`"""
     assert 0 <= dropout <= 1
     if dropout == 1:
-        return d2l.zeros(X.shape)
+        return 0 * X  # zeros of X's shape, type and device
     if dropout == 0:
         return X
     mask = (np.random.uniform(0, 1, X.shape) > dropout).astype(np.float32)
@@ -581,16 +590,16 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         metric.add(d2l.accuracy(net(X), y), y.size)
     return metric[0] / metric[1]
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+def train_ch6(net, train_iter, val_iter, num_epochs, lr, device):
     """Train net on device with Adam and cross-entropy; plot loss and accuracies, report throughput.
 
     Defined in :numref:`sec_lenet`"""
-    net.initialize(init.Xavier(), ctx=device, force_reinit=True)
+    net.collect_params().reset_ctx(device)  # move the initialized parameters
     net.hybridize()
     trainer = gluon.Trainer(net.collect_params(), 'adam', {'learning_rate': lr})
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     animator = d2l.Animator(xlabel='epoch', xlim=[0, num_epochs], ylim=[0, 2.5],
-                            legend=['train loss', 'train acc', 'test acc'])
+                            legend=['train loss', 'train acc', 'val acc'])
     timer, num_batches = d2l.Timer(), len(train_iter)
     report_every = max(1, num_batches // 3)
     for epoch in range(num_epochs):
@@ -608,12 +617,19 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
             if (i + 1) % report_every == 0 or i + 1 == num_batches:
                 animator.add(epoch + (i + 1) / num_batches,
                              (metric[0] / metric[2], metric[1] / metric[2], None))
-        test_acc = evaluate_accuracy_gpu(net, test_iter, device)
-        animator.add(epoch + 1, (None, None, test_acc))
+        val_acc = evaluate_accuracy_gpu(net, val_iter, device)
+        animator.add(epoch + 1, (None, None, val_acc))
     print(f'loss {metric[0] / metric[2]:.3f}, train acc {metric[1] / metric[2]:.3f}, '
-          f'test acc {test_acc:.3f}')
+          f'val acc {val_acc:.3f}')
     print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {device}')
-    return test_acc
+    return val_acc
+
+def init_glorot(net):
+    """Draw Glorot-uniform weights and zero biases for every layer (on the CPU); return net.
+
+    Defined in :numref:`sec_lenet`"""
+    net.initialize(init.Xavier(), force_reinit=True)
+    return net
 
 import collections
 import os

@@ -385,13 +385,14 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     return axes
 
 def load_data_shapes(batch_size, resize=None, num_train=3000,
-                     num_test=1000):
-    """Return training and test iterators over the drawn shapes.
+                     num_val=1000, num_test=1000):
+    """Return training, validation and test iterators over the drawn shapes.
 
     Defined in :numref:`sec_shapes_data`"""
     size = resize if resize else 28
     iters = []
-    for n, seed, is_train in ((num_train, 0, True), (num_test, 1, False)):
+    parts = ((num_train, 0, True), (num_val, 2, False), (num_test, 1, False))
+    for n, seed, is_train in parts:
         images, labels = make_shapes(n, size, seed)
         X = torch.tensor(images).unsqueeze(1)
         y = torch.tensor(labels, dtype=torch.int64)
@@ -463,31 +464,39 @@ def train_epoch_ch3(net, train_iter, loss, updater, step=None):
         metric.add(l_sum, correct, y.numel())
     return metric[0] / metric[2], metric[1] / metric[2]
 
-def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
-    """Train a classifier, plot its progress and print the final metrics.
+def train_ch3(net, train_iter, val_iter, loss, num_epochs, updater):
+    """Train a classifier, plot its progress on validation data, print the final metrics.
 
     Defined in :numref:`sec_softmax_scratch`"""
     animator = d2l.Animator(xlabel='epoch', xlim=[1, num_epochs],
-                            legend=['train loss', 'train acc', 'test acc'])
+                            legend=['train loss', 'train acc', 'val acc'])
     step = train_step_ch3(net, loss, updater)  # made once, for every epoch
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, step)
-        test_acc = evaluate_accuracy(net, test_iter)
-        animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+        val_acc = evaluate_accuracy(net, val_iter)
+        animator.add(epoch + 1, (train_loss, train_acc, val_acc))
     print(f'train loss {train_loss:.3f}, train acc {train_acc:.3f}, '
-          f'test acc {test_acc:.3f}')
-    return train_loss, train_acc, test_acc
+          f'val acc {val_acc:.3f}')
+    return train_loss, train_acc, val_acc
 
-def predict_ch3(net, test_iter, n=6):
-    """Show `n` test images with their true and predicted labels.
+def predict_ch3(net, data_iter, n=6):
+    """Show the first `n` images of `data_iter` with their true and predicted labels.
 
     Defined in :numref:`sec_softmax_scratch`"""
-    for X, y in test_iter:
+    for X, y in data_iter:
         break
     trues = d2l.shape_labels(y[:n])
     preds = d2l.shape_labels(d2l.argmax(net(X[:n]), 1))
     titles = [true + '\n' + pred for true, pred in zip(trues, preds)]
     d2l.show_images(X[:n], 1, n, titles=titles)
+
+def evaluate_test(net, test_iter):
+    """Read the test set once, at the end of an experiment; print and return the accuracy.
+
+    Defined in :numref:`sec_softmax_scratch`"""
+    test_acc = evaluate_accuracy(net, test_iter)
+    print(f'test acc {test_acc:.3f}')
+    return test_acc
 
 def evaluate_loss(net, data_iter, loss):
     """Average loss of `net` over a data set (loss: one value per example).
@@ -513,10 +522,10 @@ def dropout_layer(X, dropout):
     Defined in :numref:`sec_dropout`"""
     assert 0 <= dropout <= 1
     if dropout == 1:
-        return d2l.zeros(X.shape)
+        return 0 * X  # zeros of X's shape, type and device
     if dropout == 0:
         return X
-    mask = (torch.rand(X.shape) > dropout).float()
+    mask = (torch.rand(X.shape, device=X.device) > dropout).float()
     return mask * X / (1.0 - dropout)
 
 def corr2d(X, K):
@@ -591,19 +600,15 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
             metric.add(d2l.accuracy(net(X), y), y.numel())
     return metric[0] / metric[1]
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+def train_ch6(net, train_iter, val_iter, num_epochs, lr, device):
     """Train net on device with Adam and cross-entropy; plot loss and accuracies, report throughput.
 
     Defined in :numref:`sec_lenet`"""
-    for module in net.modules():  # Glorot initialization, as in the other frameworks
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(module.weight)
-            nn.init.zeros_(module.bias)
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     animator = d2l.Animator(xlabel='epoch', xlim=[0, num_epochs], ylim=[0, 2.5],
-                            legend=['train loss', 'train acc', 'test acc'])
+                            legend=['train loss', 'train acc', 'val acc'])
     timer, num_batches = d2l.Timer(), len(train_iter)
     report_every = max(1, num_batches // 3)
     for epoch in range(num_epochs):
@@ -617,17 +622,27 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
             optimizer.zero_grad()
             l.backward()
             optimizer.step()
-            metric.add(float(l) * y.numel(), d2l.accuracy(y_hat, y), y.numel())
+            metric.add(float(l.detach()) * y.numel(), d2l.accuracy(y_hat, y), y.numel())
             timer.stop()
             if (i + 1) % report_every == 0 or i + 1 == num_batches:
                 animator.add(epoch + (i + 1) / num_batches,
                              (metric[0] / metric[2], metric[1] / metric[2], None))
-        test_acc = evaluate_accuracy_gpu(net, test_iter, device)
-        animator.add(epoch + 1, (None, None, test_acc))
+        val_acc = evaluate_accuracy_gpu(net, val_iter, device)
+        animator.add(epoch + 1, (None, None, val_acc))
     print(f'loss {metric[0] / metric[2]:.3f}, train acc {metric[1] / metric[2]:.3f}, '
-          f'test acc {test_acc:.3f}')
+          f'val acc {val_acc:.3f}')
     print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {device}')
-    return test_acc
+    return val_acc
+
+def init_glorot(net):
+    """Draw Glorot-uniform weights and zero biases for every dense and convolutional layer; return net.
+
+    Defined in :numref:`sec_lenet`"""
+    for module in net.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+    return net
 
 import collections
 import os
