@@ -74,7 +74,7 @@ html: tools-html
 
 test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
-	$(BIN)/python -m pytest tools/tests -q
+	$(BIN)/python -m pytest tools/tests -q -n 2 --dist loadfile
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
 
