@@ -1,0 +1,88 @@
+"""Sphinx extension of the PDF: SVG images converted to PDF by rsvg-convert, and page positions kept in the .tex.
+
+Before each block (paragraph, code, math, figure, table, section) the LaTeX writer puts a comment line
+``%d2l@PAGE:LINE``, so a LaTeX error at a line of the .tex is traced back to the page line, then to the
+chapter line. SVG conversions are kept by content in a cache shared by the tabs' builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.utils import get_source_line
+from sphinx.transforms.post_transforms.images import ImageConverter
+from sphinx.writers.latex import LaTeXTranslator
+
+MARK = "%d2l@"
+MARKED = (nodes.paragraph, nodes.literal_block, nodes.math_block, nodes.figure, nodes.table, nodes.section, nodes.image,
+          nodes.bullet_list, nodes.enumerated_list, nodes.block_quote, nodes.admonition, nodes.rubric)
+
+
+class SvgToPdf(ImageConverter):
+    """SVG -> PDF with librsvg's rsvg-convert (Debian's librsvg2-bin)."""
+
+    conversion_rules = [("image/svg+xml", "application/pdf")]
+
+    def is_available(self) -> bool:
+        return shutil.which("rsvg-convert") is not None
+
+    def convert(self, _from: str | os.PathLike[str], _to: str | os.PathLike[str]) -> bool:
+        source = Path(_from)
+        cache = Path(self.app.srcdir, self.config.d2l_svg_cache)
+        try:
+            payload = source.read_bytes()
+        except OSError:
+            return False
+        cached = cache / (hashlib.sha256(payload).hexdigest()[:24] + ".pdf")
+        if not cached.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.part")
+            done = subprocess.run(["rsvg-convert", "-f", "pdf", "-o", str(partial), str(source)], capture_output=True, check=False)
+            if done.returncode != 0:
+                partial.unlink(missing_ok=True)
+                return False
+            partial.replace(cached)
+        Path(_to).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, _to)
+        return True
+
+
+class MarkedLaTeXTranslator(LaTeXTranslator):
+    """Sphinx's LaTeX writer, with a comment naming the page line before each block."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.last_mark = ""
+
+    def dispatch_visit(self, node: nodes.Node) -> None:
+        if isinstance(node, MARKED) and not (self.table or self.in_title or self.in_caption or self.in_footnote or self.in_parsed_literal):
+            self.mark(node)
+        super().dispatch_visit(node)
+
+    def mark(self, node: nodes.Node) -> None:
+        source, line = get_source_line(node)
+        if not source or not line:
+            return
+        page = os.path.relpath(source, self.builder.srcdir).replace(os.sep, "/")
+        if page.startswith("..") or ":" in page:
+            return
+        mark = f"{MARK}{page}:{line}"
+        before = "".join(self.body[-1:])
+        # a comment line right after a line end changes nothing else; elsewhere it could add a space or a paragraph
+        if mark == self.last_mark or (before and not before.endswith("\n")):
+            return
+        self.last_mark = mark
+        self.body.append(mark + "\n")
+
+
+def setup(app) -> dict:
+    app.add_config_value("d2l_svg_cache", "../svg-cache", "env")
+    app.add_post_transform(SvgToPdf)
+    app.set_translator("latex", MarkedLaTeXTranslator, override=True)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
