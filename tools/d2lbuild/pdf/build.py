@@ -18,7 +18,7 @@ from ..pipeline import build_notebooks
 from .latex_conf import TITLE_FILE, tex_name, title_page
 from .pages import PDF_DIR, PdfSiteWriter, tab_dir
 from .settings import PdfSettings, pdf_settings
-from .tex import LatexReport, PageLines, missing_tex, read_log, run_latex_builder, run_latexmk
+from .tex import LatexReport, PageLines, latexmk_errors, missing_tex, read_log, run_latex_builder, run_latexmk
 
 
 @dataclass
@@ -71,9 +71,12 @@ def build_tab(root: Path, tab: str, settings: PdfSettings) -> TabPdf:
     order, _ = sections(writer.config)
     logo = _logo(root, settings, out)
     write_if_changed(out / TITLE_FILE, title_page(settings, tab, writer.not_run(order), logo))
-    run_latexmk(out, name)
-    latex = read_log(out / f"{name}.log", name, PageLines.read(out / f"{name}.tex", site.sources), f"{tab_dir(tab)}/latex/{name}.log")
-    pdf = _publish(root, out / f"{name}.pdf", settings, tab, writer.config.tabs[0], latex)
+    done = run_latexmk(out, name)
+    log_name = f"{tab_dir(tab)}/latex/{name}.log"
+    latex = read_log(out / f"{name}.log", name, PageLines.read(out / f"{name}.tex", site.sources), log_name)
+    failed = latexmk_errors(done, log_name) if not latex.errors else []
+    latex.errors += failed
+    pdf = None if failed else _publish(root, out / f"{name}.pdf", settings, tab, writer.config.tabs[0], latex)
     return TabPdf(tab, pdf, len(site.pages), len(site.written), warnings + latex.warnings, latex.errors)
 
 

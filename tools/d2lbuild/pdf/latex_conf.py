@@ -23,7 +23,7 @@ def tex_name(settings: PdfSettings, tab: str) -> str:
     return f"{settings.name}-{tab}"
 
 
-def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | None, svg_cache: str) -> str:
+def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | None, svg_cache: str, appendices: list[str]) -> str:
     """conf.py as text; it depends on the settings and the tab only, so Sphinx keeps its incremental state."""
     extensions = ["myst_parser", "d2lbuild.html.api_names", "d2lbuild.pdf.sphinx_ext"]
     extensions += ["sphinxcontrib.bibtex"] if bibfile else []
@@ -45,6 +45,7 @@ def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | Non
         "latex_engine": "xelatex",
         "latex_documents": [(root_doc, tex_name(settings, tab) + ".tex", settings.title, settings.author, "manual")],
         "latex_show_pagerefs": True,
+        "latex_appendices": appendices,
         "latex_elements": latex_elements(settings),
         "d2l_svg_cache": svg_cache,
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",

@@ -17,9 +17,9 @@ from pathlib import Path
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
 from ..html.render import PageLinks, render_page
-from ..html.site import CACHE_NAME, SiteWriter, _PageCache, chapter_page, eval_path, load_section, page_name, sections
+from ..html.site import CACHE_NAME, SiteWriter, _PageCache, chapter_page, load_section, page_name, sections
 from ..notebook import DISPLAY_NAMES
-from ..pipeline import BUILD_DIR, notebook_path
+from ..pipeline import BUILD_DIR
 from .latex_conf import conf_text
 from .settings import PdfSettings
 
@@ -27,6 +27,7 @@ PDF_DIR = f"{BUILD_DIR}/pdf"
 SVG_CACHE = f"{PDF_DIR}/svg-cache"
 MAX_OUTPUT_LINES = 60
 MAX_LINE_CHARS = 2000
+REFERENCES = "_references"  # the page the site writes with the bibliography when no chapter lists it
 TOCTREE = re.compile(r"^(`{3,}|:{3,})\{toctree\}")
 
 
@@ -81,23 +82,24 @@ class PdfSiteWriter(SiteWriter):
         return PageLinks(())
 
     def conf(self, root_doc: str, bibliography: bool) -> str:
+        """Sphinx's LaTeX settings; a book that lists its bibliography nowhere gets the page the site made for it."""
         svg_cache = "../" * (tab_dir(self.tab).count("/") + 1) + SVG_CACHE
-        return conf_text(self.pdf, self.tab, root_doc, self.settings.bibfile if bibliography else None, svg_cache)
+        appendices = [REFERENCES] if self.site / f"{REFERENCES}.md" in self.kept else []
+        return conf_text(self.pdf, self.tab, root_doc, self.settings.bibfile if bibliography else None, svg_cache, appendices)
 
     def assets(self) -> None:
         """The PDF has no scripts or styles of the website."""
 
     def not_run(self, chapters: list[str]) -> tuple[int, int]:
-        """How many of the sections this tab has a notebook for were not evaluated, and how many it has."""
+        """How many of this tab's sections with code were not evaluated, and how many there are."""
         missing = total = 0
         for chapter in chapters:
-            if not (self.root / notebook_path(self.tab, chapter)).is_file():
+            section = load_section(self.root, (self.tab,), chapter)
+            notebook = section.notebooks.get(self.tab)
+            if notebook is None or not any(cell.get("cell_type") == "code" for cell in notebook.get("cells", [])):
                 continue
             total += 1
-            if not (self.root / eval_path(self.tab, chapter)).is_file():
-                missing += 1
-            elif self.tab not in load_section(self.root, (self.tab,), chapter).executed:
-                missing += 1
+            missing += self.tab not in section.executed
         return missing, total
 
 

@@ -16,12 +16,28 @@ from typing import Any
 
 from docutils import nodes
 from docutils.utils import get_source_line
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.transforms.post_transforms.images import ImageConverter
 from sphinx.writers.latex import LaTeXTranslator
 
 MARK = "%d2l@"
 MARKED = (nodes.paragraph, nodes.literal_block, nodes.math_block, nodes.figure, nodes.table, nodes.section, nodes.image,
           nodes.bullet_list, nodes.enumerated_list, nodes.block_quote, nodes.admonition, nodes.rubric)
+
+
+class RemoteImages(SphinxPostTransform):
+    """An image on the web becomes a link to it: nothing is downloaded while the book is built."""
+
+    default_priority = 50  # before Sphinx's ImageDownloader (100)
+    builders = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(nodes.image)):
+            uri = node.get("uri", "")
+            if "://" in uri:
+                link = nodes.reference("", f"Image: {uri}", refuri=uri)
+                inline = isinstance(node.parent, nodes.TextElement)
+                node.replace_self(nodes.emphasis("", "", link) if inline else nodes.paragraph("", "", link))
 
 
 class SvgToPdf(ImageConverter):
@@ -34,7 +50,7 @@ class SvgToPdf(ImageConverter):
 
     def convert(self, _from: str | os.PathLike[str], _to: str | os.PathLike[str]) -> bool:
         source = Path(_from)
-        cache = Path(self.app.srcdir, self.config.d2l_svg_cache)
+        cache = Path(self.env.srcdir, self.config.d2l_svg_cache)
         try:
             payload = source.read_bytes()
         except OSError:
@@ -83,6 +99,7 @@ class MarkedLaTeXTranslator(LaTeXTranslator):
 
 def setup(app) -> dict:
     app.add_config_value("d2l_svg_cache", "../svg-cache", "env")
+    app.add_post_transform(RemoteImages)
     app.add_post_transform(SvgToPdf)
     app.set_translator("latex", MarkedLaTeXTranslator, override=True)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

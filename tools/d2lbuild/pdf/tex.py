@@ -70,7 +70,7 @@ def run_latex_builder(site: Path, out: Path, doctrees: Path, pages_written: int)
 
 def run_latexmk(out: Path, name: str) -> subprocess.CompletedProcess:
     """xelatex as many times as latexmk finds needed (none when nothing changed); the log stays in ``out``."""
-    env = {**os.environ, "max_print_line": "100000", "error_line": "254", "half_error_line": "238"}
+    env = {**os.environ, "LATEXOPTS": "", "XINDYOPTS": "", "max_print_line": "100000", "error_line": "254", "half_error_line": "238"}
     command = ["latexmk", "-xelatex", "-interaction=nonstopmode", "-file-line-error", "-f", f"{name}.tex"]
     return subprocess.run(command, cwd=out, env=env, capture_output=True, text=True, errors="replace", check=False)
 
@@ -108,6 +108,16 @@ class PageLines:
             return f"build/site/{page}:{line}"
         chapter, numbers = self.sources[page]
         return f"{chapter}:{numbers[min(line, len(numbers)) - 1] if numbers else 1}"
+
+
+def latexmk_errors(done: subprocess.CompletedProcess, log_name: str) -> list[str]:
+    """What latexmk's summary says failed (xdvipdfmx on a broken image, ...), when it failed."""
+    if done.returncode == 0:
+        return []
+    output = (done.stdout or "") + "\n" + (done.stderr or "")
+    summary = output.split("Collected error summary", 1)[-1].split("\n")[1:] if "Collected error summary" in output else []
+    problems = [line.strip() for line in summary if line.strip() and "Latexmk" not in line]
+    return [f"{log_name}: LaTeX: {problem}" for problem in problems[:5]] or [f"{log_name}: LaTeX: latexmk failed (exit {done.returncode})"]
 
 
 def read_log(log: Path, tex_name: str, lines: PageLines, log_name: str) -> LatexReport:
