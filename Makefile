@@ -8,7 +8,7 @@ D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html test bench clean
+.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html pdf test test-slow bench clean
 
 all: notebooks eval
 
@@ -50,11 +50,19 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
+# TeX comes from Debian's packages (.ci/run installs them); d2lbuild pdf names the one that is missing.
+pdf: tools-html
+	$(D2LBUILD) pdf $(TAB_OPTION)
+
 test: tools tools-html
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
+
+# whole books through LaTeX: our book's three PDFs, d2l-en's and d2l-zh's from ../shared when it is there
+test-slow: tools tools-html
+	$(BIN)/python -m pytest tools/tests -q -m slow --run-slow
 
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools env-all

@@ -170,6 +170,21 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
 
         $$x = \\undefinedmacro{1}$$
 
+        A product of matrices, the second starting a line inside the display (as in d2l-zh):
+
+        $$\\mathbf{C} = \\begin{bmatrix}
+        1 \\\\
+        2 \\\\
+        \\end{bmatrix}
+        \\begin{bmatrix}
+         3 & 4 \\\\
+        \\end{bmatrix}
+        = \\begin{bmatrix}
+        3 & 4 \\\\
+        6 & 8
+        \\end{bmatrix}.
+        $$
+
         More text.
 
         ```{.python .input}
@@ -178,7 +193,8 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
         """}, tabs="pytorch")
     result = run(root, "pdf")
     assert result.exit_code == 1
-    assert "intro.md:5: LaTeX: Undefined control sequence." in result.stderr.splitlines()
+    errors = [line for line in result.stderr.splitlines() if ": LaTeX: " in line]
+    assert errors == ["intro.md:5: LaTeX: Undefined control sequence."]
     assert (root / "build/pdf/pytorch/latex/book-pytorch.log").is_file()
 
 

@@ -34,7 +34,9 @@ def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | Non
         "language": settings.language,
         "root_doc": root_doc,
         "extensions": extensions,
-        "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
+        # MyST's amsmath would take a matrix that starts a line inside $$...$$ as a display of its own, which
+        # MathJax forgives and LaTeX does not; d2lbook's books write every display between $$.
+        "myst_enable_extensions": ["dollarmath", "colon_fence"],
         "myst_dmath_double_inline": True,
         "numfig": True,
         "numfig_secnum_depth": 2,

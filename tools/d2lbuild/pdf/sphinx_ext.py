@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ from sphinx.transforms.post_transforms.images import ImageConverter
 from sphinx.writers.latex import LaTeXTranslator
 
 MARK = "%d2l@"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 MARKED = (nodes.paragraph, nodes.literal_block, nodes.math_block, nodes.figure, nodes.table, nodes.section, nodes.image,
           nodes.bullet_list, nodes.enumerated_list, nodes.block_quote, nodes.admonition, nodes.rubric)
 
@@ -38,6 +40,19 @@ class RemoteImages(SphinxPostTransform):
                 link = nodes.reference("", f"Image: {uri}", refuri=uri)
                 inline = isinstance(node.parent, nodes.TextElement)
                 node.replace_self(nodes.emphasis("", "", link) if inline else nodes.paragraph("", "", link))
+
+
+class PrintableMath(SphinxPostTransform):
+    """Math as LaTeX (not MathJax) needs it: CJK text in \\text{}, where xeCJK does not reach."""
+
+    default_priority = 50
+    builders = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(nodes.math)) + list(self.document.findall(nodes.math_block)):
+            text = node.astext()
+            if CJK.search(text):
+                node.children = [nodes.Text(CJK.sub(lambda match: f"\\text{{{match.group()}}}", text))]
 
 
 class SvgToPdf(ImageConverter):
@@ -100,6 +115,7 @@ class MarkedLaTeXTranslator(LaTeXTranslator):
 def setup(app) -> dict:
     app.add_config_value("d2l_svg_cache", "../svg-cache", "env")
     app.add_post_transform(RemoteImages)
+    app.add_post_transform(PrintableMath)
     app.add_post_transform(SvgToPdf)
     app.set_translator("latex", MarkedLaTeXTranslator, override=True)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
