@@ -170,19 +170,20 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
 
         $$x = \\undefinedmacro{1}$$
 
-        A product of matrices, the second starting a line inside the display (as in d2l-zh):
-
-        $$\\mathbf{C} = \\begin{bmatrix}
-        1 \\\\
-        2 \\\\
-        \\end{bmatrix}
+        A matrix that starts a line inside a display, ended with a full stop (as in d2l-zh):
+        $$
+        A =
         \\begin{bmatrix}
-         3 & 4 \\\\
-        \\end{bmatrix}
-        = \\begin{bmatrix}
-        3 & 4 \\\\
-        6 & 8
+            1 & 2
         \\end{bmatrix}.
+        $$
+
+        A later display where a matrix ends a line:
+
+        $$B = \\begin{bmatrix}
+        1 \\\\
+        \\end{bmatrix}
+        + C.
         $$
 
         More text.

@@ -34,8 +34,9 @@ def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | Non
         "language": settings.language,
         "root_doc": root_doc,
         "extensions": extensions,
-        # MyST's amsmath would take a matrix that starts a line inside $$...$$ as a display of its own, which
-        # MathJax forgives and LaTeX does not; d2lbook's books write every display between $$.
+        # MyST's amsmath takes a \begin{bmatrix} that starts a line inside $$...$$ for a display of its own, running
+        # to the next line that ends with \end{bmatrix} (d2l-zh: 220 lines on); MathJax shows the pieces, LaTeX stops.
+        # d2lbook's books write every display between $$.
         "myst_enable_extensions": ["dollarmath", "colon_fence"],
         "myst_dmath_double_inline": True,
         "numfig": True,
