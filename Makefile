@@ -65,9 +65,10 @@ test-slow: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m slow --run-slow
 
 # the book's three tabs are timed warm against cold, so their environments come first
-bench: tools env-all
+bench: tools tools-html env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_pdf.py
 
 clean:
 	rm -rf build

@@ -223,3 +223,15 @@ def test_cut_keeps_short_text_and_says_what_it_cut():
     long = "".join(f"{i}\n" for i in range(MAX_OUTPUT_LINES + 5))
     assert cut(long).endswith("[... 5 more lines cut]\n")
     assert "characters cut]" in cut("x" * 5000)
+
+
+def test_chapters_outside_a_numbered_toc_are_unnumbered():
+    from d2lbuild.pdf.pages import number_chapters
+
+    lines = [("# Book", 1), ("", 2), ("```{toctree}", 3), (":maxdepth: 1", 4), ("", 5), ("preface", 6), ("```", 7),
+             ("```{toctree}", 8), (":numbered:", 9), ("", 10), ("intro", 11), ("```", 12)]
+    texts = [text for text, _ in number_chapters(lines, numbered_by_default=False)]
+    tocs = [index for index, text in enumerate(texts) if text == "```{toctree}"]
+    assert [texts[index - 4 : index] for index in tocs] == [["```{raw} latex", "\\dtwolunnumbered", "```", ""],
+                                                          ["```{raw} latex", "\\dtwolnumbered", "```", ""]]
+    assert [text for text, _ in number_chapters(lines[:7], numbered_by_default=True)][2:4] == ["```{raw} latex", "\\dtwolnumbered"]

@@ -96,6 +96,16 @@ class MarkedLaTeXTranslator(LaTeXTranslator):
             self.mark(node)
         super().dispatch_visit(node)
 
+    def visit_number_reference(self, node: nodes.Element) -> None:
+        """``Fig. 6.1.1`` as a link, followed by the page it is on (paper has no hover)."""
+        try:
+            super().visit_number_reference(node)
+        except nodes.SkipNode:
+            if not (self.in_title or self.in_caption):
+                target = self.curfilestack[-1] + ":" + node["refid"] if node.get("refid") else node.get("refuri", "")[1:].replace("#", ":")
+                self.body.append(f" ({self.hyperpageref(target)})")
+            raise
+
     def mark(self, node: nodes.Node) -> None:
         source, line = get_source_line(node)
         if not source or not line:
