@@ -78,7 +78,8 @@ def test_d2l_en_pytorch_pdf_unexecuted_with_placeholders(tmp_path):
     assert any(re.match(r"chapter_[^:]+\.md:\d+: warning: image \S+ not found", warning) for warning in book.warnings)
     text = pdf_text(root / book.pdf)
     assert "The PyTorch code of this book was not run" in " ".join(text[:2000].split())
-    assert "nn.LazyConv2d(" in text and "tf.keras" not in text and "gluon" not in text
+    assert "nn.LazyConv2d(" in text and "from d2l import torch as d2l" in text
+    assert [other for other in ("mxnet", "tensorflow", "jax") if f"from d2l import {other} as d2l" in text] == []
     contents = pdf_text(root / book.pdf, 1, 8).split("\n")
     assert "Preface" in contents and "Installation" in contents and "1 Introduction" in contents  # as on the website
 

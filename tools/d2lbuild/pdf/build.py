@@ -46,7 +46,7 @@ def build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
     settings = pdf_settings(root)
     missing = missing_tex(settings.cjk)
     if missing:
-        raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing}; make pdf does)")
+        raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing})")
     build_notebooks(root)
     report = PdfReport(warnings=list(settings.warnings))
     book_tabs = load_config(root).tabs

@@ -12,12 +12,14 @@ import dataclasses
 import functools
 import hashlib
 import re
+import struct
+import zlib
 from pathlib import Path
 
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
 from ..html.render import PageLinks, render_page
-from ..html.site import CACHE_NAME, SiteWriter, _PageCache, chapter_page, load_section, page_name, sections
+from ..html.site import CACHE_NAME, SiteWriter, _PageCache, chapter_page, load_section, missing_image, page_name, sections
 from ..notebook import DISPLAY_NAMES
 from ..pipeline import BUILD_DIR
 from .latex_conf import conf_text
@@ -86,6 +88,12 @@ class PdfSiteWriter(SiteWriter):
         svg_cache = "../" * (tab_dir(self.tab).count("/") + 1) + SVG_CACHE
         appendices = [REFERENCES] if self.site / f"{REFERENCES}.md" in self.kept else []
         return conf_text(self.pdf, self.tab, root_doc, self.settings.bibfile if bibliography else None, svg_cache, appendices)
+
+    def emit_bytes(self, relpath: str, payload: bytes) -> None:
+        """The website's stand-in for a missing PNG or JPEG, framed so that it shows on paper."""
+        if not relpath.lower().endswith(".svg") and payload == missing_image(relpath):
+            payload = framed_png(320, 80)
+        super().emit_bytes(relpath, payload)
 
     def assets(self) -> None:
         """The PDF has no scripts or styles of the website."""
@@ -168,6 +176,18 @@ def after_title(lines: list[tuple[str, int]], note: str) -> list[tuple[str, int]
     number = lines[at - 1][1] if at else (lines[0][1] if lines else 1)
     block = [("", number), ("```{note}", number), (note, number), ("```", number), ("", number)]
     return lines[:at] + block + lines[at:]
+
+
+def framed_png(width: int, height: int, border: int = 2) -> bytes:
+    """A light grey PNG with a dark frame."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    edge = b"\0" + b"\x66" * width
+    inner = b"\0" + b"\x66" * border + b"\xee" * (width - 2 * border) + b"\x66" * border
+    rows = edge * border + inner * (height - 2 * border) + edge * border
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _text(value) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import BuildError
 from ..html.sphinx_build import INSTALL_HINT, PARALLEL_FROM
+from .settings import font_installed
 from .sphinx_ext import MARK
 
 # What TeX needs, and the Debian package that brings it.
@@ -43,6 +44,9 @@ def missing_tex(cjk: bool) -> str | None:
     for name, package in TEX_FILES + (CJK_FILES if cjk else ()):
         found = subprocess.run(["kpsewhich", name], capture_output=True, text=True, check=False)
         if not found.stdout.strip():
+            return package
+    for family, package in (("DejaVu Serif", "fonts-dejavu-core"),) + ((("Noto Serif CJK SC", "fonts-noto-cjk"),) if cjk else ()):
+        if not font_installed(family):
             return package
     return None
 
