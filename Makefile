@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 D2LBUILD := $(BIN)/d2lbuild
 TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
+SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html pdf test test-slow bench clean
+.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html pdf test test-slow test-books bench clean
 
 all: notebooks eval
 
@@ -42,7 +43,7 @@ env-all: tools
 	$(D2LBUILD) env --tab all
 
 eval: tools
-	$(D2LBUILD) eval $(TAB_OPTION)
+	$(D2LBUILD) eval $(TAB_OPTION) $(SECTIONS)
 
 eval-all: tools
 	$(D2LBUILD) eval --tab all --junit build/eval/junit.xml
@@ -62,7 +63,11 @@ test: tools tools-html
 
 # whole books through LaTeX: our book's three PDFs, d2l-en's and d2l-zh's from ../shared when it is there
 test-slow: tools tools-html
-	$(BIN)/python -m pytest tools/tests -q -m slow --run-slow
+	$(BIN)/python -m pytest tools/tests -q -m slow -rs
+
+# real books (../shared) evaluated in a framework environment each installs: CI runs them, the unit suite does not
+test-books: tools
+	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools tools-html env-all

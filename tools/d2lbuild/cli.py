@@ -158,7 +158,9 @@ def _show_notebooks(report: NotebookReport, shown: AbstractSet[str] = frozenset(
 @click.pass_context
 @reports_errors
 def check(ctx: click.Context, root: Path | None) -> None:
-    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity."""
+    """Check the chapters: sloppy input d2lbook accepts, committed outputs, undefined library names, tab parity;
+    and, from each tab's last eval report, its slow sections and those skipped for want of GPUs."""
+    from .eval_review import eval_notes
     from .pipeline import check_chapters
 
     report = check_chapters(_root(ctx, root))
@@ -167,6 +169,8 @@ def check(ctx: click.Context, root: Path | None) -> None:
     for error in report.errors:
         click.echo(error, err=True)
     _print_parity(report.parity, report.tabs)
+    for line in eval_notes(_root(ctx, root), report.tabs):
+        click.echo(line)
     if report.errors:
         click.echo(f"check: {len(report.errors)} errors", err=True)
         sys.exit(1)
@@ -211,11 +215,18 @@ def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.option("--gpus", default=None, help="GPU indices to use, comma-separated (default: what nvidia-smi lists).")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write JUnit XML here.")
 @click.option("--cold", is_flag=True, help="Start every kernel as a new interpreter (no warm template; as preload = none).")
+@click.option("--retry-failed", is_flag=True, help="Run again the notebooks whose failure is remembered (nothing they depend on changed).")
+@click.option("--strict", is_flag=True, help="A notebook that needs more GPUs than the host has fails instead of being skipped.")
+@click.argument("sections", nargs=-1)
 @root_option
 @click.pass_context
 @reports_errors
-def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None:
-    """Execute the tab's notebooks against the library just extracted; exit 1 when one fails."""
+def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed, strict, sections, root) -> None:
+    """Execute the tab's notebooks against the library just extracted; exit 1 when one fails.
+
+    SECTIONS (chapter paths or globs relative to the book, e.g. 'chapter_preliminaries/*') limits the run to
+    those sections; every other section's result, cache entry and report line stays as it was.
+    """
     import os
 
     from .config import load_config
@@ -227,15 +238,19 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, root) -> None
     live = sys.stdout.isatty() and not os.environ.get("CI")
     progress = (lambda total: LiveProgress(total, click.echo)) if live else (lambda total: PlainProgress(total, click.echo))
     gpu_list = tuple(g for g in gpus.split(",") if g.strip()) if gpus is not None else None
-    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold)
+    options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold, sections=tuple(sections),
+                          retry_failed=retry_failed, strict=strict)
     outcome = evaluate(book_root, options, progress, log=click.echo)
     click.echo("")
     for line in summary_lines(outcome.results):
         click.echo(line)
+    if sections:
+        click.echo(f"selected: {' '.join(sections)}; the other sections' results, cache entries and report lines are kept")
     if junit:
         write_junit(junit, outcome.results)
     for result in outcome.failed:
-        click.echo(f"\nFAILED {result.reason}", err=True)
+        again = " [remembered from an earlier run: nothing it depends on changed; --retry-failed runs it]" if result.remembered else ""
+        click.echo(f"\nFAILED {result.reason}{again}", err=True)
         if result.traceback:
             click.echo(result.traceback, err=True)
     if outcome.stopped_by is not None:

@@ -120,6 +120,26 @@ def parse_config(text: str, root: Path) -> Config:
     return config
 
 
+def key_position(text: str, section: str, key: str) -> str:
+    """``config.ini:LINE`` of ``key`` in ``[section]`` of the config's text, or just the file name."""
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+        elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
+            return f"{CONFIG_NAME}:{number}"
+    return CONFIG_NAME
+
+
+def config_position(root: Path, section: str, key: str) -> str:
+    """``config.ini:LINE`` of a key of the book's config file (read again: positions are for messages only)."""
+    try:
+        return key_position((root / CONFIG_NAME).read_text(encoding="utf-8-sig"), section, key)
+    except (OSError, UnicodeDecodeError):
+        return CONFIG_NAME
+
+
 def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
     """Keys given twice in a section (the later one wins), and ``[library-X]`` sections for no tab."""
     warnings, seen, section = [], {}, None
@@ -222,14 +242,7 @@ class _Reader:
 
     def where(self, section: str, key: str) -> str:
         """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
-        current = None
-        for number, line in enumerate(self.text.splitlines(), 1):
-            stripped = line.strip()
-            if stripped.startswith("[") and stripped.endswith("]"):
-                current = stripped[1:-1].strip()
-            elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
-                return f"{CONFIG_NAME}:{number}"
-        return CONFIG_NAME
+        return key_position(self.text, section, key)
 
     def fail(self, section: str, key: str, message: str) -> BuildError:
         return BuildError(self.where(section, key), f"[{section}] {key}: {message}")

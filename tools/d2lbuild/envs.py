@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
+from .config import DEFAULT_MODULES, Config, config_position
 from .errors import BuildError
 from .fsutil import digest, file_digest, write_atomic, write_if_changed
 
@@ -33,8 +33,11 @@ def env_folder(root: Path, tab: str) -> Path:
 
 
 def _stamp(config: Config, tab: str) -> dict:
+    """What the environment is made from: its requirement lines, the files they name (by content), the base Python."""
     settings = config.eval_settings(tab)
-    return {"requirements": list(settings.requirements), "python": settings.python, "base": sys.version}
+    files = {path.relative_to(config.root).as_posix() if path.is_relative_to(config.root) else str(path): file_digest(path)
+             for path in requirement_files(config, tab)}
+    return {"requirements": list(settings.requirements), "files": files, "python": settings.python, "base": sys.version}
 
 
 def ensure_environment(config: Config, tab: str, log=print) -> Environment:
@@ -44,9 +47,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     stamp = _stamp(config, tab)
     stamp_file, freeze_file = folder / "d2lbuild-env.json", folder / "freeze.txt"
     if settings.python:
-        python = shutil.which(settings.python) or settings.python
-        if not Path(python).exists():
-            raise BuildError("config.ini", f"[eval-{tab}] python: {settings.python} not found")
+        python = checked_interpreter(config, tab, log)
         return Environment(tab, python, installed_digest(python, tab, config.root))
     if not settings.requirements:  # no environment configured: this interpreter runs the kernels
         return Environment(tab, sys.executable, installed_digest(sys.executable, tab, config.root))
@@ -57,14 +58,92 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
     if folder.exists():
         shutil.rmtree(folder)
-    _run([sys.executable, "-m", "venv", str(folder)], tab)
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *settings.requirements, *KERNEL_PACKAGES], tab)
+    where = eval_key_position(config, tab, "requirements")[1]
+    _run([sys.executable, "-m", "venv", str(folder)], tab, where)
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, *pip_arguments(config, tab), *KERNEL_PACKAGES], tab, where)
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
     write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
     return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
+
+
+FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
+CHECK_MODULES = "import importlib.util, json, sys; print(json.dumps([m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]))"
+
+
+def eval_key_position(config: Config, tab: str, key: str) -> tuple[str, str]:
+    """The section that sets ``key`` for ``tab`` (``eval-TAB`` wins over ``eval``) and its ``config.ini:LINE``."""
+    for section in (f"eval-{tab}", "eval"):
+        where = config_position(config.root, section, key)
+        if where != "config.ini":
+            return section, where
+    return f"eval-{tab}", "config.ini"
+
+
+def file_option(line: str) -> tuple[str, str] | None:
+    """``(option, path)`` of a requirement line ``-r FILE`` / ``-c FILE`` (also ``--requirement=FILE``), else None."""
+    for option in FILE_OPTIONS:
+        if line == option or line.startswith((option + " ", option + "=", option + "\t")):
+            return option, line[len(option):].lstrip(" =\t").strip()
+    return None
+
+
+def requirement_files(config: Config, tab: str) -> list[Path]:
+    """The files the tab's requirement lines name (relative to the book), and those they name in turn."""
+    found: list[Path] = []
+    pending = [(config.root, line) for line in config.eval_settings(tab).requirements]
+    while pending:
+        folder, line = pending.pop(0)
+        option = file_option(line.strip())
+        if option is None:
+            continue
+        path = (folder / option[1]).resolve()
+        if not option[1] or not path.is_file():
+            _, where = eval_key_position(config, tab, "requirements")
+            raise BuildError(where, f"[eval-{tab}] requirements: {line.strip()}: no such file (paths are relative to the book)")
+        if path not in found:
+            found.append(path)
+            pending += [(path.parent, text) for text in path.read_text(encoding="utf-8").splitlines()]
+    return found
+
+
+def pip_arguments(config: Config, tab: str) -> list[str]:
+    """The requirement lines as pip's arguments: ``-r FILE`` becomes two, its path made absolute from the book's root."""
+    arguments = []
+    for line in config.eval_settings(tab).requirements:
+        option = file_option(line)
+        arguments += [option[0], str(config.root / option[1])] if option else [line]
+    return arguments
+
+
+def checked_interpreter(config: Config, tab: str, log) -> str:
+    """The interpreter ``python =`` names, once it runs and has ipykernel and the tab's framework; else one line naming
+    the config line. Requirements beside it are ignored, with a warning."""
+    settings = config.eval_settings(tab)
+    section, where = eval_key_position(config, tab, "python")
+    if settings.requirements:
+        req_section, req_where = eval_key_position(config, tab, "requirements")
+        log(f"{req_where}: warning: [{req_section}] requirements are ignored: [{section}] python = {settings.python} is used as it is")
+    python = shutil.which(settings.python) or settings.python
+    if not Path(python).exists():
+        raise BuildError(where, f"[{section}] python: {settings.python} not found")
+    modules = [*KERNEL_PACKAGES, *([DEFAULT_MODULES[tab]] if tab in DEFAULT_MODULES else [])]
+    try:
+        result = subprocess.run([python, "-c", CHECK_MODULES, *modules], capture_output=True, text=True, timeout=120)
+        missing = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise BuildError(where, f"[{section}] python: {python} cannot be run as a Python interpreter: {reason}") from None
+    if not isinstance(missing, list):
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BuildError(where, f"[{section}] python: {python} is not a working Python interpreter: {tail}")
+    if missing:
+        names = " and ".join(missing)
+        raise BuildError(where, f"[{section}] python: {python} lacks {names} (the kernels need {'them' if len(missing) > 1 else 'it'})")
+    return python
 
 
 def existing_python(config: Config, tab: str) -> str | None:
@@ -150,11 +229,11 @@ def write_kernelspec(config: Config, tab: str, folder: Path, python: str) -> Non
     write_if_changed(folder / "share" / "jupyter" / "kernels" / spec["name"] / "kernel.json", json.dumps(data, indent=1) + "\n")
 
 
-def _run(command: list[str], tab: str) -> None:
+def _run(command: list[str], tab: str, where: str = "config.ini") -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise BuildError("config.ini", f"[eval-{tab}] requirements: {' '.join(command[:4])} ... failed:\n" + "\n".join(tail))
+        raise BuildError(where, f"[eval-{tab}] requirements: {' '.join(command[:4])} ... failed:\n" + "\n".join(tail))
 
 
 def _freeze(python: str) -> str:

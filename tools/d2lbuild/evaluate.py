@@ -9,22 +9,25 @@ import os
 import shutil
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .book import notebook_files
 from .bytecode import compile_library
 from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
 from .config import Config, load_config
-from .envs import Environment, ensure_environment, existing_python, visible_gpus
+from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
+from .failures import FailureMemory
 from .fsutil import read_json_object, source_digest, write_atomic
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .report import write_report
 from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
-from .schedule import Failure, Job, Status, devices_for, gpu_need, next_job, timeout_for, usable_cpus
+from .schedule import Failure, Job, Status, devices_for, gpu_need, gpus_marked, missing_gpus, next_job, timeout_for, usable_cpus
+from .sections import Selection, kept_records, select
 from .state import discard_states
 from .warm import WarmKernels, library_preload, without_book_modules
-from .workspace import check_build_folder, copy_resources, eval_lock, resource_files
+from .workspace import check_build_folder, copy_resources, digested_resources, eval_lock, missing_resources
 
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
@@ -42,6 +45,9 @@ class EvalOptions:
     device: str | None = None  # overrides config: auto, cpu or gpu
     gpus: tuple[str, ...] | None = None  # default: what nvidia-smi lists
     cold: bool = False  # every kernel a new interpreter, no warm template
+    sections: tuple[str, ...] = ()  # chapter paths or globs relative to the book; none: every section
+    retry_failed: bool = False  # run remembered failures again
+    strict: bool = False  # a notebook needing more GPUs than the host has fails instead of being skipped
 
 
 @dataclass
@@ -62,8 +68,10 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
     """Evaluate the tabs one after another; ``progress_factory(total)`` makes the progress display."""
     config = load_config(root)
     check_build_folder(root)
-    for warning in config.warnings:
+    for warning in (*config.warnings, *missing_resources(config)):
         log(warning)
+    if options.sections:
+        options = replace(options, sections=select(root, options.sections, notebook_files(config)).patterns)
     outcome = EvalOutcome()
     for tab in check_tabs(config, options.tabs):
         try:
@@ -81,7 +89,8 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
 
 @dataclass
 class TabPlan:
-    """What an eval of one tab will do: the jobs to run, the cached results, and how kernels run."""
+    """What an eval of one tab will do: the jobs to run, the results decided without running (cached, remembered
+    failures, skips), the sections left out by the selection, and how kernels run."""
 
     jobs: list[Job]
     cached: list[RunResult]
@@ -93,6 +102,8 @@ class TabPlan:
     meta: dict
     preload: tuple[str, ...] | None = None  # modules the warm template imports; None: cold kernels
     library: tuple[str, ...] = ()  # the files of the library, byte-compiled before any kernel starts
+    others: list[Job] = field(default_factory=list)  # sections not selected: their results, cache and report lines stay
+    failures: FailureMemory | None = None
 
 
 def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
@@ -104,6 +115,8 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
         early = warm = early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
+            if options.sections and not plan.jobs and not plan.cached:
+                log(f"eval {tab}: no selected section has a notebook in this tab")
             warm = warm_kernels(early, plan, environment, str(root), sockets, log)
             if plan.jobs:
                 compile_library(environment.python, plan.library, kernel_environment(plan.variables))
@@ -111,7 +124,7 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
                 for result in plan.cached:
                     progress.finished(result)
                 launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
-                store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys)
+                store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys, plan.failures)
                 evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
                 ran = asyncio.run(evaluator.run(plan.jobs))
         finally:
@@ -119,8 +132,9 @@ def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factor
                 kernels.discard()  # nothing left to do once the evaluator closed it
             shutil.rmtree(sockets, ignore_errors=True)
         results = plan.cached + ran
-        remove_deleted_results(root, folder, results, cache, log)
-        write_report(folder / "report.json", tab, results, plan.meta)
+        kept = kept_records(folder / "report.json", plan.others, lambda line: None)  # a broken report: warned about below
+        remove_deleted_results(root, folder, [r.job for r in results] + plan.others, cache, log, plan.failures)
+        write_report(folder / "report.json", tab, results, plan.meta, kept)
     return results, evaluator.signal
 
 
@@ -133,6 +147,8 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
     python = existing_python(config, tab)
     if not options.force or python is None or options.cold or config.eval_settings(tab).preload == ():
         return None
+    if config.eval_settings(tab).python:  # an interpreter that cannot serve is one line, before a template fails in it
+        checked_interpreter(config, tab, log=lambda line: None)
     warm = WarmKernels(python, kernel_variables(config, tab, options), (), str(config.root), sockets, log)
     warm.spawn()
     return warm
@@ -166,11 +182,15 @@ def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[Ta
     copy_resources(config, folder, log)
     cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
     notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
-    return plan_tab(config, tab, options, environment, notebooks, cache), environment, cache
+    failures = FailureMemory(folder / "failures.json", log, f"{BUILD_DIR}/eval/{tab}/failures.json")
+    return plan_tab(config, tab, options, environment, notebooks, cache, failures), environment, cache
 
 
-def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache) -> TabPlan:
-    """Decide what runs: a notebook whose key matches its last good run is cached (unless ``force``)."""
+def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache,
+             failures: FailureMemory) -> TabPlan:
+    """Decide what runs: a notebook whose key matches its last good run is cached, one whose key matches its last failed
+    run is that failure again (unless ``force`` or ``retry_failed``), one that needs more GPUs than the host has is
+    skipped (failed when ``strict``); only the selected sections are looked at."""
     root = config.root
     settings = config.eval_settings(tab)
     device = options.device or settings.device
@@ -183,19 +203,46 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
     preload = preload_modules(config, tab, options.cold)
-    common = {"installed": environment.installed, "resources": resources_digest(resource_files(config)), "tool": source_digest()}
-    jobs, cached, keys = [], [], {}
+    common = {"installed": environment.installed, "resources": resources_digest(digested_resources(config)), "tool": source_digest()}
+    selection = Selection(options.sections)
+    host_gpus = len(gpus) if use_gpus else 0
+    jobs, cached, keys, others = [], [], {}, []
     for path in notebooks:
         job, cells = plan_job(config, tab, path, use_gpus)
+        if not selection.selects(job.chapter):
+            others.append(job)
+            continue
         keys[job.chapter] = job_key(job, cells, library, common, {**variables, "preload": repr(preload)}, environment.python, use_gpus)
-        entry = None if options.force else cache.hit(job.chapter, keys[job.chapter][0], root / job.result)
-        if entry is not None:
-            cached.append(RunResult(job, Status.CACHED, entry["seconds"], depends_on=keys[job.chapter][1]))
+        decided = decided_without_running(job, keys[job.chapter], options, cache, failures, host_gpus, root)
+        if decided is not None:
+            cached.append(decided)
         else:
             jobs.append(job)
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
-    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload}
-    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab))
+    meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload,
+            "selected": list(selection.patterns) or None}
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab), others, failures)
+
+
+def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalOptions, cache: EvalCache, failures: FailureMemory,
+                            host_gpus: int, root: Path) -> RunResult | None:
+    """The result of a job that need not run: cached, its remembered failure, or skipped for want of GPUs."""
+    missing = missing_gpus(job, host_gpus)
+    if missing is not None:
+        if options.strict:
+            return RunResult(job, Status.FAILED, reason=f"{job.chapter}: {missing}", failure=Failure.NO_GPUS)
+        return RunResult(job, Status.SKIPPED, reason=f"{job.chapter}: skipped: {missing}")
+    if options.force:
+        return None
+    entry = cache.hit(job.chapter, key[0], root / job.result)
+    if entry is not None:
+        return RunResult(job, Status.CACHED, entry["seconds"], depends_on=key[1])
+    failed_copy = root / job.result.replace(".ipynb", ".failed.ipynb")
+    remembered = None if options.retry_failed else failures.recall(job.chapter, key[0], failed_copy)
+    if remembered is not None:
+        return RunResult(job, Status.FAILED, remembered["seconds"], remembered["reason"], remembered["traceback"],
+                         depends_on=key[1], failure=Failure(remembered["failure"]), remembered=True)
+    return None
 
 
 def library_sources(config: Config, tab: str) -> tuple[str, ...]:
@@ -227,9 +274,10 @@ def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, 
     chapter = notebook["metadata"]["d2lbuild"]["source"]
     cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     settings = config.eval_settings(tab)
-    needs_gpu, reason = gpu_need(chapter, "\n".join(cells), settings)
+    code = "\n".join(cells)
+    needs_gpu, reason = gpu_need(chapter, code, settings)
     result = f"{BUILD_DIR}/eval/{tab}/" + path.split(f"/notebooks/{tab}/", 1)[1]
-    return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason), cells
+    return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason, gpus_marked(code)), cells
 
 
 def kernel_variables(config: Config, tab: str, options: EvalOptions) -> dict[str, str]:
@@ -255,10 +303,12 @@ def kernel_state_folders(folder: Path) -> dict[str, str]:
     return {"IPYTHONDIR": str(folder / ".ipython"), "MPLCONFIGDIR": str(folder / ".matplotlib")}
 
 
-def remove_deleted_results(root: Path, folder: Path, results: list[RunResult], cache: EvalCache, log) -> None:
+def remove_deleted_results(root: Path, folder: Path, jobs: list[Job], cache: EvalCache, log, failures: FailureMemory | None = None) -> None:
     """Results and cache entries of chapters that are gone (the last report lists what earlier runs wrote)."""
-    current = {r.job.result for r in results}
-    cache.keep_only({r.job.chapter for r in results})
+    current = {job.result for job in jobs}
+    cache.keep_only({job.chapter for job in jobs})
+    if failures is not None:
+        failures.keep_only({job.chapter for job in jobs})
     report = read_json_object(folder / "report.json", log, f"{BUILD_DIR}/eval/{folder.name}/report.json")
     records = report.get("notebooks") if isinstance(report.get("notebooks"), list) else []
     prefix = f"{BUILD_DIR}/eval/{folder.name}/"
@@ -278,6 +328,7 @@ class ResultStore:
     index: dict
     cache: EvalCache
     keys: dict[str, tuple[str, list[str]]]
+    failures: FailureMemory | None = None
 
     def save(self, result: RunResult, notebook) -> None:
         """Store one finished notebook; a failure never replaces the last good result."""
@@ -295,9 +346,14 @@ class ResultStore:
             write_atomic(self.root / job.result, text)
             failed_copy.unlink(missing_ok=True)
             self.cache.record(job.chapter, key, result.seconds)
+            if self.failures is not None:
+                self.failures.forget(job.chapter)
         else:
             write_atomic(failed_copy, text)
             self.cache.forget(job.chapter)
+            if self.failures is not None:
+                kind = (result.failure or Failure.ERROR).value
+                self.failures.remember(job.chapter, key, result.seconds, kind, result.reason, result.traceback)
 
 
 class Evaluator:
@@ -407,7 +463,7 @@ class Evaluator:
     async def release(self, gpu: str | None) -> None:
         async with self.condition:
             if gpu is not None:
-                self.free.append(gpu)
+                self.free.extend(gpu.split(","))
             self.condition.notify_all()
 
     def launch(self) -> asyncio.Task:

@@ -11,6 +11,8 @@ from .fsutil import write_atomic
 from .runner import RunResult
 from .schedule import Job, Status
 
+RUN_WORDS = {Status.CACHED: "cached", Status.NOT_RUN: "-", Status.SKIPPED: "-"}
+
 
 class PlainProgress:
     """One line per finished notebook, for logs and CI."""
@@ -32,7 +34,7 @@ class PlainProgress:
         gpu = f" gpu {result.gpu}" if result.gpu is not None else ""
         line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{gpu}"
         self.echo(line)
-        if result.status is Status.FAILED:
+        if result.status in (Status.FAILED, Status.SKIPPED):
             self.echo(f"    {result.reason}")
 
 
@@ -75,25 +77,28 @@ class LiveProgress(PlainProgress):
         self.done += 1
         style = {Status.OK: "green", Status.CACHED: "dim", Status.FAILED: "bold red"}.get(result.status, "yellow")
         self.live.console.print(f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}")
-        if result.status is Status.FAILED:
-            self.live.console.print(f"    [red]{result.reason}[/]", markup=True, highlight=False)
+        if result.status in (Status.FAILED, Status.SKIPPED):
+            self.live.console.print(f"    [{style}]{result.reason}[/]", markup=True, highlight=False)
         self.live.update(self._render())
 
 
 def summary_lines(results: list[RunResult]) -> list[str]:
     """The end-of-run table: notebook, status, seconds, cached or run, GPU rule."""
     width = max((len(r.job.chapter) for r in results), default=8)
-    lines = [f"{'notebook'.ljust(width)}  {'tab':10}  status  seconds  run     device"]
+    lines = [f"{'notebook'.ljust(width)}  {'tab':10}  status  seconds  run         device"]
     for result in sorted(results, key=lambda r: (r.job.tab, r.job.chapter)):
-        run = {Status.CACHED: "cached", Status.NOT_RUN: "-"}.get(result.status, "run")
+        run = "remembered" if result.remembered else RUN_WORDS.get(result.status, "run")
         status = reported_status(result)
         device = f"gpu {result.gpu}" if result.gpu is not None else "cpu"
         if result.job.needs_gpu:
             device += f" ({result.job.gpu_reason})"
-        lines.append(f"{result.job.chapter.ljust(width)}  {result.job.tab:10}  {status:6}  {result.seconds:7.1f}  {run:6}  {device}")
+        lines.append(f"{result.job.chapter.ljust(width)}  {result.job.tab:10}  {status:6}  {result.seconds:7.1f}  {run:10}  {device}")
     counts = {status: sum(r.status is status for r in results) for status in Status}
     line = f"{len(results)} notebooks: {counts[Status.OK]} ran ok, {counts[Status.CACHED]} cached, {counts[Status.FAILED]} failed"
-    stopped = [f"{counts[status]} {status.value}" for status in (Status.INTERRUPTED, Status.NOT_RUN) if counts[status]]
+    remembered = sum(r.remembered for r in results)
+    if remembered:
+        line += f" ({remembered} remembered from an earlier run, not run again: --retry-failed runs them)"
+    stopped = [f"{counts[status]} {status.value}" for status in (Status.SKIPPED, Status.INTERRUPTED, Status.NOT_RUN) if counts[status]]
     lines.append(", ".join([line, *stopped]))
     return lines
 
@@ -120,13 +125,16 @@ def result_record(result: RunResult) -> dict:
         "gpu_rule": result.job.gpu_reason,
         "timeout": result.job.timeout,
         "reason": result.reason,
+        "remembered": result.remembered,
+        "gpus_needed": result.job.gpus,
         "traceback": result.traceback,
         "library_names": result.depends_on,
     }
 
 
-def write_report(path: Path, tab: str, results: list[RunResult], meta: dict) -> None:
-    records = [result_record(r) for r in sorted(results, key=lambda r: r.job.chapter)]
+def write_report(path: Path, tab: str, results: list[RunResult], meta: dict, kept: list[dict] = ()) -> None:
+    """``report.json``: this eval's notebooks, and ``kept``, the last report's lines of sections it left out."""
+    records = sorted([result_record(r) for r in results] + list(kept), key=lambda record: record["chapter"])
     data = {"tab": tab, **meta, "notebooks": records}
     write_atomic(path, json.dumps(data, indent=1) + "\n")
 
@@ -142,7 +150,7 @@ def write_junit(path: Path, results: list[RunResult]) -> None:
             name=f"eval-{tab}",
             tests=str(len(mine)),
             failures=str(sum(r.status is Status.FAILED for r in mine)),
-            skipped=str(sum(r.status in (Status.INTERRUPTED, Status.NOT_RUN) for r in mine)),
+            skipped=str(sum(r.status in (Status.INTERRUPTED, Status.NOT_RUN, Status.SKIPPED) for r in mine)),
             time=f"{sum(r.seconds for r in mine):.3f}",
         )
         for result in sorted(mine, key=lambda r: r.job.chapter):
@@ -151,6 +159,8 @@ def write_junit(path: Path, results: list[RunResult]) -> None:
                 kind = result.failure.value if result.failure else "error"
                 failure = ElementTree.SubElement(case, "failure", message=result.reason, type=kind)
                 failure.text = result.traceback
+            elif result.status is Status.SKIPPED:
+                ElementTree.SubElement(case, "skipped", message=result.reason.split(": ", 1)[-1])
             elif result.status in (Status.INTERRUPTED, Status.NOT_RUN):
                 ElementTree.SubElement(case, "skipped", message=result.status.value)
             elif result.status is Status.CACHED:

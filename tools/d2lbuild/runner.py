@@ -15,11 +15,11 @@ from pathlib import Path
 from .checks import chapter_position
 from .errors import Position
 from .schedule import Failure, Job, Status
+from .tracemap import annotate_cell_frames, cells_by_count, failure_positions
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STARTUP_SECONDS = 120.0
 IOPUB_PROBE_SECONDS = 0.2  # how long a kernel_info's status may take to arrive on a subscribed iopub channel
-CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class RunResult:
     gpu: str | None = None
     depends_on: list[str] = field(default_factory=list)
     failure: Failure | None = None
+    remembered: bool = False  # a failure shown again from the last run, not run again
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dic
             await client.async_execute_cell(cell, number, execution_count=client.code_cells_executed + 1)
         return RunResult(job, Status.OK, time.monotonic() - started), notebook
     except CellExecutionError as err:
-        (reason, trace), kind = explain_error(job, current, err, root, index), Failure.ERROR
+        (reason, trace), kind = explain_error(job, current, err, root, index, notebook.cells), Failure.ERROR
     except CellTimeoutError:
         reason, trace, kind = f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s", "", Failure.TIMED_OUT
     except DeadKernelError:
@@ -274,15 +275,18 @@ async def death_reason(manager) -> str:
     return f"the kernel died: it exited with status {code}"
 
 
-def explain_error(job: Job, cell, err, root: Path, index: dict) -> tuple[str, str]:
-    """One line naming the chapter line that raised, and the traceback with library frames mapped."""
+def explain_error(job: Job, cell, err, root: Path, index: dict, cells: list = ()) -> tuple[str, str]:
+    """One line naming the chapter line that raised (and the call site in the failing cell, when elsewhere), and the
+    traceback with every frame of a notebook cell or of the library mapped to its chapter line."""
     outputs = [out for out in (cell.get("outputs", []) if cell else []) if out.get("output_type") == "error"]
     trace = "\n".join(outputs[-1]["traceback"]) if outputs else str(err)
     trace = ANSI.sub("", trace)
-    frames = CELL_FRAME.findall(trace)
-    position = cell_position(cell, job, int(frames[-1]) if frames else None)
+    by_count = cells_by_count(trace, list(cells), cell)
+    inner, call = failure_positions(trace, by_count)
+    position = inner or cell_position(cell, job)
     message = f"{err.ename}: {err.evalue}".strip().splitlines()[0] if err.ename else "the cell raised an error"
-    return f"{position}: {message}", annotate_library_frames(trace, index)
+    called = f" (called at {call})" if call is not None and call != inner else ""
+    return f"{position}: {message}{called}", annotate_library_frames(annotate_cell_frames(trace, by_count), index)
 
 
 def annotate_library_frames(trace: str, index: dict) -> str:

@@ -11,6 +11,7 @@ from .book import matches_any
 from .config import EvalSettings
 
 GPU_CALL = re.compile(r"\bd2l\.(try_gpu|try_all_gpus)\b")
+GPU_MARK = re.compile(r"^[ \t]*#@gpus[ \t]+(\d+)[ \t]*$", re.MULTILINE)  # an author's mark: the section needs N GPUs
 
 
 class Status(str, Enum):
@@ -21,6 +22,7 @@ class Status(str, Enum):
     FAILED = "failed"  # see its Failure
     INTERRUPTED = "interrupted"  # running when the eval was stopped: neither result nor cache touched
     NOT_RUN = "not run"  # still waiting when the eval was stopped
+    SKIPPED = "skipped"  # needs more GPUs than the host has: not run, neither result nor cache touched
 
     __str__ = str.__str__
     __format__ = str.__format__
@@ -33,6 +35,7 @@ class Failure(str, Enum):
     TIMED_OUT = "timed out"
     DIED = "died"  # the kernel process exited or was killed
     NO_KERNEL = "no kernel"  # the kernel never started
+    NO_GPUS = "needs GPUs"  # needs more GPUs than the host has (with --strict; a skip otherwise)
 
     __str__ = str.__str__
     __format__ = str.__format__
@@ -49,6 +52,7 @@ class Job:
     timeout: float
     needs_gpu: bool
     gpu_reason: str
+    gpus: int = 0  # GPUs it cannot run without (an author's #@gpus mark); 0: it runs on the CPU when there is none
 
 
 def usable_cpus() -> int:
@@ -90,8 +94,16 @@ def timeout_for(chapter: str, settings: EvalSettings) -> float:
     return settings.timeout
 
 
+def gpus_marked(code: str) -> int:
+    """The GPUs a section says it needs (``#@gpus N`` on a line of a code cell; the largest wins), 0 without a mark."""
+    return max((int(count) for count in GPU_MARK.findall(code)), default=0)
+
+
 def gpu_need(chapter: str, code: str, settings: EvalSettings) -> tuple[bool, str]:
     """Whether a notebook needs a GPU, and the rule that decided."""
+    marked = gpus_marked(code)
+    if marked:
+        return True, f"marked #@gpus {marked}"
     for pattern in settings.gpu_sections:
         if matches_any(chapter, (pattern,)):
             return True, f"config gpu_sections {pattern}"
@@ -107,14 +119,21 @@ def next_job(pending: list[Job], free_gpus: list[str], use_gpus: bool) -> int | 
     A notebook that needs a GPU waits for a free one (when GPUs are used); CPU notebooks never wait.
     """
     for index, job in enumerate(pending):
-        if not (use_gpus and job.needs_gpu) or free_gpus:
+        if not (use_gpus and job.needs_gpu) or len(free_gpus) >= max(1, job.gpus):
             return index
     return None
 
 
 def devices_for(job: Job, free_gpus: list[str], use_gpus: bool) -> tuple[str | None, str]:
-    """The GPU a job takes (or None) and the CUDA_VISIBLE_DEVICES its kernel gets."""
+    """The GPUs a job takes (comma-separated, or None) and the CUDA_VISIBLE_DEVICES its kernel gets."""
     if use_gpus and job.needs_gpu:
-        gpu = free_gpus.pop(0)
-        return gpu, gpu
+        taken = [free_gpus.pop(0) for _ in range(max(1, job.gpus))]
+        return ",".join(taken), ",".join(taken)
     return None, ""
+
+
+def missing_gpus(job: Job, host_gpus: int) -> str | None:
+    """``needs N GPUs, host has M`` when the job cannot run on this host, else None."""
+    if job.gpus > host_gpus:
+        return f"needs {job.gpus} GPU{'s' if job.gpus > 1 else ''}, host has {host_gpus}"
+    return None

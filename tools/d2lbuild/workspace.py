@@ -9,9 +9,9 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .config import Config
+from .config import Config, config_position
 from .errors import BuildError
 from .fsutil import read_json_object, write_atomic
 
@@ -31,6 +31,31 @@ def resource_files(config: Config) -> dict[str, Path]:
         elif source.is_file():
             files[source.relative_to(config.root).as_posix()] = source
     return files
+
+
+def library_files(config: Config) -> set[str]:
+    """The book's library: every tab's ``lib_file``, the ``__init__.py`` of their packages and the version file."""
+    files = set()
+    for library in config.libraries:
+        path = PurePosixPath(library.lib_file)
+        files.add(path.as_posix())
+        files.update((parent / "__init__.py").as_posix() for parent in path.parents if parent != PurePosixPath("."))
+    if config.version_file:
+        files.add(PurePosixPath(config.version_file).as_posix())
+    return files
+
+
+def digested_resources(config: Config) -> dict[str, Path]:
+    """The resource files whose bytes enter every notebook's key: all but the library's (its own digests cover it)."""
+    library = library_files(config)
+    return {relpath: path for relpath, path in resource_files(config).items() if relpath not in library}
+
+
+def missing_resources(config: Config) -> list[str]:
+    """A warning for each resource that does not exist (it is skipped)."""
+    where = config_position(config.root, "build", "resources")
+    return [f"{where}: warning: [build] resources: {resource} does not exist; it is skipped"
+            for resource in config.resources if not (config.root / resource.rstrip("/")).exists()]
 
 
 def copy_resources(config: Config, folder: Path, warn) -> None:

@@ -64,16 +64,3 @@ def small_book(tmp_path: Path) -> Path:
     shutil.copytree(BOOKS / "small", root, ignore=shutil.ignore_patterns("build", "d2l"))
     return root
 
-
-# Slow tests (whole books through LaTeX) run only with --run-slow: `make test-slow`, which CI runs.
-def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", default=False, help="also run the tests marked slow")
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --run-slow (make test-slow)")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)

@@ -38,7 +38,10 @@ def test_no_requirements_means_this_interpreter(tmp_path):
     assert environment.python == sys.executable and not environment.created
 
 
-def test_existing_python_is_used_as_it_is(tmp_path):
+def test_existing_python_is_used_as_it_is(tmp_path, monkeypatch):
+    (tmp_path / "site/torch").mkdir(parents=True)  # the tab's framework, as the interpreter's check finds it
+    (tmp_path / "site/torch/__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
     config = config_with(tmp_path, f"[eval-pytorch]\npython = {sys.executable}\n")
     environment = ensure_environment(config, "pytorch", log=lambda _: None)
     assert environment.python == sys.executable and len(environment.installed) == 16

@@ -243,7 +243,7 @@ def test_a_python_that_is_not_an_interpreter_is_one_line(book):
     root = book({"a.md": "# A\n"}, config="[build]\nindex = index\ntabs = pytorch\n\n[eval]\npython = /etc/passwd\n")
     result = run(root, "eval")
     assert result.exit_code == 1
-    assert result.stderr.startswith("config.ini: [eval-pytorch] python: /etc/passwd cannot be run") and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("config.ini:6: [eval] python: /etc/passwd cannot be run") and len(result.stderr.splitlines()) == 1
 
 
 def test_a_cache_file_of_the_wrong_shape_is_discarded_with_a_warning(tmp_path):
@@ -280,6 +280,7 @@ def test_a_second_eval_of_a_tab_waits_for_the_first(tmp_path):
 
     root = write_book(tmp_path / "book", {"ch/a.md": "# A\n\n```{.python .input}\nx = 1\n```\n"}, config=CONFIG)
     (root / "build/eval/pytorch").mkdir(parents=True)
+    (root / "data").mkdir()  # a missing resource would be a warning of its own
     lines: list[str] = []
     with open(root / "build/eval/pytorch/.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
