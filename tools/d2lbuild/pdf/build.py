@@ -6,6 +6,7 @@ the book is copied to build/pdf/NAME-TAB.pdf, the default tab's also to build/pd
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from .latex_conf import TITLE_FILE, tex_name, title_page
 from .pages import PDF_DIR, PdfSiteWriter, tab_dir
 from .settings import PdfSettings, pdf_settings
 from .tex import LatexReport, PageLines, latexmk_errors, missing_tex, read_log, run_latex_builder, run_latexmk
+
+STAMP = ".d2lbuild-sphinx"  # beside the .tex: a digest of everything Sphinx read to write it
 
 
 @dataclass
@@ -64,10 +67,16 @@ def build_tab(root: Path, tab: str, settings: PdfSettings) -> TabPdf:
     folder = root / tab_dir(tab)
     out = folder / "latex"
     pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
-    sphinx = run_latex_builder(folder / "site", out, folder / "doctrees", pages)
+    name = tex_name(settings, tab)
+    stamp = _sphinx_stamp(folder / "site")
+    if not (out / f"{name}.tex").is_file() or _read(out / STAMP) != stamp:
+        sphinx = run_latex_builder(folder / "site", out, folder / "doctrees", pages)
+        write_if_changed(folder / "sphinx-warnings.txt", "\n".join(sphinx))
+        write_if_changed(out / STAMP, stamp)
+    else:  # nothing Sphinx reads changed: its .tex and warnings are those of the last build
+        sphinx = [line for line in _read(folder / "sphinx-warnings.txt").split("\n") if line]
     warnings = site.warnings + chapter_warnings(sphinx, site.sources, "build/site/")
     warnings = [warning.replace("build/site/", f"{tab_dir(tab)}/site/") for warning in warnings]
-    name = tex_name(settings, tab)
     order, _ = sections(writer.config)
     logo = _logo(root, settings, out)
     write_if_changed(out / TITLE_FILE, title_page(settings, tab, writer.not_run(order), logo))
@@ -78,6 +87,27 @@ def build_tab(root: Path, tab: str, settings: PdfSettings) -> TabPdf:
     latex.errors += failed
     pdf = None if failed else _publish(root, out / f"{name}.pdf", settings, tab, writer.config.tabs[0], latex)
     return TabPdf(tab, pdf, len(site.pages), len(site.written), warnings + latex.warnings, latex.errors)
+
+
+def _sphinx_stamp(site: Path) -> str:
+    """What Sphinx's .tex is made of: every file of the site (pages, conf.py, images), d2lbuild's code, Sphinx's version."""
+    import sphinx
+
+    digest = hashlib.sha256(sphinx.__version__.encode())
+    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "html"):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(site.rglob("*")):
+        if path.is_file() and path.name != ".pages.json":
+            digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _logo(root: Path, settings: PdfSettings, out: Path) -> str | None:
