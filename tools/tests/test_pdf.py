@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -166,7 +167,7 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
     root = book({"intro.md": """\
         # Intro
 
-        Fine text.
+        Fine text, then a number too long for a line: {digits}.
 
         $$x = \\undefinedmacro{1}$$
 
@@ -191,10 +192,11 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
         ```{.python .input}
         x = 1
         ```
-        """}, tabs="pytorch")
+        """.replace("{digits}", "1234567890" * 12)}, tabs="pytorch")
     result = run(root, "pdf")
     assert result.exit_code == 1
-    errors = [line for line in result.stderr.splitlines() if ": LaTeX: " in line]
+    assert re.search(r"^intro\.md:3: warning: LaTeX: a line runs [\d.]+pt into the margin$", result.stderr, re.MULTILINE)
+    errors = [line for line in result.stderr.splitlines() if ": LaTeX: " in line and ": warning: " not in line]
     assert errors == ["intro.md:5: LaTeX: Undefined control sequence."]
     assert (root / "build/pdf/pytorch/latex/book-pytorch.log").is_file()
 
