@@ -295,7 +295,7 @@ def pdf(ctx: click.Context, tab: str | None, root: Path | None) -> None:
             shown.add(message)
             click.echo(message, err=True)
     for book in report.books:
-        counts = f"{book.pages} pages, {book.written} files written, {len(book.errors)} LaTeX errors"
+        counts = f"{book.pages} sections, {book.written} files written, {len(book.errors)} LaTeX errors"
         click.echo(f"pdf {book.tab}: {book.pdf or 'not written'} ({counts})")
     if report.errors:
         sys.exit(1)
