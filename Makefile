@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html extract notebooks check env env-all eval eval-all html pdf test test-slow test-books bench clean
+.PHONY: all tools tools-html tools-jupyter extract notebooks check env env-all eval eval-all html pdf test test-slow test-books bench clean
 
 all: notebooks eval
 
@@ -26,6 +26,13 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	touch $@
 
 tools-html: $(VENV)/.installed-html
+
+# The Jupyter contents manager that opens chapters as notebooks: an optional extra.
+$(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,jupyter]' --config-settings editable_mode=compat
+	touch $@
+
+tools-jupyter: $(VENV)/.installed-jupyter
 
 extract: tools
 	$(D2LBUILD) extract
@@ -55,7 +62,7 @@ html: tools-html
 pdf: tools-html
 	$(D2LBUILD) pdf $(TAB_OPTION)
 
-test: tools tools-html
+test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q
 	$(D2LBUILD) extract --check
@@ -65,7 +72,8 @@ test: tools tools-html
 test-slow: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m slow -rs
 
-# real books (../shared) evaluated in a framework environment each installs: CI runs them, the unit suite does not
+# real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
+# output: CI runs them, the unit suite does not
 test-books: tools
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
@@ -73,6 +81,7 @@ test-books: tools
 bench: tools tools-html env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
+	$(BIN)/python tools/bench/bench_edit.py
 	$(BIN)/python tools/bench/bench_pdf.py
 
 clean:

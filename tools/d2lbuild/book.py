@@ -151,15 +151,38 @@ def check_chapter_collisions(chapters: list[str]) -> None:
 
 
 def notebook_files(config: Config) -> list[str]:
-    """Files matched by ``[build] notebooks``, less exclusions and non-notebooks, sorted."""
+    """Files matched by ``[build] notebooks``, less exclusions and non-notebooks, sorted.
+
+    As in d2lbook, a wildcard matches no hidden name (``*/*.md`` does not enter ``.github/``), and a chapter
+    inside a ``resources`` folder gets no notebook (d2lbook copies the folder over its notebooks).
+    """
     found: set[str] = set()
     for pattern in config.notebooks:
         for path in config.root.glob(pattern):
             relpath = path.relative_to(config.root).as_posix()
-            if path.is_file() and not _skipped(relpath):
+            if path.is_file() and not _skipped(relpath) and not _hidden(relpath, pattern):
                 found.add(relpath)
     dropped = config.exclusions + config.non_notebooks
-    return sorted(path for path in found if not matches_any(path, dropped))
+    return sorted(path for path in found if not matches_any(path, dropped) and not in_resources(config, path))
+
+
+def _hidden(relpath: str, pattern: str) -> bool:
+    """Whether a wildcard of ``pattern`` matched a hidden name of ``relpath`` (one the pattern does not spell out)."""
+    spelled = set(pattern.split("/"))
+    return any(part.startswith(".") and part not in spelled for part in relpath.split("/"))
+
+
+def in_resources(config: Config, chapter: str) -> bool:
+    """Whether the notebook of ``chapter`` would lie in a ``resources`` folder, or match a ``resources`` pattern."""
+    notebook = re.sub(r"\.(md|py|ipynb)$", ".ipynb", chapter)
+    for resource in config.resources:
+        folder = resource.rstrip("/")
+        if folder and (config.root / folder).is_dir():
+            if notebook.startswith(folder + "/"):
+                return True
+        elif matches_any(notebook, (resource,)):
+            return True
+    return False
 
 
 def matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:

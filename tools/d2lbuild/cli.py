@@ -299,3 +299,54 @@ def pdf(ctx: click.Context, tab: str | None, root: Path | None) -> None:
         click.echo(f"pdf {book.tab}: {book.pdf or 'not written'} ({counts})")
     if report.errors:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("chapter", type=click.Path(path_type=Path))
+@click.option("--tab", default=None, help="The framework whose notebook to write. Default: the default tab.")
+@click.option("--force", is_flag=True, help="Overwrite an exported notebook that holds edits not synced yet.")
+@root_option
+@click.pass_context
+@reports_errors
+def edit(ctx: click.Context, chapter: Path, tab: str | None, force: bool, root: Path | None) -> None:
+    """Write build/edit/TAB/CHAPTER.ipynb: the chapter as one framework's notebook, to edit in Jupyter."""
+    from .edit import edit as run_edit
+
+    report = run_edit(_root(ctx, root), chapter, tab, force, warn=lambda line: click.echo(line, err=True))
+    state = "wrote" if report.written else "unchanged"
+    click.echo(f"{state} {report.notebook} (kernel {report.kernel}); `d2lbuild sync` writes its edits back")
+
+
+@main.command()
+@click.argument("chapters", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--tab", default=None, help="Only these tabs' notebooks (comma-separated). Default: every tab.")
+@click.option("--split", is_flag=True, help="An edited or deleted shared block becomes framework-specific instead.")
+@click.option("--from-library", "from_library", is_flag=True, help="Bring edits of d2l/*.py back to the chapter blocks they came from.")
+@root_option
+@click.pass_context
+@reports_errors
+def sync(ctx: click.Context, chapters: tuple[Path, ...], tab: str | None, split: bool, from_library: bool, root: Path | None) -> None:
+    """Write the edits of the notebooks under build/edit/ (or of the library) back into the chapters."""
+    from .sync import sync as run_sync
+
+    if from_library:
+        from .library_sync import sync_from_library
+
+        results = sync_from_library(_root(ctx, root), _tabs(tab), split)
+    else:
+        results = run_sync(_root(ctx, root), list(chapters), _tabs(tab), split)
+    for result in results:
+        for warning in result.warnings:
+            click.echo(warning, err=True)
+        if result.warnings:
+            continue
+        for note in result.notes:
+            click.echo(note)
+        for conflict in result.conflicts:
+            click.echo(conflict, err=True)
+        state = "written" if result.written else "unchanged"
+        click.echo(f"{result.chapter}: {state} ({', '.join(result.tabs)}; {result.changed_cells} cells changed)")
+    if not results:
+        click.echo("sync: nothing to sync")
+    if any(result.conflicts for result in results):
+        sys.exit(1)

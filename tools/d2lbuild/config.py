@@ -31,6 +31,8 @@ class TabLibrary:
     args_alias: tuple[tuple[str, str], ...] = ()
     alias_lines: tuple[str, ...] = ()
     reverse_alias: tuple[tuple[str, str], ...] = ()
+    alias_given: bool = False  # the section has an ``alias`` key, empty or not (d2lbook then writes a blank line)
+    fluent_given: bool = False  # the same for ``fluent_alias``
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,8 @@ class _Reader:
             args_alias=self.mapping(section, "args_alias", nested=True),
             alias_lines=self.alias_lines(section),
             reverse_alias=self.reverse_mapping(section, "reverse_alias"),
+            alias_given=self.parser.has_option(section, "alias"),
+            fluent_given=self.parser.has_option(section, "fluent_alias"),
         )
 
     def eval_value(self, tab: str, key: str) -> tuple[str, str | None]:

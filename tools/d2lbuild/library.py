@@ -51,9 +51,12 @@ def default_header(library: TabLibrary) -> str:
 
 
 def hand_written_part(existing: str | None, library: TabLibrary) -> str:
-    """Everything above the WARNING line of an existing library file, byte for byte."""
-    if existing is None or WARNING_LINE not in existing:
+    """Everything above the WARNING line of an existing library file, byte for byte; a new file gets d2lbuild's
+    header."""
+    if existing is None:
         return default_header(library)
+    if WARNING_LINE not in existing:
+        return ""  # as d2lbook: a file without the line (written by an older d2lbook, say) keeps nothing
     return existing[: existing.index(WARNING_LINE)]
 
 
@@ -99,16 +102,14 @@ def build_library(
             out.raw("\n\n")
             out.block(method.lines, method, indent="    ")
         definitions.extend(_definitions(entry, start, out.line))
-    out.raw("\n")
+    out.raw("\n")  # a library always ends with a line end (d2lbook's has none when there are no aliases)
     alias_lines = alias_definitions(library)
     if alias_lines:
         out.raw(f"\n\n{ALIAS_HEADING}\n")
-        for names, text, gap in alias_lines:
-            if gap:
-                out.raw("\n")
-            start = out.line
+        for names, text in alias_lines:
+            if text:
+                definitions.append(_alias_definition(names, text, out.line))
             out.raw(text + "\n")
-            definitions.append(_alias_definition(names, text, start))
         out.raw("\n")
     defined = {name for definition in definitions for name in definition["names"]}
     for definition in definitions:
@@ -280,24 +281,25 @@ def _alias_definition(names: list[str], text: str, line: int) -> dict:
     }
 
 
-def alias_definitions(library: TabLibrary) -> list[tuple[list[str], str, bool]]:
-    """The alias lines of the library, d2lbook's order: ``alias`` lines, a blank line, then ``a = lib.b`` and lambdas.
-
-    Each item is (names bound, line, whether a blank line goes before it).
-    """
-    lines: list[tuple[list[str], str, bool]] = []
-    for text in library.alias_lines:
-        target = text.split("=", 1)[0].strip()
-        lines.append(([target] if target.isidentifier() else [], text, False))
-    generated = [([name.removesuffix("(")], f"{name.removesuffix('(')} = {library.lib_name}.{target.removesuffix('(')}")
-                 for name, target in library.simple_alias]
-    for name, target in library.fluent_alias:
-        generated.append(([name], f"{name} = lambda x, *args, **kwargs: x.{target}(*args, **kwargs)"))
+def alias_definitions(library: TabLibrary) -> list[tuple[list[str], str]]:
+    """The lines under the alias heading (each with the names it binds), as d2lbook writes them: the ``alias``
+    lines and a blank line (when the key is there, even empty), then each ``a = lib.b``, the fluent lambdas (an
+    empty ``fluent_alias`` gives a blank line) and the args lambdas. No lines: no heading either."""
+    lines: list[tuple[list[str], str]] = []
+    given = library.alias_given or bool(library.alias_lines)
+    if given:
+        for text in library.alias_lines or ("",):
+            target = text.split("=", 1)[0].strip()
+            lines.append(([target] if target.isidentifier() else [], text))
+    lines.append(([], ""))
+    for name, target in library.simple_alias:
+        lines.append(([name.removesuffix("(")], f"{name.removesuffix('(')} = {library.lib_name}.{target.removesuffix('(')}"))
+    fluent = [([name], f"{name} = lambda x, *args, **kwargs: x.{target}(*args, **kwargs)") for name, target in library.fluent_alias]
+    lines.extend(fluent or ([([], "")] if library.fluent_given else []))
     for name, template in library.args_alias:
         body = re.sub(r"\bargs\b", "*args, **kwargs", template)
-        generated.append(([name], f"{name} = lambda x, *args, **kwargs: {body}"))
-    lines.extend((names, text, number == 0) for number, (names, text) in enumerate(generated))
-    return lines
+        lines.append(([name], f"{name} = lambda x, *args, **kwargs: {body}"))
+    return lines if len(lines) > 1 or given else []
 
 
 IDENTIFIER = re.compile(r"(?<![\w.])(?:d2l\.)?([A-Za-z_]\w*)")

@@ -131,17 +131,31 @@ def _markdown_body(lines: tuple[Line, ...], path: str, number: int | None, share
     kept = _trimmed(cell)
     texts = [line.text for line in kept]
     if path.endswith(".md"):
-        texts = markdown_layout(texts) if shared else _strip_blank(texts, True)
+        texts = markdown_layout(texts, shared)
     return tuple(text + "\n" for text in texts or [""]), tuple(_position(cell, kept, False).items())
 
 
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
+BACKTICK_FENCE = re.compile(r"^(```+) *(.*)$")
 
 
-def markdown_layout(texts: list[str]) -> list[str]:
-    """Shared Markdown laid out as d2lbook's reader gives it: prose and fenced blocks each trimmed of blank
-    lines at their ends (inside the fences too), and one blank line between them."""
-    pieces: list[list[str]] = []
+def markdown_layout(texts: list[str], shared: bool = True) -> list[str]:
+    """Markdown laid out as d2lbook gives it in a notebook.
+
+    Its reader first takes every fenced block out of the prose: the prose around is trimmed of blank lines and
+    joined to the block by one blank line before it and two after it. Shared prose (not in a tab block) is then
+    cut at its ```` ``` ```` fences once more: each piece, and the inside of each fence, trimmed and one blank line
+    apart.
+    """
+    text = "\n\n".join(_fenced_pieces(texts))
+    if shared:
+        text = "\n\n".join(_backtick_pieces(text.split("\n")))
+    return text.strip().split("\n") if text.strip() else []
+
+
+def _fenced_pieces(texts: list[str]) -> list[str]:
+    """Prose pieces (trimmed, empty ones dropped) and fenced blocks (as they are, with a line end)."""
+    pieces: list[str] = []
     prose: list[str] = []
     index = 0
     while index < len(texts):
@@ -151,34 +165,40 @@ def markdown_layout(texts: list[str]) -> list[str]:
             prose.append(texts[index])
             index += 1
             continue
-        pieces.append(prose)
-        pieces.append([texts[index], *_strip_blank(texts[index + 1 : end], True), texts[end]])
+        pieces.append("\n".join(prose).strip())
+        pieces.append("\n".join(texts[index : end + 1]) + "\n")
         prose = []
         index = end + 1
-    pieces.append(prose)
-    result: list[str] = []
-    for piece in (_strip_blank(piece, True) for piece in pieces):
-        if piece:
-            result.extend([""] if result else [])
-            result.extend(piece)
-    return result
+    pieces.append("\n".join(prose).strip())
+    return [piece for piece in pieces if piece]
+
+
+def _backtick_pieces(texts: list[str]) -> list[str]:
+    """Prose cut at ```` ``` ```` fences: trimmed prose pieces (empty ones dropped) and each fence rewritten with its
+    inside trimmed."""
+    pieces: list[str] = []
+    current: list[str] = []
+    opened: tuple[str, str] | None = None  # the open fence's backticks and info string
+    for text in texts:
+        fence = BACKTICK_FENCE.match(text)
+        if fence is None or (opened is not None and fence.group(1) != opened[0]):
+            current.append(text)
+            continue
+        body = "\n".join(current).strip()
+        if opened is None:
+            pieces.append(body)
+            opened = (fence.group(1), fence.group(2))
+        else:
+            pieces.append("\n".join([opened[0] + opened[1], body, opened[0]]).strip())
+            opened = None
+        current = []
+    body = "\n".join(current).strip()
+    pieces.append("\n".join([opened[0] + opened[1], body, opened[0]]).strip() if opened else body)
+    return [piece for piece in pieces if piece]
 
 
 def _fence_end(texts: list[str], start: int, fence: str) -> int | None:
     return next((index for index in range(start + 1, len(texts)) if texts[index] == fence), None)
-
-
-def _strip_blank(texts: list[str], trailing_spaces: bool = False) -> list[str]:
-    """``texts`` without blank lines at either end (and, if asked, without spaces after the last line)."""
-    start, end = 0, len(texts)
-    while start < end and not texts[start].strip():
-        start += 1
-    while end > start and not texts[end - 1].strip():
-        end -= 1
-    kept = texts[start:end]
-    if trailing_spaces and kept:
-        kept[-1] = kept[-1].rstrip()
-    return kept
 
 
 def _code_cell(cell: Cell, index: int) -> dict:

@@ -169,7 +169,10 @@ class BookInputs:
                 kept = [], []
             elif kept is None:
                 found: list[Warning_] = []
-                kept = saved_blocks(document, tab, self.cells(tab, path), self.formatter, found), found
+                blocks = saved_blocks(document, tab, self.cells(tab, path), self.formatter, found)
+                if not in_tab(document, tab, self.config.default_tab, code_only=True):
+                    blocks = []  # only a tab block names this tab: a notebook there, nothing for its library
+                kept = blocks, found
                 if document.content:
                     self.store.put(path, document.content, tab, *kept)
                     self.store.put_reading(path, document.content, document.warnings)
@@ -320,7 +323,16 @@ def _diff(root: Path, path: str, text: str) -> str:
     old = _read(root / path)
     if old == text:
         return ""
-    return "".join(difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), f"a/{path}", f"b/{path}"))
+    diff = difflib.unified_diff(_diff_lines(old or ""), _diff_lines(text), f"a/{path}", f"b/{path}")
+    return "".join(diff)
+
+
+def _diff_lines(text: str) -> list[str]:
+    """Lines for a diff; a last line without a line end says so, as git does."""
+    lines = text.splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
 
 
 # --- notebooks -----------------------------------------------------------------------------

@@ -111,10 +111,15 @@ def cell_block(cell: Cell, label: str | None, formatter: CodeFormatter, warnings
     if not marks:
         return None
     chosen: set[int] = set()
+    twice = False
     for mark in marks:
         extent = marked_lines(lines, mark)
         if not extent:
             warnings.append(Warning_(cell.position_of(lines[mark].number), "#@save marks nothing: no code follows it before a blank line"))
+        if mark in chosen and not twice:
+            twice = True  # once per cell
+            message = "this #@save line is saved by the #@save above it already; d2lbook would write it twice, so it is saved once"
+            warnings.append(Warning_(cell.position_of(lines[mark].number), message))
         chosen.update(extent)
     if not chosen:
         return None

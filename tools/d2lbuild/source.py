@@ -6,7 +6,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -19,8 +19,7 @@ OUTPUT_INFO = re.compile(r"^\{[^}]*\.output\b")
 FENCE = re.compile(r"^(\s*)(`{3,})(.*)$")
 TAB_MARK = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b(.*)$")
 TAB_MARK_ANY_CASE = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b", re.IGNORECASE)
-BEGIN_TAB = re.compile(r"^\s*:begin_tab:`([^`]*)`\s*$")
-END_TAB = re.compile(r"^\s*:end_tab:\s*$")
+BEGIN_TAB = re.compile(r":begin_tab:`([ *+,\-./\\\w]+)`")  # the names d2lbook takes: in backticks, right after the mark
 HELPER = "%load_ext d2lbook.tab"
 
 
@@ -43,6 +42,7 @@ class Cell:
     helper: bool = False
     has_outputs: bool = False
     named: tuple[str, ...] = ()  # the tabs a #@tab mark or :begin_tab: names explicitly (``all`` names none)
+    span: tuple[int, int] | None = None  # the chapter lines the cell owns, fences and tab markers included (.md only)
 
     @cached_property
     def text(self) -> str:
@@ -152,72 +152,149 @@ def parse_tab_names(text: str, line: int, tabs: tuple[str, ...], what: str, note
 
 
 def read_markdown(path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None, notes: Notes | None = None) -> list[Cell]:
-    """Split Markdown lines into Markdown cells (per tab block) and code cells."""
-    notes = notes if notes is not None else Notes(path, cell)
-    cells: list[Cell] = []
-    text: list[Line] = []
-    block: tuple[tuple[str, ...], bool] | None = None  # the open tab block's tabs, and whether named explicitly
-    block_start: Line | None = None
+    """Split Markdown lines into Markdown cells (per tab block) and code cells, as d2lbook splits them.
 
-    def flush(empty_block: bool = False) -> None:
-        """Close the Markdown read so far; an empty tab block still makes a cell, as in d2lbook."""
-        if any(line.text.strip() for line in text) or (empty_block and block):
-            block_tabs, named = block if block else (None, False)
-            lines = tuple(text) or (Line("", line.number),)
-            cells.append(Cell("markdown", lines, block_tabs, path, cell, named=block_tabs if named else ()))
-        text.clear()
-
+    A tab block ends at its ``:end_tab:``, at another ``:begin_tab:`` or at the next code cell: code fences are
+    code cells wherever they stand. Prose pieces of the same kind next to each other (shared prose, or blocks of
+    the same tabs) make one cell, one blank line apart.
+    """
+    reader = _MarkdownReader(path, tabs, cell, notes if notes is not None else Notes(path, cell))
     special = [index for index, line in enumerate(lines) if "``" in line.text or "_tab:" in line.text]  # fences, tab marks
-    markers = [index for index in special if ":begin_tab:" in lines[index].text or ":end_tab:" in lines[index].text]
-    last_marker = markers[-1] if markers else -1
     index = 0
     while index < len(lines):
         upcoming = bisect.bisect_left(special, index)
         if upcoming == len(special):
-            text.extend(lines[index:])  # plain prose to the end
+            reader.text.extend(lines[index:])  # plain prose to the end
             break
         if special[upcoming] > index:
-            text.extend(lines[index : special[upcoming]])
+            reader.text.extend(lines[index : special[upcoming]])
             index = special[upcoming]
         line = lines[index]
         fence = FENCE.match(line.text) if "``" in line.text else None
         if fence:
-            end = _closing_fence(lines, special[upcoming + 1 :], fence.group(2))
-            if end is None:
-                fence_text = fence.group(2)
-                notes.warn(line.number, f"code fence {fence_text} is never closed: the rest of the file is in it; add a line {fence_text}")
-                end = len(lines)
-            if CODE_INFO.match(fence.group(3).strip()):
-                flush()
-                cells.append(code_cell(path, lines[index + 1 : end], tabs, cell, notes=notes))
-            else:
-                text.extend(lines[index : end + 1])
-            index = end + 1
+            index = reader.fence(lines, index, fence, special[upcoming + 1 :])
             continue
-        tabbed = ":begin_tab:" in line.text or ":end_tab:" in line.text
-        begin, finish = (BEGIN_TAB.match(line.text), END_TAB.match(line.text)) if tabbed else (None, None)
-        if begin:
-            if block_start is not None:
-                opened = block_start.number
-                notes.warn(line.number, f":begin_tab: inside the tab block opened at line {opened}; a new block starts here")
-            flush()
-            block = parse_tab_names(begin.group(1), line.number, tabs, ":begin_tab:", notes)
-            block_start = line
-            if last_marker <= index:  # no :end_tab: or :begin_tab: below ends this block
-                notes.warn(line.number, ":begin_tab: is never closed: the rest of the file is in this block, code included; add :end_tab:")
-                text.extend(lines[index + 1 :])
-                break
-        elif finish:
-            if block_start is None:
-                notes.warn(line.number, ":end_tab: without a :begin_tab: before it; ignored")
-            else:
-                flush(empty_block=True)
-                block, block_start = None, None
+        marker = tab_marker(line.text)
+        if marker is None:
+            reader.indented_marker(line)
+            reader.text.append(line)
+        elif marker[0] == "begin":
+            reader.begin(line, marker[1])
         else:
-            text.append(line)
+            reader.end(line)
         index += 1
-    flush()
-    return cells
+    reader.close(None)
+    return reader.cells
+
+
+def tab_marker(text: str) -> tuple[str, str | None] | None:
+    """``("begin", names)`` for a line starting with ``:begin_tab:`` (names None unless in backticks right after it),
+    ``("end", None)`` for one starting with ``:end_tab:``; None for any other line."""
+    if text.startswith(":begin_tab:"):
+        names = BEGIN_TAB.match(text)
+        return "begin", names.group(1) if names else None
+    if text.startswith(":end_tab:"):
+        return "end", None
+    return None
+
+
+class _MarkdownReader:
+    """The state of ``read_markdown``: the cells so far, the prose not yet in a cell and the open tab block."""
+
+    def __init__(self, path: str, tabs: tuple[str, ...], cell: int | None, notes: Notes):
+        self.path, self.tabs, self.cell, self.notes = path, tabs, cell, notes
+        self.cells: list[Cell] = []
+        self.text: list[Line] = []
+        self.block: tuple[tuple[str, ...], bool] | None = None  # the open block's tabs and whether named explicitly
+        self.block_start: Line | None = None  # the line that opened the block (one naming no tab included)
+        self.last_kind: object = None  # what the last prose cell since the last code cell was: None, "shared" or its tabs
+
+    def fence(self, lines: list[Line], index: int, fence: re.Match, candidates: list[int]) -> int:
+        """Read the fence at ``index``; the index after it."""
+        line = lines[index]
+        end = _closing_fence(lines, candidates, fence.group(2))
+        if end is None:
+            fence_text = fence.group(2)
+            self.notes.warn(line.number, f"code fence {fence_text} is never closed: the rest of the file is in it; add a line {fence_text}")
+            end = len(lines)
+        if CODE_INFO.match(fence.group(3).strip()):
+            self.close(line)
+            code = code_cell(self.path, lines[index + 1 : end], self.tabs, self.cell, notes=self.notes)
+            self.cells.append(replace(code, span=(line.number, lines[min(end, len(lines) - 1)].number)))
+        else:
+            self.text.extend(lines[index : end + 1])
+        return end + 1
+
+    def begin(self, line: Line, names: str | None) -> None:
+        if self.block_start is not None:
+            opened = self.block_start.number
+            self.notes.warn(line.number, f":begin_tab: inside the tab block opened at line {opened}; a new block starts here")
+        self.flush(run_end=False)
+        if names is None:
+            message = ":begin_tab: names no tab in backticks (write :begin_tab:`a, b`); its block is prose of every tab"
+            self.notes.warn(line.number, message)
+            self.block = None
+        else:
+            self.block = parse_tab_names(names, line.number, self.tabs, ":begin_tab:", self.notes)
+        self.block_start = line
+
+    def end(self, line: Line) -> None:
+        if self.block_start is None:
+            self.notes.warn(line.number, ":end_tab: without a :begin_tab: before it (a code cell ends a tab block); ignored")
+        self.flush(run_end=False, closing=line if self.block_start is not None else None)
+        self.block, self.block_start = None, None
+
+    def indented_marker(self, line: Line) -> None:
+        stripped = line.text.lstrip()
+        if stripped != line.text and tab_marker(stripped):
+            self.notes.warn(line.number, f"an indented :{stripped.split(':')[1]}: mark is prose, as in d2lbook; start the line with it")
+
+    def close(self, code: Line | None) -> None:
+        """End the prose before a code cell (``code``) or the end of the file (None); an open tab block ends there."""
+        if self.block_start is not None:
+            where = f"the code cell at line {code.number}" if code else "the end of the file"
+            self.notes.warn(self.block_start.number, f":begin_tab: is never closed: its block ends at {where}; add :end_tab:")
+        self.flush(run_end=True)
+        self.block, self.block_start, self.last_kind = None, None, None
+
+    def flush(self, run_end: bool, closing: Line | None = None) -> None:
+        """Make a cell of the prose read so far. A tab block with any line in it makes one (an empty cell for a block
+        of blank lines), except that blank lines before a code cell or the end of the file do not count. The cell's
+        span runs from the ``:begin_tab:`` line, if any, to ``closing`` (its ``:end_tab:`` line), if any."""
+        lines = list(self.text)
+        self.text.clear()
+        if run_end:
+            while lines and not lines[-1].text.strip():
+                lines.pop()
+        if self.block is None:
+            if not any(line.text.strip() for line in lines):
+                return
+            kind, tabs, named = "shared", None, ()
+        else:
+            if not lines:
+                return
+            tabs, explicit = self.block
+            kind, named = tabs, tabs if explicit else ()
+        first = self.block_start.number if self.block_start is not None else lines[0].number
+        last = closing.number if closing is not None else lines[-1].number
+        if kind == self.last_kind:
+            previous = self.cells.pop()
+            lines = _trim_end(list(previous.lines)) + [Line("", previous.lines[-1].number)] + _trim_start(lines)
+            first = previous.span[0] if previous.span else first
+        self.cells.append(Cell("markdown", tuple(lines), tabs, self.path, self.cell, named=named, span=(first, last)))
+        self.last_kind = kind
+
+
+def _trim_start(lines: list[Line]) -> list[Line]:
+    while lines and not lines[0].text.strip():
+        lines = lines[1:]
+    return lines
+
+
+def _trim_end(lines: list[Line]) -> list[Line]:
+    while lines and not lines[-1].text.strip():
+        lines = lines[:-1]
+    return lines
 
 
 def _closing_fence(lines: list[Line], candidates: list[int], fence: str) -> int | None:

@@ -32,14 +32,16 @@ def has_code(document: Document) -> bool:
     return any(cell.kind == "code" and not cell.helper for cell in document.cells)
 
 
-def in_tab(document: Document, tab: str, default_tab: str) -> bool:
+def in_tab(document: Document, tab: str, default_tab: str, code_only: bool = False) -> bool:
     """Whether a section exists in ``tab``, as d2lbook decides: it has no code, or a cell or tab block names
     ``tab`` explicitly, or ``tab`` is the default tab and some code cell is for it (``#@tab all`` included).
 
-    In any other tab, ``#@tab all`` alone does not make a section exist: it has no notebook there and adds
-    nothing to that tab's library.
+    In any other tab, ``#@tab all`` alone does not make a section exist: it has no notebook there. For the
+    libraries (``code_only``) d2lbook looks at code cells only: a tab block naming a tab gives that tab a
+    notebook, but none of the section's code in its library.
     """
-    if not has_code(document) or any(tab in cell.named for cell in document.cells):
+    cells = [cell for cell in document.cells if cell.kind == "code"] if code_only else document.cells
+    if not has_code(document) or any(tab in cell.named for cell in cells):
         return True
     return tab == default_tab and any(cell.kind == "code" and not cell.helper and cell.for_tab(tab) for cell in document.cells)
 

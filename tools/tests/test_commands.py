@@ -310,3 +310,12 @@ def test_build_after_an_edit_rebuilds_both(book):
     result = run(root, "build")
     assert "d2l/torch.py: 1 definitions from 1 sections\n" in result.stdout and "notebooks: 3 written" in result.stdout
     assert "uno" in (root / "build/notebooks/pytorch/a.ipynb").read_text()
+
+
+def test_wildcards_enter_no_hidden_folder_and_resources_folders_get_no_notebooks(book):
+    config = "[build]\nindex = index\nnotebooks = *.md */*.md .hidden/*.md\nresources = img/ data\ntabs = pytorch\n"
+    files = {name: "# T\n" for name in (".github/template.md", ".hidden/spelled.md", "img/README.md", "data/notes.md", "ch/a.md")}
+    root = book(files, config=config)
+    assert run(root, "notebooks").exit_code == 0
+    made = sorted(path.relative_to(root / "build/notebooks/pytorch").as_posix() for path in (root / "build/notebooks/pytorch").rglob("*.ipynb"))
+    assert made == [".hidden/spelled.ipynb", "ch/a.ipynb", "index.ipynb"]  # a hidden folder named in full is entered

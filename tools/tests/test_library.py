@@ -25,7 +25,7 @@ def library_of(text: str, existing: str | None = None, lib: TabLibrary = LIB):
 def test_add_to_class_becomes_a_method_of_a_saved_class():
     text = "```{.python .input}\nclass M:  #@save\n    pass\n```\n\n```{.python .input}\n@d2l.add_to_class(M)  #@save\ndef go(self):\n    return 1\n```\n"
     library = library_of(text)
-    assert "class M:\n    pass\n\n    def go(self):\n        return 1\n" in library.text
+    assert library.text.endswith("class M:\n    pass\n\n    def go(self):\n        return 1\n")
     assert "add_to_class" not in library.text
 
 
@@ -50,7 +50,7 @@ def test_hand_written_header_is_kept_byte_for_byte():
     existing = header + WARNING_LINE + "\nold generated code\n"
     library = library_of("```{.python .input}\nx = 1  #@save\n```\n", existing)
     assert library.text.startswith(header + WARNING_LINE + "\n")
-    assert "old generated code" not in library.text and "x = 1\n" in library.text
+    assert "old generated code" not in library.text and library.text.endswith("\nx = 1\n")
 
 
 def test_a_name_saved_twice_stays_twice_and_warns_that_the_later_wins():
@@ -73,6 +73,29 @@ def test_layout_is_d2lbooks_blocks_one_blank_line_apart_and_aliases_at_the_end()
     library = library_of(text, lib=lib)
     generated = library.text.split(WARNING_LINE + "\n", 1)[1].split("\n\n", 1)[1]
     assert generated == "x = 1\n\ny = 2\n\n\n# Alias defined in config.ini\nnn_Module = nn.Module\n\nexp = torch.exp\n\n"
+
+
+def alias_part(lib: TabLibrary) -> str:
+    text = library_of("```{.python .input}\nx = 1  #@save\n```\n", lib=lib).text
+    return text.split("x = 1\n", 1)[1]
+
+
+def test_an_alias_key_even_empty_ends_with_a_blank_line_before_the_generated_aliases():
+    simple = (("ones", "ones"),)
+    empty_key = TabLibrary("pytorch", "d2l/torch.py", "torch", simple_alias=simple, alias_given=True)
+    assert alias_part(empty_key) == "\n\n# Alias defined in config.ini\n\n\nones = torch.ones\n\n"
+    no_key = TabLibrary("pytorch", "d2l/torch.py", "torch", simple_alias=simple)
+    assert alias_part(no_key) == "\n\n# Alias defined in config.ini\n\nones = torch.ones\n\n"
+    empty_fluent = TabLibrary("pytorch", "d2l/torch.py", "torch", simple_alias=simple, fluent_given=True)
+    assert alias_part(empty_fluent) == "\n\n# Alias defined in config.ini\n\nones = torch.ones\n\n\n"
+    assert alias_part(LIB) == ""  # nothing to alias: no heading
+
+
+def test_an_existing_library_without_the_warning_line_keeps_nothing_above_it():
+    older = "# This file is generated automatically through:\n#    d2lbook build lib\n\nimport os\n"
+    library = library_of("```{.python .input}\nx = 1  #@save\n```\n", older)
+    assert library.text.startswith(WARNING_LINE + "\n")
+    assert library_of("```{.python .input}\nx = 1  #@save\n```\n").text.startswith('"""The d2l library for pytorch')
 
 
 def test_index_records_positions_uses_and_a_source_map():
@@ -99,8 +122,9 @@ def test_alias_lines():
         args_alias=(("astype", "tf.cast(x, args)"),),
         alias_lines=("normal = lambda m, s, shape: tf.random.normal(shape, m, s)",),
     )
-    assert [text for _, text, _ in alias_definitions(lib)] == [
+    assert [text for _, text in alias_definitions(lib)] == [
         "normal = lambda m, s, shape: tf.random.normal(shape, m, s)",
+        "",
         "zeros = tf.zeros",
         "tensor = tf.constant",
         "numpy = lambda x, *args, **kwargs: x.numpy(*args, **kwargs)",
@@ -114,5 +138,5 @@ def test_add_to_class_grows_a_class_of_an_earlier_section():
     first = "```{.python .input}\nclass Vocab:  #@save\n    pass\n```\n"
     later = "```{.python .input}\n@d2l.add_to_class(d2l.Vocab)  #@save\ndef encode(self, text):\n    return list(text)\n```\n"
     library = build_library(blocks_of(first, "a.md") + blocks_of(later, "b.md"), LIB, None, 2)
-    assert "class Vocab:\n    pass\n\n    def encode(self, text):\n        return list(text)\n" in library.text
+    assert library.text.endswith("class Vocab:\n    pass\n\n    def encode(self, text):\n        return list(text)\n")
     assert library.index["definitions"][0]["methods"] == [{"name": "encode", "path": "b.md", "line": 3, "cell": None}]

@@ -56,6 +56,12 @@ def test_several_marks_in_a_cell_make_one_block_with_the_blank_lines_between():
     assert block.names == ("f", "g")
 
 
+def test_marks_in_a_row_save_each_line_once_and_warn_where_d2lbook_writes_lines_twice():
+    found, warnings = blocks_and_warnings(cell('HUB = {}  #@save\nHUB["a"] = 1  #@save\nHUB["b"] = 2  #@save\n'))
+    assert [block.text for block in found] == ['HUB = {}\nHUB["a"] = 1\nHUB["b"] = 2']
+    assert warnings == ["ch.md:3: warning: this #@save line is saved by the #@save above it already; d2lbook would write it twice, so it is saved once"]
+
+
 def test_a_statement_continued_at_column_0_is_kept_whole_with_a_warning():
     code = "CONFIG = dict(  #@save\n    a=1,\n)\n\nTEXT = '''  #@save\nnot code\n'''\n\nother = 2\n"
     (block,), warnings = blocks_and_warnings(cell(code))

@@ -75,7 +75,9 @@ def read_with_notes(text: str):
     [
         ("a\n```{.python .input}\nx = 1\n", "ch.md:2", "never closed"),
         ("a\n````{.python .input}\nx = 1\n```\n", "ch.md:2", "never closed"),
-        (":begin_tab:`mxnet`\ntext\n", "ch.md:1", "never closed"),
+        (":begin_tab:`mxnet`\ntext\n", "ch.md:1", "never closed: its block ends at the end of the file"),
+        (":begin_tab: `mxnet`\ntext\n:end_tab:\n", "ch.md:1", "names no tab in backticks"),
+        ("  :begin_tab:`mxnet`\ntext\n", "ch.md:1", "an indented :begin_tab: mark is prose"),
         (":begin_tab:`mxnet`\n:begin_tab:`pytorch`\n:end_tab:\n", "ch.md:2", "inside the tab block"),
         ("text\n:end_tab:\n", "ch.md:2", "without a :begin_tab:"),
         (":begin_tab:`jax`\nx\n:end_tab:\n", "ch.md:1", "unknown tab 'jax'"),
@@ -97,14 +99,43 @@ def test_unclosed_code_fence_makes_the_rest_of_the_file_that_cell():
     assert cells[-1] == ("code", "x = 1\n\ny = 2", ("mxnet",))
 
 
-def test_nested_begin_tab_starts_a_new_block_and_a_stray_end_tab_is_ignored():
+def test_nested_begin_tab_starts_a_new_block_and_a_stray_end_tab_only_cuts_the_prose():
     cells, _ = read_with_notes(":begin_tab:`mxnet`\nm\n:begin_tab:`pytorch`\np\n:end_tab:\nshared\n:end_tab:\nmore\n")
-    assert cells == [("markdown", "m", ("mxnet",)), ("markdown", "p", ("pytorch",)), ("markdown", "shared\nmore", None)]
+    assert cells == [("markdown", "m", ("mxnet",)), ("markdown", "p", ("pytorch",)), ("markdown", "shared\n\nmore", None)]
 
 
-def test_unclosed_tab_block_runs_to_the_end_and_takes_code_fences_as_prose():
-    cells, _ = read_with_notes("a\n\n:begin_tab:`pytorch`\np\n```{.python .input}\nx = 1\n```\n")
-    assert cells == [("markdown", "a\n", None), ("markdown", "p\n```{.python .input}\nx = 1\n```", ("pytorch",))]
+def test_a_tab_block_ends_at_a_code_cell_whose_code_stays_code():
+    text = "a\n\n:begin_tab:`pytorch`\np\n\n```{.python .input}\n#@tab pytorch\nx = 1  #@save\n```\n\nafter\n"
+    cells, warnings = read_with_notes(text)
+    assert cells == [
+        ("markdown", "a\n", None),
+        ("markdown", "p", ("pytorch",)),
+        ("code", "x = 1  #@save", ("pytorch",)),
+        ("markdown", "\nafter", None),
+    ]
+    assert warnings == ["ch.md:3: warning: :begin_tab: is never closed: its block ends at the code cell at line 6; add :end_tab:"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tabs"),
+    [
+        (":begin_tab:`pytorch`\n:end_tab:\n", []),  # no line in the block: no cell
+        (":begin_tab:`pytorch`\n\n:end_tab:\n", [("pytorch",)]),  # a blank line: an empty cell
+        (":begin_tab:`tensorflow`\n\n:begin_tab:`pytorch`\np\n:end_tab:\n", [("tensorflow",), ("pytorch",)]),
+        (":begin_tab:`pytorch`\n\n\n```{.python .input}\n#@tab all\nx = 1\n```\n", [TABS]),  # blank lines before code
+        (":begin_tab: `pytorch`\np\n:end_tab:\n", [None]),  # no backticks right after the mark: prose of every tab
+        ("  :begin_tab:`pytorch`\np\n  :end_tab:\n", [None]),  # indented: prose
+        (":begin_tab:`pytorch` and more\np\n:end_tab: and more\n", [("pytorch",)]),
+    ],
+)
+def test_which_tab_blocks_make_a_cell(text, tabs):
+    cells, _ = read_with_notes(text)
+    assert [cell_tabs for _, _, cell_tabs in cells] == tabs
+
+
+def test_pieces_of_the_same_kind_make_one_cell_one_blank_line_apart():
+    cells, _ = read_with_notes(":begin_tab:`pytorch`\np\n\n:end_tab:\n:begin_tab:`pytorch`\n\nq\n:end_tab:\na\n:end_tab:\nb\n")
+    assert cells == [("markdown", "p\n\nq", ("pytorch",)), ("markdown", "a\n\nb", None)]
 
 
 def test_unknown_tab_names_are_dropped_and_a_cell_of_no_known_tab_is_in_none():

@@ -17,7 +17,8 @@ from .settings import font_installed
 from .sphinx_ext import MARK
 
 # What TeX needs, and the Debian package that brings it.
-TEX_TOOLS = (("xelatex", "texlive-xetex"), ("latexmk", "latexmk"), ("rsvg-convert", "librsvg2-bin"), ("kpsewhich", "texlive-base"))
+TEX_TOOLS = (("xelatex", "texlive-xetex"), ("latexmk", "latexmk"), ("rsvg-convert", "librsvg2-bin"), ("kpsewhich", "texlive-base"),
+             ("fc-list", "fontconfig"))
 TEX_FILES = (("tabulary.sty", "texlive-latex-extra"), ("fncychap.sty", "texlive-latex-extra"), ("fontspec.sty", "texlive-xetex"),
              ("capt-of.sty", "texlive-latex-extra"), ("needspace.sty", "texlive-latex-extra"), ("framed.sty", "texlive-latex-recommended"))
 CJK_FILES = (("xeCJK.sty", "texlive-lang-chinese"),)

@@ -1,0 +1,15 @@
+#################   WARNING   ################
+# The below part is generated automatically through:
+#    d2lbook build lib
+# Don't edit it directly
+
+def size(x):
+    """Defined in :numref:`sec_unclosed`"""
+    return len(x)
+
+
+# Alias defined in config.ini
+
+ones = np.ones
+zeros = np.zeros
+
