@@ -25,7 +25,14 @@ $(VENV)/.installed-html: tools/pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,html,browser]' --config-settings editable_mode=compat
 	touch $@
 
-tools-html: $(VENV)/.installed-html
+# axe-core, the browser test's accessibility checker, from the npm registry (pinned; skipped without npm).
+AXE_VERSION := 4.14.1
+AXE := build/node/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --prefix build/node --no-audit --no-fund --no-save --loglevel=error axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the browser test's accessibility checks will be skipped"; fi
+
+tools-html: $(VENV)/.installed-html $(AXE)
 
 # The Jupyter contents manager that opens chapters as notebooks: an optional extra.
 $(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
@@ -74,7 +81,7 @@ test-slow: tools tools-html
 
 # real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
 # output: CI runs them, the unit suite does not
-test-books: tools
+test-books: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first

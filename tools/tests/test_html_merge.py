@@ -255,7 +255,7 @@ two
     text = converted.text
     assert text.startswith("(sec_title)=\n# Title\n")
     assert "{numref}`sec_other`, {ref}`sec_other`, {eq}`eq_a`, {cite:p}`A.1,B.2`, {cite:t}`A.1` and {cite:p}`B.2`" in text
-    assert "```{figure} ../img/a.svg\n:width: 300px\n:height: 100px\n:name: fig_a\n\nA figure.\n```" in text
+    assert "```{figure} ../img/a.svg\n:alt: A figure.\n:width: 300px\n:height: 100px\n:name: fig_a\n\nA figure.\n```" in text
     assert "$$a = b$$ (eq_a)" in text
     assert "```{toctree}\n:maxdepth: 2\n:numbered:\n\none\ntwo\n```" in text
     assert "```{eval-rst}\n.. note:: rst\n```" in text
@@ -297,7 +297,6 @@ def test_site_pages_follow_the_toc_and_only_changed_pages_are_rewritten(tmp_path
     plots.write_text(plots.read_text().replace("Plots show", "Plots display"))
     build_notebooks(root)
     assert sorted(write_site(root).written) == [
-        "_extra/chapter-sources/chapter_start/plots.md",
         "_extra/notebooks/mxnet/chapter_start/plots.ipynb",
         "_extra/notebooks/pytorch/chapter_start/plots.ipynb",
         "_extra/notebooks/tensorflow/chapter_start/plots.ipynb",
@@ -358,7 +357,7 @@ over two lines.](../img/b.svg)
     assert "```{table} Numbers by decade\n:name: tab_x\n\n|a|b|\n|-|-|\n|1|2|\n```" in text
     assert "The theorem reads\n\n$$\\int_0^x f = F(x)$$ (eq_ftc)\n\nand also" in text
     assert "\n\n$$f(x) = 1$$ (eq_one)\n" in text
-    assert "```{figure} ../img/b.svg\n:name: fig_b\n\nA caption over two lines.\n```" in text
+    assert "```{figure} ../img/b.svg\n:alt: A caption over two lines.\n:name: fig_b\n\nA caption over two lines.\n```" in text
     assert converted.labels == [("tab_x", 4), ("fig_b", 18)]
     assert converted.equations == [("eq_ftc", 12), ("eq_one", 14)]
 
@@ -413,8 +412,12 @@ def test_unchanged_pages_come_from_the_cache_only_while_their_files_exist(tmp_pa
     next(c for c in notebook["cells"] if c["cell_type"] == "code")["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]
     evaluated.parent.mkdir(parents=True)
     evaluated.write_text(json.dumps(notebook))
-    assert write_site(root).written == ["chapter_start/plots.md"]
+    # the page and the notebook readers download, which keeps the outputs and names Jupyter's standard kernel
+    assert write_site(root).written == ["_extra/notebooks/tensorflow/chapter_start/plots.ipynb", "chapter_start/plots.md"]
     assert "ran" in page.read_text()
+    published = json.loads((root / "build/site/_extra/notebooks/tensorflow/chapter_start/plots.ipynb").read_text())
+    assert next(c for c in published["cells"] if c["cell_type"] == "code")["outputs"][0]["text"] == "ran\n"
+    assert published["metadata"]["kernelspec"]["name"] == "python3"
 
 
 def test_a_missing_image_is_a_warning_and_a_placeholder_until_the_image_appears(tmp_path: Path):
@@ -533,21 +536,21 @@ def test_files_served_as_they_are_are_copied_when_what_they_come_from_changed(tm
     report = write_site(root)
     extra, out = root / "build/site/_extra", root / "build/html"
     stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in report.extra.items()}
-    assert "notebooks/tensorflow/chapter_start/plots.ipynb" in stamps and "chapter-sources/chapter_start/plots.md" in stamps
+    assert "notebooks/tensorflow/chapter_start/plots.ipynb" in stamps and "notebooks/pytorch/chapter_start/tensors.ipynb" in stamps
     assert sorted(sync_extra(extra, out, stamps)) == sorted(stamps)
     assert sync_extra(extra, out, stamps) == []
-    (out / "chapter-sources/chapter_start/plots.md").unlink()
-    assert sync_extra(extra, out, stamps) == ["chapter-sources/chapter_start/plots.md"]
+    (out / "notebooks/pytorch/chapter_start/plots.ipynb").unlink()
+    assert sync_extra(extra, out, stamps) == ["notebooks/pytorch/chapter_start/plots.ipynb"]
     plots = root / "chapter_start/plots.md"
     plots.write_text(plots.read_text().replace("zebra", "zebu"))  # same size: only the digest tells
     build_notebooks(root)
     stamps = {relpath.removeprefix("_extra/"): stamp for relpath, stamp in write_site(root).extra.items()}
     copied = sync_extra(extra, out, stamps)
-    assert "chapter-sources/chapter_start/plots.md" in copied and "chapter-sources/chapter_start/tensors.md" not in copied
-    assert "zebu" in (out / "chapter-sources/chapter_start/plots.md").read_text()
-    del stamps["chapter-sources/chapter_start/plots.md"]
+    assert "notebooks/pytorch/chapter_start/plots.ipynb" in copied and "notebooks/pytorch/chapter_start/tensors.ipynb" not in copied
+    assert "zebu" in (out / "notebooks/pytorch/chapter_start/plots.ipynb").read_text()
+    del stamps["notebooks/pytorch/chapter_start/plots.ipynb"]
     sync_extra(extra, out, stamps)
-    assert not (out / "chapter-sources/chapter_start/plots.md").exists()
+    assert not (out / "notebooks/pytorch/chapter_start/plots.ipynb").exists()
 
 
 def test_mathjax_is_copied_once_and_its_absence_is_one_line(tmp_path: Path, monkeypatch):
@@ -588,3 +591,37 @@ def test_the_site_follows_the_order_notebooks_recorded_and_needs_it(tmp_path: Pa
     assert write_site(root).pages == ["index.md", "b.md", "a.md"]
     build_notebooks(root)
     assert write_site(root).pages == ["index.md", "a.md", "b.md"]
+
+
+def test_framework_specific_prose_and_code_in_a_row_make_one_tab_set(book):
+    page = page_of(book, """\
+        # Title
+
+        ```{.python .input}
+        #@tab pytorch
+        import torch
+        ```
+
+        ```{.python .input}
+        #@tab tensorflow
+        import tensorflow as tf
+        ```
+
+        :begin_tab:`pytorch`
+        Torch words.
+        :end_tab:
+
+        :begin_tab:`mxnet`
+        MXNet words.
+        :end_tab:
+
+        Shared again.
+        """)
+    kinds = [type(block).__name__ for block in page.blocks]
+    assert kinds == ["Prose", "TabSet", "Prose"]
+    parts = dict(page.blocks[1].parts)
+    assert page.blocks[1].kind == "code"
+    assert [type(block).__name__ for block in parts["pytorch"]] == ["Code", "Prose"]
+    assert [type(block).__name__ for block in parts["tensorflow"]] == ["Code"]
+    assert [type(block).__name__ for block in parts["mxnet"]] == ["Prose"]
+    assert "Not available" not in rendered(page)

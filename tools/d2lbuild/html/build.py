@@ -1,12 +1,12 @@
-"""``d2lbuild html``: notebooks brought up to date, the site's MyST sources written, then Sphinx."""
+"""``d2lbuild html``: libraries and notebooks brought up to date, the site's MyST sources written, then Sphinx."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pipeline import BUILD_DIR, build_notebooks
-from .publish import install_mathjax, sync_extra
+from ..pipeline import BUILD_DIR, build
+from .publish import install_mathjax, prune_unserved, restore_buildinfo, stash_buildinfo, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
 from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
 
@@ -21,7 +21,7 @@ class HtmlReport:
 
 def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> HtmlReport:
     """Build build/html (or, without sphinx, only the sources in build/site)."""
-    build_notebooks(root)
+    build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     site = write_site(root)
     if not sphinx:
         return HtmlReport(site, None)
@@ -31,7 +31,12 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
     prefix = EXTRA_DIR + "/"
     sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})
     pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
-    result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    restore_buildinfo(out)
+    try:
+        result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)
+    finally:
+        stash_buildinfo(out)
+    prune_unserved(out)
     result.warnings = chapter_warnings(result.warnings, site.sources, SITE_DIR + "/")
     return HtmlReport(site, result)
 

@@ -13,6 +13,7 @@ IMAGE = re.compile(r"^\s*!\[(?P<caption>.*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")
 IMAGE_START = re.compile(r"^\s*!\[")
 TABLE_CAPTION = re.compile(r"^:(?![a-z_]+:`)(?P<caption>[^:].*)$")
 EQUATION_LABEL = re.compile(r"^(?P<math>.*\$\$)\s*:eqlabel:`(?P<label>[^`]+)`\s*$")
+CURRENT_MODULE = re.compile(r"^\s*\.\. (?:py:)?currentmodule::")
 FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$")
 # d2lbook's slide marks, (**text**) and [**text**]: the page shows the bold text without the brackets.
 SLIDE_MARK = re.compile(r"[(\[](\*\*(?:(?!\*\*).)+\*\*)[)\]](?!\()", re.DOTALL)
@@ -52,11 +53,23 @@ class _Figure:
     options: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
+        alt = f":alt: {alt_text(self.caption, self.src)}"
         if not self.caption and "name" not in self.options:
             head = f"```{{image}} {self.src}"
-            return "\n".join([head, *(f":{k}: {v}" for k, v in self.options.items() if k != "name"), "```"])
-        options = [f":{key}: {value}" for key, value in self.options.items()]
+            return "\n".join([head, alt, *(f":{k}: {v}" for k, v in self.options.items() if k != "name"), "```"])
+        options = [alt] + [f":{key}: {value}" for key, value in self.options.items()]
         return "\n".join([f"```{{figure}} {self.src}", *options, "", self.caption, "```"])
+
+
+def alt_text(caption: str, src: str) -> str:
+    """An image's alternative text: its caption as plain text (roles, math and markup left out), else its file's name in words."""
+    text = re.sub(r"\{\w+\}`([^`]*)`|:\w+:`([^`]*)`", lambda m: m.group(1) or m.group(2) or "", caption)
+    text = re.sub(r"\$+([^$]*)\$+", r"\1", text)
+    text = re.sub(r"\]\([^)]*\)|[*_`#\[\]]|<[^>]+>", "", text)
+    text = " ".join(text.split())
+    if not text:
+        text = re.sub(r"[-_]+", " ", src.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip() or "image"
+    return text
 
 
 class _Converter:
@@ -164,6 +177,9 @@ class _Converter:
         body = [line.text for line in lines[index + 1 : end]]
         if info == "toc":
             self.put(self.toctree(run, body))
+            return end + 1
+        if info == "eval_rst" and all(not line.strip() or CURRENT_MODULE.match(line) for line in body):
+            self.put("")  # the API pages name each tab's module themselves: nothing to show
             return end + 1
         if info == "eval_rst":
             self.result.bibliography |= any(".. bibliography::" in line for line in body)

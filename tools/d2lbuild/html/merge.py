@@ -41,7 +41,7 @@ class Code:
 class TabSet:
     """One framework-specific part: for each tab, its blocks (empty: the tab has nothing here)."""
 
-    kind: str  # "prose" or "code"
+    kind: str  # "code" when some tab has code here, else "prose"
     parts: tuple[tuple[str, tuple[Prose | Code, ...]], ...]
 
 
@@ -174,26 +174,20 @@ def fence_starts(chapter_lines) -> dict[int, int]:
 
 
 def _group(keys: list[tuple], items: dict[str, dict[tuple, _Item]], tabs: tuple[str, ...]) -> list[Block]:
-    """Shared items become blocks of their own; runs of framework-specific items of one kind, one tab set."""
+    """Shared items become blocks of their own; each run of framework-specific items (prose and code), one tab set."""
     blocks: list[Block] = []
     run: list[tuple] = []
-    run_kind = ""
     for key in keys:
         present = {tab: items[tab][key] for tab in tabs if key in items[tab]}
-        kind = next(iter(present.values())).kind
         if _shared(present, tabs):
             if run:
-                blocks.append(_tab_set(run_kind, run, items, tabs))
+                blocks.append(_tab_set(run, items, tabs))
                 run = []
             _append_shared(blocks, present[tabs[0]])
             continue
-        if run and kind != run_kind:
-            blocks.append(_tab_set(run_kind, run, items, tabs))
-            run = []
         run.append(key)
-        run_kind = kind
     if run:
-        blocks.append(_tab_set(run_kind, run, items, tabs))
+        blocks.append(_tab_set(run, items, tabs))
     return blocks
 
 
@@ -212,16 +206,17 @@ def _append_shared(blocks: list[Block], item: _Item) -> None:
         blocks.append(Prose(tuple(item.lines)))
 
 
-def _tab_set(kind: str, keys: list[tuple], items: dict[str, dict[tuple, _Item]], tabs: tuple[str, ...]) -> TabSet:
+def _tab_set(keys: list[tuple], items: dict[str, dict[tuple, _Item]], tabs: tuple[str, ...]) -> TabSet:
     parts = []
     for tab in tabs:
         blocks: list[Block] = []
         for key in keys:
             item = items[tab].get(key)
-            if item is not None and item.kind == kind:
+            if item is not None:
                 _append_shared(blocks, item)
         parts.append((tab, tuple(_trim(blocks))))
-    return TabSet(kind, tuple(parts))
+    kinds = {items[tab][key].kind for tab in tabs for key in keys if key in items[tab]}
+    return TabSet("code" if "code" in kinds else "prose", tuple(parts))
 
 
 def _trim(blocks: list[Block]) -> list[Block]:
@@ -232,6 +227,11 @@ def _trim(blocks: list[Block]) -> list[Block]:
             lines.pop(0)
         blocks[0] = Prose(tuple(lines))
     return blocks
+
+
+def has_code(page: Page) -> bool:
+    """Whether any tab of the page shows code."""
+    return any(isinstance(block, Code) or (isinstance(block, TabSet) and block.kind == "code") for block in page.blocks)
 
 
 def _number(value) -> int:

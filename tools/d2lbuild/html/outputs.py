@@ -16,6 +16,9 @@ ORDER = ("image/svg+xml", "image/png", "image/jpeg", "image/gif", "text/html", "
 SaveImage = Callable[[str, bytes], str]
 
 
+OUTPUT_ALT = "Figure drawn by the code above"
+
+
 def render_outputs(outputs, save_image: SaveImage) -> str:
     """MyST for a cell's outputs, in order; consecutive streams of one kind are joined like Jupyter does."""
     parts: list[str] = []
@@ -47,7 +50,7 @@ def _rich(data: dict, save_image: SaveImage) -> str:
             payload = value.encode() if mime == "image/svg+xml" else _decode(value)
             if payload is None:
                 continue
-            return f"```{{image}} {save_image(IMAGE_TYPES[mime], payload)}\n:class: output-image\n```"
+            return f"```{{image}} {save_image(IMAGE_TYPES[mime], payload)}\n:class: output-image\n:alt: {OUTPUT_ALT}\n```"
         if mime == "text/html":
             return _fenced("{raw} html", value, "")
         if mime == "text/latex":

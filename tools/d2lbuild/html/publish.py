@@ -1,9 +1,10 @@
-"""Files the site serves as they are, put in build/html beside Sphinx's pages: downloads, sources, MathJax.
+"""Files the site serves as they are, put in build/html beside Sphinx's pages: downloads, MathJax.
 
 Sphinx's own copying (``html_extra_path``) compares every file byte for byte on every build. Here each
-file comes with the digest of what it was made from (its page's inputs, or its content), and a record in
-build/html says which digest each copy has: a file is copied when its digest changed or its copy is
-missing, and copies of files no longer in the site are removed.
+file comes with the digest of what it was made from (its page's inputs, or its content), and a record beside
+build/html (in build/html-state, so that build/html holds only what a web server serves) says which
+digest each copy has: a file is copied when its digest changed or its copy is missing, and copies of
+files no longer in the site are removed.
 """
 
 from __future__ import annotations
@@ -18,16 +19,23 @@ from ..fsutil import write_atomic, write_if_changed
 
 MATHJAX_DISTRIBUTION = "django-static-mathjax"  # MathJax 3's files, as a wheel without dependencies
 MATHJAX_FOLDER = "mathjax/static/mathjax/es5"
-# What tex-mml-chtml.js loads (TeX extensions, CHTML fonts, menu, speech): the other combined builds are left out.
-MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors")
+# The loader and the parts the site's configuration loads (TeX and its extensions, CHTML and its fonts, MathML for
+# screen readers), and what tex-mml-chtml.js loads for a book that points mathjax_path at it: the other
+# combined builds are left out.
+MATHJAX_PARTS = ("startup.js", "core.js", "output/chtml.js", "tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors")
 MATHJAX_TARGET = "_static/mathjax"
 MATHJAX_STAMP = ".d2lbuild-mathjax.json"
 EXTRA_RECORD = ".d2lbuild-extra.json"
 
 
+def state_dir(out: Path) -> Path:
+    """Where the records of what was copied into ``out`` are kept: beside it, so that ``out`` is only what is served."""
+    return out.parent / f"{out.name}-state"
+
+
 def sync_extra(extra: Path, out: Path, stamps: dict[str, str]) -> list[str]:
     """Copy the files of ``extra`` (paths relative to it -> digests) into ``out``; return the paths copied."""
-    record_path = out / EXTRA_RECORD
+    record_path = state_dir(out) / EXTRA_RECORD
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -67,13 +75,53 @@ def install_mathjax(out: Path, source: Path | None = None) -> bool:
         if path.is_file()
     )
     stamp = json.dumps({"source": str(source), "files": {name: (source / name).stat().st_size for name in files}}, sort_keys=True)
-    target = out / MATHJAX_TARGET
-    if (target / MATHJAX_STAMP).is_file() and (target / MATHJAX_STAMP).read_text(encoding="utf-8") == stamp:
+    target, stamp_path = out / MATHJAX_TARGET, state_dir(out) / MATHJAX_STAMP
+    if stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp:
         if all((target / name).is_file() for name in files):
             return False
     if target.exists():
         shutil.rmtree(target)
     for name in files:
         write_atomic(target / name, (source / name).read_bytes())
-    write_if_changed(target / MATHJAX_STAMP, stamp)
+    write_if_changed(stamp_path, stamp)
     return True
+
+
+# What the theme copies into _static that no page loads: source maps, the icon script the site's layout leaves out
+# (its icons come from the theme's icon font), the theme's template macros; and Sphinx's empty sources folder
+# and the state earlier versions kept in the published folder.
+UNSERVED = ("_static/**/*.map", "_static/scripts/fontawesome.js", "_static/webpack-macros.html", ".d2lbuild-extra.json",
+            "_static/mathjax/.d2lbuild-mathjax.json")
+UNSERVED_FOLDERS = (".doctrees", "_sources")
+
+
+def prune_unserved(out: Path) -> list[str]:
+    """Remove from the published folder what no page uses; return the paths removed."""
+    removed = []
+    for pattern in UNSERVED:
+        for path in sorted(out.glob(pattern)):
+            if path.is_file():
+                path.unlink()
+                removed.append(path.relative_to(out).as_posix())
+    for name in UNSERVED_FOLDERS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+            removed.append(name)
+    return removed
+
+
+BUILDINFO = ".buildinfo"  # Sphinx's record of the configuration its pages were written with, read from the output folder
+
+
+def restore_buildinfo(out: Path) -> None:
+    """Put Sphinx's record back into the output folder for the build, so that unchanged pages are not written again."""
+    kept = state_dir(out) / BUILDINFO
+    if kept.is_file() and out.is_dir():
+        write_atomic(out / BUILDINFO, kept.read_bytes())
+
+
+def stash_buildinfo(out: Path) -> None:
+    """Move Sphinx's record out of the published folder after the build."""
+    if (out / BUILDINFO).is_file():
+        write_atomic(state_dir(out) / BUILDINFO, (out / BUILDINFO).read_bytes())
+        (out / BUILDINFO).unlink()

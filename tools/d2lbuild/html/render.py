@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..notebook import DISPLAY_NAMES
 from .markup import Converted, to_myst
-from .merge import Code, Page, Prose, TabSet
+from .merge import Code, Page, Prose, TabSet, has_code
 from .outputs import SaveImage, render_outputs
 
 SYNC_GROUP = "framework"
@@ -22,6 +22,7 @@ class PageLinks:
 
     notebooks: tuple[tuple[str, str], ...]
     edit: str | None = None
+    services: tuple[tuple[str, str, str], ...] = ()  # (tab, label, URL): "Open in Colab" and the like
 
 
 @dataclass
@@ -44,7 +45,8 @@ def render_page(page: Page, links: PageLinks, save_image: SaveImage, numbered_to
     """The MyST text of a page, the chapter line of each of its lines, and the labels and references of its prose."""
     rendered = RenderedPage("", options=(numbered_toc, citations))
     lines = _joined([_block(block, rendered, save_image) for block in page.blocks])
-    head = _numbered("\n\n".join(_notes(page) + [_links_html(links)]), 0)
+    code = has_code(page)
+    head = _numbered("\n\n".join(_notes(page, code) + [_links_html(links, page.tabs, code)]), 0)
     at = _after_title([text for text, _ in lines])
     lines = _stripped(lines[:at] + [("", 0)] + head + [("", 0)] + lines[at:])
     rendered.text = "\n".join(text for text, _ in lines) + "\n"
@@ -110,9 +112,11 @@ def _code(code: Code, save_image: SaveImage) -> str:
 
 
 def _tab_set(tab_set: TabSet, rendered: RenderedPage, save_image: SaveImage) -> Numbered:
+    bodies = [(tab, _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])) for tab, blocks in tab_set.parts]
+    if not any(body for _, body in bodies):
+        return []  # nothing to show in any tab (d2l-en's per-tab currentmodule blocks)
     items: list[Numbered] = []
-    for tab, blocks in tab_set.parts:
-        body = _joined([_block(block, rendered, save_image, in_tab=True) for block in blocks])
+    for tab, body in bodies:
         first = next((number for _, number in body if number), 0)
         if not body:
             text = f'<p class="d2l-not-available">Not available in {html.escape(display_name(tab))}.</p>'
@@ -141,13 +145,20 @@ def _rubrics(lines: Numbered) -> Numbered:
     return result
 
 
-def _notes(page: Page) -> list[str]:
+def _notes(page: Page, code: bool) -> list[str]:
+    """A note about tabs without this section; on pages with code, one line per framework that was not run,
+    shown while that framework is selected."""
     notes = []
     if page.missing:
         names = _names(page.missing)
         notes.append(f"```{{note}}\nThis section has no {names} version; its code is shown for {_names(page.tabs)}.\n```")
-    if page.not_run:
-        notes.append(f"```{{note}}\nThe {_names(page.not_run)} code of this section was not run: it is shown without outputs.\n```")
+    if page.not_run and code:
+        lines = [
+            f'<p class="d2l-not-run" data-framework="{tab}"{"" if tab == page.tabs[0] else " hidden"}>'
+            f"The {html.escape(display_name(tab))} code of this section was not run: it is shown without outputs.</p>"
+            for tab in page.not_run
+        ]
+        notes.append("```{raw} html\n" + "\n".join(lines) + "\n```")
     return notes
 
 
@@ -156,14 +167,25 @@ def _names(tabs) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _links_html(links: PageLinks) -> str:
-    anchors = [
-        f'<a class="d2l-notebook-link" data-framework="{tab}" href="{html.escape(url)}" download>'
-        f"Download notebook ({html.escape(display_name(tab))})</a>"
-        for tab, url in links.notebooks
-    ]
+def _links_html(links: PageLinks, tabs: tuple[str, ...], code: bool) -> str:
+    """The notebook and service links of the selected framework (on pages with code), and the edit link."""
+    first = tabs[0] if tabs else None
+    anchors = []
+    if code:
+        anchors += [
+            f'<a class="d2l-notebook-link" data-framework="{tab}" href="{html.escape(url)}" download{"" if tab == first else " hidden"}>'
+            f"Download notebook ({html.escape(display_name(tab))})</a>"
+            for tab, url in links.notebooks
+        ]
+        anchors += [
+            f'<a class="d2l-service-link" data-framework="{tab}" href="{html.escape(url)}"{"" if tab == first else " hidden"}>'
+            f"{html.escape(label)} ({html.escape(display_name(tab))})</a>"
+            for tab, label, url in links.services
+        ]
     if links.edit:
         anchors.append(f'<a class="d2l-edit-link" href="{html.escape(links.edit)}">Edit source</a>')
+    if not anchors:
+        return ""
     return "```{raw} html\n<div class=\"d2l-page-links\">\n" + "\n".join(anchors) + "\n</div>\n```"
 
 

@@ -25,18 +25,23 @@ from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import digest, write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
+from ..workspace import resource_files
+from .api import API_FILE, api_json
 from .markup import Converted, Reference, citation_keys, reference_label
 from .merge import Line, Page, Prose, SectionNotebooks, merge
 from .outputs import image_name
+from .published import Service, for_service, published, services
+from .published import dumps as notebook_text
 from .render import PageLinks, display_name, render_page
 
 SITE_DIR = f"{BUILD_DIR}/site"
 OUTPUTS_DIR = "_outputs"
 EXTRA_DIR = "_extra"
 NOTEBOOKS_URL = "notebooks"
-SOURCES_URL = "chapter-sources"
 CACHE_NAME = ".pages.json"
 STATIC_DIR = "static"
+TEMPLATES_DIR = "_templates"
+TEMPLATES = ("layout.html", "search-button-field.html", "sidebar-nav-bs.html")  # the theme's page, search button and sidebar
 LINKED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.IGNORECASE)
 BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
@@ -51,6 +56,11 @@ class HtmlSettings:
     bibfile: str | None
     edit_url: str | None
     mathjax_path: str | None = None
+    services: tuple[Service, ...] = ()  # [colab] and [sagemaker]
+    header_links: tuple[tuple[str, str, str], ...] = ()  # [html] header_links: (name, URL, icon classes)
+    logo: str | None = None  # [html] html_logo, favicon, include_css: files of the book
+    favicon: str | None = None
+    include_css: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,7 +96,20 @@ def html_settings(root: Path) -> HtmlSettings:
         bibfile=get("html", "bibfile") or get("pdf", "bibfile"),
         edit_url=get("html", "edit_url"),
         mathjax_path=get("html", "mathjax_path"),
+        services=services(parser, get("project", "release")),
+        header_links=header_links(get("html", "header_links", "") or ""),
+        logo=get("html", "html_logo"),
+        favicon=get("html", "favicon"),
+        include_css=tuple((get("html", "include_css", "") or "").split()),
     )
+
+
+def header_links(value: str) -> tuple[tuple[str, str, str], ...]:
+    """d2lbook's header links: name, URL, icon triples separated by commas; entries with placeholders
+    (``###...###``, filled in by d2l-en's own deploy script) are left out."""
+    fields = [part.strip() for part in value.replace("\n", " ").split(",")]
+    triples = [tuple(fields[i : i + 3]) for i in range(0, len(fields) - 2, 3)]
+    return tuple((name, url, icon) for name, url, icon in triples if name and url and "###" not in name + url)
 
 
 def page_name(chapter: str) -> str:
@@ -176,7 +199,9 @@ class SiteWriter:
         self.check_references(found, bib_keys)
         self.copy_images(found)
         self.copy_included_files(found)
+        self.publish_resources()
         self.emit("conf.py", self.conf(page_name(index_page), bib_keys is not None))
+        self.emit(API_FILE, api_json(self.config))
         if page_name(index_page) != "index":
             self.emit(f"{EXTRA_DIR}/index.html", _redirect(page_name(index_page) + ".html"))
         self.assets()
@@ -211,7 +236,7 @@ class SiteWriter:
             page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
         else:
             return [], []
-        rendered = render_page(page, self.links(chapter, page), self.save_image, numbered, citations)
+        rendered = render_page(page, self.links(chapter, page, section), self.save_image, numbered, citations)
         front = "---\norphan: true\n---\n\n" if orphan else ""
         self.emit(page_name(chapter) + ".md", front + rendered.text)
         self.report.pages.append(chapter)
@@ -227,21 +252,43 @@ class SiteWriter:
                 digest.update(relpath.encode() + b"\0-\0")
         return digest.hexdigest()
 
-    def links(self, chapter: str, page: Page) -> PageLinks:
+    def links(self, chapter: str, page: Page, section: SectionNotebooks | None = None) -> PageLinks:
+        """Publish the page's notebooks (to download, and for each notebook service); return the page's links."""
         up = "../" * chapter.count("/")
-        notebooks = []
+        notebooks, services = [], []
         for tab in page.tabs:
-            source = self.root / notebook_path(tab, chapter)
-            if source.is_file():
-                relpath = f"{NOTEBOOKS_URL}/{tab}/{page_name(chapter)}.ipynb"
-                self.copy(source, f"{EXTRA_DIR}/{relpath}")
-                notebooks.append((tab, up + relpath))
+            notebook = section.notebooks.get(tab) if section is not None else _read_json(self.root, notebook_path(tab, chapter))
+            if notebook is None:
+                continue
+            relpath = f"{NOTEBOOKS_URL}/{tab}/{page_name(chapter)}.ipynb"
+            self.emit(f"{EXTRA_DIR}/{relpath}", notebook_text(published(notebook)))
+            notebooks.append((tab, up + relpath))
+            for service in self.settings.services:
+                url = service.link(tab, page_name(chapter))
+                if url is not None:
+                    target = f"{EXTRA_DIR}/{service.key}/{tab}/{page_name(chapter)}.ipynb"
+                    self.emit(target, notebook_text(for_service(notebook, service, tab)))
+                    services.append((tab, service.label, url))
         if self.settings.edit_url:
             edit = self.settings.edit_url.rstrip("/") + "/" + chapter
         else:
-            self.copy(self.root / chapter, f"{EXTRA_DIR}/{SOURCES_URL}/{chapter}")
-            edit = f"{up}{SOURCES_URL}/{chapter}"
-        return PageLinks(tuple(notebooks), edit)
+            edit = None  # a read-only copy is no edit link
+        return PageLinks(tuple(notebooks), edit, tuple(services))
+
+    def publish_resources(self) -> None:
+        """The data the notebooks read (``[build] resources``), beside each tab's published notebooks."""
+        folders = [NOTEBOOKS_URL] + [service.key for service in self.settings.services]
+        files = resource_files(self.config)
+        for tab in self.config.tabs:
+            for folder in folders:
+                if not self._published_any(folder, tab):
+                    continue
+                for relpath, source in files.items():
+                    self.copy(source, f"{EXTRA_DIR}/{folder}/{tab}/{relpath}")
+
+    def _published_any(self, folder: str, tab: str) -> bool:
+        prefix = f"{EXTRA_DIR}/{folder}/{tab}/"
+        return any(relpath.startswith(prefix) for relpath in self.report.extra)
 
     def save_image(self, extension: str, payload: bytes) -> str:
         name = image_name(extension, payload)
@@ -396,7 +443,26 @@ class SiteWriter:
     def conf(self, root_doc: str, bibliography: bool) -> str:
         from .sphinx_conf import conf_text
 
-        return conf_text(self.settings, root_doc, self.settings.bibfile if bibliography else None)
+        names = {tab: display_name(tab) for tab in self.config.tabs}
+        settings = dataclasses.replace(
+            self.settings,
+            logo=self.book_file("html_logo", self.settings.logo),
+            favicon=self.book_file("favicon", self.settings.favicon),
+            include_css=tuple(name for name in self.settings.include_css if self.book_file("include_css", name, "_static/")),
+        )
+        return conf_text(settings, root_doc, settings.bibfile if bibliography else None, names)
+
+    def book_file(self, key: str, name: str | None, folder: str = "") -> str | None:
+        """Copy a file that [html] names into the site (under ``folder``); None, with a warning, when it is missing."""
+        if not name:
+            return None
+        relpath = _normalise(PurePosixPath(name))
+        if relpath is None or not (self.root / relpath).is_file():
+            self.report.warnings.append(f"config.ini: warning: [html] {key}: {name} not found")
+            return None
+        target = folder + (PurePosixPath(relpath).name if folder else relpath)
+        self.copy(self.root / relpath, target)
+        return PurePosixPath(relpath).name if folder else relpath
 
     def assets(self) -> None:
         folder = resources.files("d2lbuild.html") / "assets"
@@ -405,6 +471,8 @@ class SiteWriter:
         script = (folder / "d2l-tabs.js").read_text(encoding="utf-8").replace("__TABS__", tabs).replace("__NAMES__", names)
         self.emit("_static/d2l-tabs.js", script)
         self.emit("_static/d2l.css", (folder / "d2l.css").read_text(encoding="utf-8"))
+        for template in TEMPLATES:
+            self.emit(f"{TEMPLATES_DIR}/{template}", (folder / template).read_text(encoding="utf-8"))
 
     def remove_stale(self) -> None:
         """Remove files this build did not write (deleted sections, old outputs); Sphinx's state is kept."""
@@ -466,7 +534,7 @@ def _code_digest() -> str:
     folder = Path(__file__).parent
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".css"):
+        if path.is_file() and path.suffix in (".py", ".js", ".css", ".html"):
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 

@@ -1,4 +1,4 @@
-"""Run Sphinx on build/site, in this process, incrementally (its state lives in build/html/.doctrees)."""
+"""Run Sphinx on build/site, in this process, incrementally (its state lives beside the site, in build/html-doctrees)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def run_sphinx(site: Path, out: Path, jobs: int | None = None, pages_written: in
             srcdir=str(site),
             confdir=str(site),
             outdir=str(out),
-            doctreedir=str(out / ".doctrees"),
+            doctreedir=str(doctree_dir(out)),
             buildername="html",
             status=status,
             warning=warnings,
@@ -59,10 +59,15 @@ def run_sphinx(site: Path, out: Path, jobs: int | None = None, pages_written: in
     return SphinxReport(warnings=lines)
 
 
+def doctree_dir(out: Path) -> Path:
+    """Sphinx's saved state: beside the published folder, never in it (a web server would serve it)."""
+    return out.parent / f"{out.name}-doctrees"
+
+
 def _processes(out: Path, pages_written: int | None) -> int:
     """Sphinx's processes: every core for a first build or many changed pages, else one."""
     cores = os.cpu_count() or 1
-    if pages_written is None or pages_written >= PARALLEL_FROM or not (out / ".doctrees" / "environment.pickle").is_file():
+    if pages_written is None or pages_written >= PARALLEL_FROM or not (doctree_dir(out) / "environment.pickle").is_file():
         return cores
     return 1
 
