@@ -80,7 +80,8 @@ class PdfSiteWriter(SiteWriter):
             return chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), (self.tab,)), False
         return None, False
 
-    def links(self, chapter: str, page: Page) -> PageLinks:
+    def links(self, chapter: str, page: Page, section: SectionNotebooks | None = None) -> PageLinks:
+        """Paper has no download or edit links."""
         return PageLinks(())
 
     def conf(self, root_doc: str, bibliography: bool) -> str:

@@ -92,9 +92,15 @@ class MarkedLaTeXTranslator(LaTeXTranslator):
         self.last_mark = ""
 
     def dispatch_visit(self, node: nodes.Node) -> None:
-        if isinstance(node, MARKED) and not (self.table or self.in_title or self.in_caption or self.in_footnote or self.in_parsed_literal):
-            self.mark(node)
-        super().dispatch_visit(node)
+        if not isinstance(node, MARKED) or self.table or self.in_title or self.in_caption or self.in_footnote or self.in_parsed_literal:
+            super().dispatch_visit(node)
+            return
+        body, at = self.body, len(self.body)
+        try:
+            super().dispatch_visit(node)
+        finally:
+            if self.body is body:
+                self.mark(node, at)
 
     def visit_number_reference(self, node: nodes.Element) -> None:
         """``Fig. 6.1.1`` as a link, followed by the page it is on (paper has no hover)."""
@@ -106,20 +112,28 @@ class MarkedLaTeXTranslator(LaTeXTranslator):
                 self.body.append(f" ({self.hyperpageref(target)})")
             raise
 
-    def mark(self, node: nodes.Node) -> None:
+    def mark(self, node: nodes.Node, at: int) -> None:
+        """Put the mark where the node's LaTeX starts, as a line of its own that changes nothing else.
+
+        After a line end it is a comment line; before LaTeX that starts with a line end it goes in front of
+        that line end, which then ends the comment. Elsewhere no mark is put: a comment could join two words.
+        """
         source, line = get_source_line(node)
         if not source or not line:
             return
         page = os.path.relpath(source, self.builder.srcdir).replace(os.sep, "/")
-        if page.startswith("..") or ":" in page:
-            return
         mark = f"{MARK}{page}:{line}"
-        before = "".join(self.body[-1:])
-        # a comment line right after a line end changes nothing else; elsewhere it could add a space or a paragraph
-        if mark == self.last_mark or (before and not before.endswith("\n")):
+        if page.startswith("..") or ":" in page or mark == self.last_mark:
+            return
+        before = "".join(self.body[at - 1 : at])
+        after = "".join(self.body[at : at + 1])
+        if not before or before.endswith("\n"):
+            self.body.insert(at, mark + "\n")
+        elif after.startswith("\n"):
+            self.body.insert(at, "\n" + mark)
+        else:
             return
         self.last_mark = mark
-        self.body.append(mark + "\n")
 
 
 def setup(app) -> dict:
