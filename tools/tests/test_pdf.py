@@ -201,6 +201,34 @@ def test_latex_error_is_reported_at_the_chapter_line(book):
     assert (root / "build/pdf/pytorch/latex/book-pytorch.log").is_file()
 
 
+def test_api_page_shows_this_frameworks_names_without_tab_labels(book):
+    root = book({
+        "intro.md": """\
+            # Intro
+
+            ```{.python .input}
+            #@tab pytorch
+            def trainer(x):  #@save
+                \"\"\"Train with torch.\"\"\"
+                return x
+            ```
+
+            ```{.python .input}
+            #@tab mxnet
+            def trainer(y):  #@save
+                \"\"\"Train with gluon.\"\"\"
+                return y
+            ```
+            """,
+        "api.md": "# API\n\n```eval_rst\n.. autofunction:: trainer\n```\n",
+    }, tabs="pytorch, mxnet")
+    report = build_pdf(root, ("pytorch",))
+    assert report.errors == []
+    api = pdf_text(root / "build/pdf/book-pytorch.pdf").split("API")[-1]
+    assert "d2l.torch.trainer(x)" in api and "Train with torch." in api
+    assert "gluon" not in api and "mxnet" not in api and "PyTorch" not in api
+
+
 def test_missing_tex_names_the_package(book, monkeypatch):
     root = book({"intro.md": "# Intro\n"}, tabs="pytorch")
     real = shutil.which

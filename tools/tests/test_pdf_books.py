@@ -64,7 +64,7 @@ def test_our_book_numbers_match_the_website(our_book):
 def test_our_book_pages_with_code_figure_and_math_are_drawn(our_book):
     root, _ = our_book
     pdf = root / "build/pdf/d2l-pytorch.pdf"
-    for needle, name in (("def corr2d(", "code"), ("Fig. 6.1.1:", "figure"), ("The softmax function does this", "math")):
+    for needle, name in (("def corr2d(", "code"), ("kernel slides over a", "figure"), ("The softmax function does this", "math")):
         assert ink(pdf, page_of(pdf, needle), f"ours-{name}") > 0.005, name
 
 

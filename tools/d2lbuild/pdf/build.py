@@ -15,7 +15,7 @@ from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
 from ..html.site import sections
 from ..html.sphinx_build import chapter_warnings
-from ..pipeline import build_notebooks
+from ..pipeline import build
 from .latex_conf import TITLE_FILE, tex_name, title_page
 from .pages import PDF_DIR, PdfSiteWriter, tab_dir
 from .settings import PdfSettings, pdf_settings
@@ -50,7 +50,7 @@ def build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
     missing = missing_tex(settings.cjk)
     if missing:
         raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing})")
-    build_notebooks(root)
+    build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     report = PdfReport(warnings=list(settings.warnings))
     book_tabs = load_config(root).tabs
     for tab in tabs or ():

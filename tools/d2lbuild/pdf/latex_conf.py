@@ -25,7 +25,8 @@ def tex_name(settings: PdfSettings, tab: str) -> str:
 
 def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | None, svg_cache: str, appendices: list[str]) -> str:
     """conf.py as text; it depends on the settings and the tab only, so Sphinx keeps its incremental state."""
-    extensions = ["myst_parser", "d2lbuild.html.api_names", "d2lbuild.pdf.sphinx_ext"]
+    # sphinx_design: API pages show each name in a tab set (of this tab only, here)
+    extensions = ["myst_parser", "sphinx_design", "d2lbuild.html.api_names", "d2lbuild.pdf.sphinx_ext"]
     extensions += ["sphinxcontrib.bibtex"] if bibfile else []
     values = {
         "project": settings.title,
@@ -51,6 +52,7 @@ def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | Non
         "latex_appendices": appendices,
         "latex_elements": latex_elements(settings),
         "d2l_svg_cache": svg_cache,
+        "d2l_tab_names": {tab: DISPLAY_NAMES.get(tab, tab)},
         "suppress_warnings": ["myst.header", "misc.highlighting_failure", "ref.numref", "ref.ref", "ref.eq", "bibtex.key_not_found",
                               "image.not_readable", "app.add_node", "app.add_directive", "app.add_role"],
     }

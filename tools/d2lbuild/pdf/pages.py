@@ -11,11 +11,13 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import json
 import re
 import struct
 import zlib
 from pathlib import Path
 
+from ..html.api import API_FILE
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
 from ..html.render import PageLinks, render_page
@@ -89,6 +91,16 @@ class PdfSiteWriter(SiteWriter):
         svg_cache = "../" * (tab_dir(self.tab).count("/") + 1) + SVG_CACHE
         appendices = [REFERENCES] if self.site / f"{REFERENCES}.md" in self.kept else []
         return conf_text(self.pdf, self.tab, root_doc, self.settings.bibfile if bibliography else None, svg_cache, appendices)
+
+    def emit(self, relpath: str, text: str) -> None:
+        """The API pages' names (the site's ``_api.json``) of this tab's library only."""
+        if relpath == API_FILE:
+            try:
+                mine = {tab: value for tab, value in json.loads(text).items() if tab == self.tab}
+                text = json.dumps(mine, sort_keys=True, indent=1) + "\n"
+            except (ValueError, AttributeError):
+                pass
+        super().emit(relpath, text)
 
     def emit_bytes(self, relpath: str, payload: bytes) -> None:
         """The website's stand-in for a missing PNG or JPEG, framed so that it shows on paper."""

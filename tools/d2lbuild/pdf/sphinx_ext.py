@@ -55,6 +55,18 @@ class PrintableMath(SphinxPostTransform):
                 node.children = [nodes.Text(CJK.sub(lambda match: f"\\text{{{match.group()}}}", text))]
 
 
+class NoTabLabels(SphinxPostTransform):
+    """A tab set (the API pages' names) holds this tab only: its label, a widget's, is left out."""
+
+    default_priority = 50
+    builders = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(nodes.rubric)):
+            if "sd-tab-label" in node.get("classes", []):
+                node.parent.remove(node)
+
+
 class SvgToPdf(ImageConverter):
     """SVG -> PDF with librsvg's rsvg-convert (Debian's librsvg2-bin)."""
 
@@ -140,6 +152,7 @@ def setup(app) -> dict:
     app.add_config_value("d2l_svg_cache", "../svg-cache", "env")
     app.add_post_transform(RemoteImages)
     app.add_post_transform(PrintableMath)
+    app.add_post_transform(NoTabLabels)
     app.add_post_transform(SvgToPdf)
     app.set_translator("latex", MarkedLaTeXTranslator, override=True)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
