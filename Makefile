@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html tools-jupyter extract notebooks check env env-all eval eval-all html pdf test test-slow test-books bench clean
+.PHONY: all tools tools-html tools-jupyter tools-ray extract notebooks check env env-all eval eval-all html pdf test test-slow test-books test-cluster bench clean
 
 all: notebooks eval
 
@@ -40,6 +40,13 @@ $(VENV)/.installed-jupyter: tools/pyproject.toml $(VENV)/.installed
 	touch $@
 
 tools-jupyter: $(VENV)/.installed-jupyter
+
+# eval --cluster: Ray, an optional extra (its tests are skipped without it)
+$(VENV)/.installed-ray: tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e 'tools[test,bench,ray]' --config-settings editable_mode=compat
+	touch $@
+
+tools-ray: $(VENV)/.installed-ray
 
 extract: tools
 	$(D2LBUILD) extract
@@ -84,12 +91,17 @@ test-slow: tools tools-html
 test-books: tools tools-html
 	$(BIN)/python -m pytest tools/tests -q -m book -rs
 
+# a real two-node Ray cluster in a private network namespace (eval --cluster): CI runs them, the unit suite does not
+test-cluster: tools-ray
+	$(BIN)/python -m pytest tools/tests/test_cluster.py -q -m cluster -rs
+
 # the book's three tabs are timed warm against cold, so their environments come first
 bench: tools tools-html env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
 	$(BIN)/python tools/bench/bench_edit.py
 	$(BIN)/python tools/bench/bench_pdf.py
+	$(BIN)/python tools/bench/bench_cluster.py
 
 clean:
 	rm -rf build

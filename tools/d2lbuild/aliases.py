@@ -119,7 +119,7 @@ def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
         return text
     try:
         module = ast.parse("\n".join("#" + line if MAGIC.match(line) else line for line in text.split("\n")))
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return text  # d2lbook leaves code it cannot parse as it is
     lines = {text.count("\n", 0, match.start()) + 1 for match in candidates.finditer(text)}
     found = [node for node in _nodes_on(module, lines) if _aliased(node, calls)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, is_absolute, leaves_root
 from .errors import BuildError, Position, Warning_
+from .globs import glob_regex, matches_any  # noqa: F401  (matches_any: part of this module's API)
 from .source import Cell, ChapterFilter, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
@@ -161,6 +161,7 @@ def notebook_files(config: Config) -> list[str]:
         for path in config.root.glob(pattern):
             relpath = path.relative_to(config.root).as_posix()
             if path.is_file() and not _skipped(relpath) and not _hidden(relpath, pattern):
+                check_file_name(relpath)
                 found.add(relpath)
     dropped = config.exclusions + config.non_notebooks
     return sorted(path for path in found if not matches_any(path, dropped) and not in_resources(config, path))
@@ -185,37 +186,13 @@ def in_resources(config: Config, chapter: str) -> bool:
     return False
 
 
-def matches_any(relpath: str, patterns: tuple[str, ...]) -> bool:
-    """Whether ``relpath`` matches one of the glob patterns: ``*`` stays inside a folder, ``**`` spans folders."""
-    return any(glob_regex(pattern).fullmatch(relpath) for pattern in patterns)
-
-
-@functools.lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern:
-    """A glob as a regular expression over ``/``-separated paths (``**/`` also matches no folder at all)."""
-    parts, index = [], 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("**", index):
-            parts.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            parts.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            parts.append("[^/]")
-            index += 1
-        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
-            end = pattern.index("]", index + 2)
-            body = pattern[index + 1 : end]
-            parts.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            index = end + 1
-        else:
-            parts.append(re.escape(pattern[index]))
-            index += 1
-    return re.compile("".join(parts))
+def check_file_name(relpath: str) -> None:
+    """A chapter's name must be UTF-8 and one line: every message and output names it."""
+    shown = relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if shown != relpath:
+        raise BuildError(shown, "the file name is not UTF-8; rename the file")
+    if any(char in relpath for char in "\n\r"):
+        raise BuildError(relpath.replace("\n", "\\n").replace("\r", "\\r"), "the file name holds a line break; rename the file")
 
 
 def _skipped(relpath: str) -> bool:

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import digest, read_json_object, write_atomic
+from .fsutil import digest, file_digest, read_json_object, write_atomic
 
 MAGIC = re.compile(r"^(\s*)[%!]")
+LINE_MAGIC = re.compile(r"^(\s*)%(?!%)\w+\s?(.*)$")  # ``%time CODE``: CODE runs as Python
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class LibraryFacts:
     import_names: frozenset[str] | None  # library names the import itself reaches; None: any
     digests: dict[str, str]
     uses: dict[str, list[str]]
+    package_digest: str = ""  # the package's other modules (``d2l/extra.py``, other tabs' libraries)
 
 
 def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
@@ -47,7 +49,36 @@ def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
         names = None if names is None or init_names is None else names | init_names
     inits = "\0".join(f"{path}\0{init}" for path, init in zip(packages, init_texts, strict=True))
     module = ".".join(Path(lib_file).with_suffix("").parts)
-    return LibraryFacts(module, digest(import_digest + "\0" + inits), names, digests, uses)
+    package = package_digest(root, lib_file)
+    if any(imports_sibling(code, module) for code in [text, *init_texts]):  # the import runs them too
+        import_digest = digest(import_digest + "\0" + package)
+    return LibraryFacts(module, digest(import_digest + "\0" + inits), names, digests, uses, package)
+
+
+def package_digest(root: Path, lib_file: str) -> str:
+    """The digest of every other Python file of the library's top package (``d2l/``), by path and bytes."""
+    parts = Path(lib_file).parts
+    if len(parts) < 2:
+        return ""
+    folder = root / parts[0]
+    files = sorted(path for path in folder.rglob("*.py") if "__pycache__" not in path.parts and path != root / lib_file)
+    return digest("".join(f"{path.relative_to(root).as_posix()}\0{_read(path)}\0" for path in files))
+
+
+def imports_sibling(text: str, module: str) -> bool:
+    """Whether a module of the package imports another of its modules (relative imports included)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return True
+    top = _top(module)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module and _top(node.module) == top)):
+            if node.level > 0 or node.module != module:
+                return True
+        elif isinstance(node, ast.Import) and any(_top(alias.name) == top and alias.name != module for alias in node.names):
+            return True
+    return False
 
 
 def import_time(text: str) -> tuple[str, frozenset[str] | None]:
@@ -56,11 +87,12 @@ def import_time(text: str) -> tuple[str, frozenset[str] | None]:
 
     The bodies of the module's top-level functions and of its top-level classes' methods are left out: the
     notebooks that call them depend on their own digests. A function defined anywhere else (under an ``if`` or a
-    ``try``) has no digest of its own and is kept whole.
+    ``try``) has no digest of its own and is kept whole, and so is a decorated top-level function: its decorator
+    runs at import and may put it anywhere (``@add_to_class(C)`` of a class outside the library).
     """
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return digest(text), None
     for statement in tree.body:
         for function in top_level_functions(statement):
@@ -69,9 +101,10 @@ def import_time(text: str) -> tuple[str, frozenset[str] | None]:
 
 
 def top_level_functions(statement: ast.stmt):
-    """A top-level ``def``, or the methods of a top-level class: the definitions the library index digests."""
+    """A top-level ``def`` without decorators, or the methods of a top-level class: definitions reached by name."""
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        yield statement
+        if not statement.decorator_list:
+            yield statement
     elif isinstance(statement, ast.ClassDef):
         yield from (node for node in statement.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
@@ -111,6 +144,7 @@ def notebook_key(cells: list[str], library: LibraryFacts, parts: dict[str, str])
         return digest("\0".join(text)), []
     if taken is None or library.import_names is None:
         names = sorted(library.digests)
+        text.append(library.package_digest)  # any module of the package may be reached
     else:
         roots = set(taken) | (library.import_names & set(library.digests))
         names = sorted(reachable(roots, library.uses) | (set(taken) - set(library.digests)))
@@ -133,8 +167,8 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
     trees = []
     for code in cells:
         try:
-            trees.append(ast.parse("\n".join(MAGIC.sub(r"\1pass  #", line, count=1) for line in code.splitlines())))
-        except (SyntaxError, ValueError):
+            trees.append(ast.parse("\n".join(_without_magic(line) for line in code.splitlines())))
+        except (SyntaxError, ValueError, RecursionError):
             return True, None
     scan = _ImportScan(module)
     for tree in trees:
@@ -144,7 +178,23 @@ def library_names(cells: list[str], module: str) -> tuple[bool, set[str] | None]
         return mentioned, None if mentioned else set()
     for tree in trees:
         scan.uses(tree)
+    if scan.in_text(cells):
+        return True, None
     return True, None if scan.anything else scan.names
+
+
+def _without_magic(line: str) -> str:
+    """A line of a notebook cell as Python: ``%time CODE`` keeps CODE when it parses (so its uses count), other
+    magics and shell lines become ``pass`` (their text is searched for the package by the caller)."""
+    match = LINE_MAGIC.match(line)
+    if match and match.group(2).strip():
+        try:
+            ast.parse(match.group(2))
+        except (SyntaxError, ValueError, RecursionError):
+            pass
+        else:
+            return match.group(1) + match.group(2)
+    return MAGIC.sub(r"\1pass  #", line, count=1)
 
 
 class _ImportScan:
@@ -171,6 +221,8 @@ class _ImportScan:
 
     def _bind_import(self, alias: ast.alias) -> None:
         if not self._on_path(alias.name) and not alias.name.startswith(self.module + "."):
+            if _top(alias.name) == _top(self.module):  # ``import d2l.extra``: another module of the package
+                self.imported = self.anything = True
             return
         self.imported = True
         if alias.asname:
@@ -189,6 +241,8 @@ class _ImportScan:
         elif self._on_path(f"{module}.{alias.name}"):
             self.imported = True
             self.bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+        elif _top(module) == _top(self.module):  # another module of the library's package (``from d2l import extra``)
+            self.imported = self.anything = True
 
     def uses(self, tree: ast.AST) -> None:
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -204,8 +258,29 @@ class _ImportScan:
                 else:  # the module passed around, d2l.__dict__, or a package's re-export: any name may be used
                     self.anything = True
 
+    def in_text(self, cells: list[str]) -> bool:
+        """Whether a local name of the module appears where no parse sees it: in a string (``eval("d2l.g(1)")``)
+        or a magic or shell line that is not Python."""
+        bound = [re.compile(rf"(?<![\w.]){re.escape(name)}\b") for name in self.bound]
+        for code in cells:
+            for line in code.splitlines():
+                if MAGIC.match(line) and _without_magic(line).lstrip().startswith("pass  #") and any(p.search(line) for p in bound):
+                    return True
+            try:
+                tree = ast.parse("\n".join(_without_magic(line) for line in code.splitlines()))
+            except (SyntaxError, ValueError, RecursionError):
+                return True
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and any(p.search(node.value) for p in bound):
+                    return True
+        return False
+
     def _inside_module(self, dotted: str) -> bool:
         return dotted.startswith(self.module + ".")
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
 
 
 def resources_digest(files: dict[str, Path]) -> str:
@@ -227,14 +302,18 @@ class EvalCache:
                 warn(f"{shown}: warning: entry {chapter!r} is not one d2lbuild wrote; discarded")
 
     def hit(self, chapter: str, key: str, result: Path) -> dict | None:
+        """The entry of ``chapter`` when its key matches and its result file still holds what that run wrote."""
         entry = self.entries.get(chapter)
-        return entry if entry and entry.get("key") == key and result.is_file() else None
+        if not entry or entry.get("key") != key or not isinstance(entry.get("result"), str):
+            return None
+        return entry if file_digest(result) == entry["result"] else None
 
     def seconds(self, chapter: str) -> float:
         return self.entries.get(chapter, {}).get("seconds", 1e9)
 
-    def record(self, chapter: str, key: str, seconds: float) -> None:
-        self.entries[chapter] = {"key": key, "seconds": round(seconds, 3)}
+    def record(self, chapter: str, key: str, seconds: float, result: str) -> None:
+        """Keep the key of a good run, with the digest of the result it wrote (``hit`` checks it)."""
+        self.entries[chapter] = {"key": key, "seconds": round(seconds, 3), "result": result}
         self._save()
 
     def forget(self, chapter: str) -> None:

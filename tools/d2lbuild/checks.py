@@ -74,6 +74,8 @@ def undefined_names(library: Library, lib_file: str) -> list[str]:
         tree = ast.parse(library.text)
     except SyntaxError as err:
         return [f"{lib_file}:{err.lineno}: the generated library does not parse: {err.msg}"]
+    except RecursionError:
+        return [f"{lib_file}:1: the generated library is nested too deeply for Python's parser"]
     problems = []
     for message in checker.Checker(tree, filename=lib_file).messages:
         if isinstance(message, messages.UndefinedName):

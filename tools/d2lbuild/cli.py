@@ -36,11 +36,15 @@ def _terminate(number, frame) -> None:
 
 
 def reports_errors(command):
-    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143."""
+    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143,
+    SIGHUP into 129 (eval records these signals itself and stops between steps, see ``stopping``)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+        hangup = getattr(signal, "SIGHUP", None)  # a closed terminal: as SIGTERM
+        numbers = [number for number in (signal.SIGTERM, hangup) if number is not None]
+        main = threading.current_thread() is threading.main_thread()
+        previous = {number: signal.signal(number, _terminate) for number in numbers} if main else {}
         try:
             return command(*args, **kwargs)
         except BuildError as err:
@@ -56,8 +60,8 @@ def reports_errors(command):
             click.echo("terminated", err=True)
             sys.exit(128 + stop.number)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     return wrapper
 
@@ -196,15 +200,17 @@ def _print_parity(rows, tabs: tuple[str, ...]) -> None:
 @reports_errors
 def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
     """Create build/envs/TAB with the tab's requirements (nothing happens when nothing changed)."""
+    from .booklock import book_lock
     from .config import load_config
     from .envs import ensure_environment
     from .pipeline import check_tabs
 
     config = load_config(_root(ctx, root))
-    for name in check_tabs(config, _tabs(tab)):
-        environment = ensure_environment(config, name, log=click.echo)
-        if not environment.created:
-            click.echo(f"env {name}: up to date ({environment.python})")
+    with book_lock(config.root, click.echo):  # an eval may be using the environment
+        for name in check_tabs(config, _tabs(tab)):
+            environment = ensure_environment(config, name, log=click.echo)
+            if not environment.created:
+                click.echo(f"env {name}: up to date ({environment.python})")
 
 
 @main.command(name="eval")
@@ -217,11 +223,12 @@ def env(ctx: click.Context, tab: str | None, root: Path | None) -> None:
 @click.option("--cold", is_flag=True, help="Start every kernel as a new interpreter (no warm template; as preload = none).")
 @click.option("--retry-failed", is_flag=True, help="Run again the notebooks whose failure is remembered (nothing they depend on changed).")
 @click.option("--strict", is_flag=True, help="A notebook that needs more GPUs than the host has fails instead of being skipped.")
+@click.option("--cluster", metavar="ADDRESS", default=None, help="Run notebooks on a Ray cluster: ray://HOST:10001, auto, HOST:PORT.")
 @click.argument("sections", nargs=-1)
 @root_option
 @click.pass_context
 @reports_errors
-def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed, strict, sections, root) -> None:
+def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed, strict, cluster, sections, root) -> None:
     """Execute the tab's notebooks against the library just extracted; exit 1 when one fails.
 
     SECTIONS (chapter paths or globs relative to the book, e.g. 'chapter_preliminaries/*') limits the run to
@@ -239,7 +246,7 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed,
     progress = (lambda total: LiveProgress(total, click.echo)) if live else (lambda total: PlainProgress(total, click.echo))
     gpu_list = tuple(g for g in gpus.split(",") if g.strip()) if gpus is not None else None
     options = EvalOptions(tabs=tabs, workers=jobs, force=force, device=device, gpus=gpu_list, cold=cold, sections=tuple(sections),
-                          retry_failed=retry_failed, strict=strict)
+                          retry_failed=retry_failed, strict=strict, cluster=cluster)
     outcome = evaluate(book_root, options, progress, log=click.echo)
     click.echo("")
     for line in summary_lines(outcome.results):
@@ -254,7 +261,8 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed,
         if result.traceback:
             click.echo(result.traceback, err=True)
     if outcome.stopped_by is not None:
-        click.echo(f"\nstopped by {signal.Signals(outcome.stopped_by).name}: report.json written", err=True)
+        written = ", ".join(outcome.reports) + " written" if outcome.reports else "stopped before any notebook ran; no report written"
+        click.echo(f"\nstopped by {signal.Signals(outcome.stopped_by).name}: {written}", err=True)
         sys.exit(128 + outcome.stopped_by)
     if outcome.failed:
         sys.exit(1)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import configparser
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import BuildError
 from .fsutil import digest
+from .globs import glob_problem
 
 CONFIG_NAME = "config.ini"
 DEFAULT_TIMEOUT = 600.0
@@ -64,8 +66,14 @@ class Config:
     version_file: str | None = None
     libraries: tuple[TabLibrary, ...] = ()
     evals: tuple[tuple[str, EvalSettings], ...] = ()
+    cluster: str | None = None  # [eval] cluster: the Ray cluster eval runs on (ray://HOST:PORT, auto, HOST:PORT)
     digest: str = ""
     warnings: tuple[str, ...] = ()
+    text: str = field(default="", repr=False, compare=False)  # config.ini itself, for the lines of keys
+
+    def where(self, section: str, key: str) -> str:
+        """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
+        return key_position(self.text, section, key)
 
     @property
     def default_tab(self) -> str:
@@ -114,24 +122,37 @@ def parse_config(text: str, root: Path) -> Config:
         version_file=reader.get("library", "version_file"),
         libraries=tuple(reader.library(tab, first=(tab == tabs[0])) for tab in tabs),
         evals=tuple((tab, reader.eval_settings(tab)) for tab in tabs),
+        cluster=reader.get("eval", "cluster"),
         digest=digest(text),
         warnings=tuple(config_warnings(text, tabs)),
+        text=text,
     )
     check_paths(reader, config)
     check_collisions(reader, config)
     return config
 
 
-def key_position(text: str, section: str, key: str) -> str:
-    """``config.ini:LINE`` of ``key`` in ``[section]`` of the config's text, or just the file name."""
-    current = None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stripped[1:-1].strip()
-        elif current == section and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
-            return f"{CONFIG_NAME}:{number}"
-    return CONFIG_NAME
+EVAL_KEYS = frozenset({"requirements", "python", "env", "device", "timeout", "timeouts", "gpu_sections", "preload"})
+LIBRARY_KEYS = frozenset({"lib_file", "lib_name", "simple_alias", "fluent_alias", "args_alias", "alias", "reverse_alias"})
+# The keys of the sections d2lbuild reads, d2lbook's own included (read or not); other sections are d2lbook's
+# business ([pdf], [deploy], [colab], ...) and not checked.
+KNOWN_KEYS = {
+    "build": frozenset({"index", "notebooks", "exclusions", "non-notebooks", "resources", "tabs", "eval_notebook",
+                        "sphinx_configs", "source_dir", "output_dir", "parallel_execution"}),
+    "library": frozenset({"version_file", "save_filename", "release", "save_mark"}),
+    "library-": LIBRARY_KEYS,
+    "eval": EVAL_KEYS,
+    "eval-": EVAL_KEYS,
+    "html": frozenset({"bibfile", "edit_url", "mathjax_path", "favicon", "header_links", "html_logo", "include_css", "include_js"}),
+}
+
+
+def known_keys(section: str) -> frozenset[str] | None:
+    """The keys a section may hold, or None for a section d2lbuild does not check."""
+    if section in KNOWN_KEYS:
+        return KNOWN_KEYS[section]
+    prefix = section.split("-", 1)[0] + "-"
+    return KNOWN_KEYS.get(prefix) if "-" in section else None
 
 
 def config_position(root: Path, section: str, key: str) -> str:
@@ -143,7 +164,8 @@ def config_position(root: Path, section: str, key: str) -> str:
 
 
 def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
-    """Keys given twice in a section (the later one wins), and ``[library-X]`` sections for no tab."""
+    """Keys given twice in a section (the later one wins), keys no section of d2lbuild's knows, and ``[library-X]``
+    sections for no tab."""
     warnings, seen, section = [], {}, None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -154,11 +176,26 @@ def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
                 warnings.append(f"{CONFIG_NAME}:{number}: warning: [{section}] names no tab of [build] tabs; it is ignored")
         elif section and line[:1] not in (" ", "\t", "#", ";", "") and re.match(r"[^=:]+[=:]", stripped):
             key = re.split(r"\s*[=:]", stripped, maxsplit=1)[0]
+            known = known_keys(section)
+            if known is not None and key not in known and key not in seen:
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: [{section}] unknown key {key!r}; it is ignored")
             if key in seen:
                 again = f"[{section}] {key} is set again (first at line {seen[key]}); this value wins"
                 warnings.append(f"{CONFIG_NAME}:{number}: warning: {again}")
             seen.setdefault(key, number)
     return warnings
+
+
+def key_position(text: str, section: str, key: str) -> str:
+    """``config.ini:LINE`` of ``key`` in ``[section]`` (its last setting, the one that wins), or the file name."""
+    current, found = None, CONFIG_NAME
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+        elif current == section and line[:1] not in (" ", "\t") and re.match(rf"{re.escape(key)}\s*[=:]", stripped):
+            found = f"{CONFIG_NAME}:{number}"
+    return found
 
 
 def check_collisions(reader: _Reader, config: Config) -> None:
@@ -200,6 +237,15 @@ def check_paths(reader: _Reader, config: Config) -> None:
     for section, key, value in named:
         if value and leaves_root(value):
             raise reader.fail(section, key, f"{value} is outside the book's root; name paths relative to the folder of {CONFIG_NAME}")
+    globs = [("build", key, value) for key, values in (("notebooks", config.notebooks), ("exclusions", config.exclusions),
+             ("non-notebooks", config.non_notebooks)) for value in values]
+    for tab, settings in config.evals:
+        globs += [(reader.eval_value(tab, "timeouts")[0], "timeouts", pattern) for pattern, _ in settings.timeouts]
+        globs += [(reader.eval_value(tab, "gpu_sections")[0], "gpu_sections", pattern) for pattern in settings.gpu_sections]
+    for section, key, pattern in globs:
+        problem = glob_problem(pattern)
+        if problem:
+            raise reader.fail(section, key, problem)
     for resource in config.resources:
         if PurePosixPath(resource).parts[:1] == ("build",):
             raise reader.fail("build", "resources", f"{resource} is inside build/, which d2lbuild writes")
@@ -209,7 +255,7 @@ def _expression(text: str) -> bool:
     """Whether ``text`` is a Python expression (an alias target or template)."""
     try:
         ast.parse(text, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return False
     return True
 
@@ -299,7 +345,7 @@ class _Reader:
         for line in lines:
             try:
                 ast.parse(line)
-            except SyntaxError:
+            except (SyntaxError, RecursionError):
                 raise self.fail(section, "alias", f"{line!r} is not Python; the library would not parse") from None
         return lines
 
@@ -343,6 +389,8 @@ class _Reader:
             seconds = float(value)
         except ValueError:
             raise self.fail(section, key, f"{value!r} is not a number of seconds") from None
+        if not math.isfinite(seconds):
+            raise self.fail(section, key, f"{value!r} is not a finite number of seconds")
         if seconds <= 0:
             raise self.fail(section, key, "must be more than 0 seconds")
         return seconds

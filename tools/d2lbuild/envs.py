@@ -56,18 +56,24 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         write_kernelspec(config, tab, folder, python)
         return Environment(tab, python, installed_digest(python, tab, config.root))
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
-    if folder.exists():
-        shutil.rmtree(folder)
     where = eval_key_position(config, tab, "requirements")[1]
-    _run([sys.executable, "-m", "venv", str(folder)], tab, where)
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _run([*pip, *pip_arguments(config, tab), *KERNEL_PACKAGES], tab, where)
+    install_environment(folder, pip_arguments(config, tab), tab, where)
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
     write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
     return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
+
+
+def install_environment(folder: Path, arguments: list[str], tab: str, where: str = "config.ini") -> str:
+    """A new virtual environment in ``folder`` (replacing what is there) with pip's ``arguments`` and ipykernel; its python."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    python = str(folder / "bin" / "python")
+    _run([sys.executable, "-m", "venv", str(folder)], tab, where)
+    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *arguments, *KERNEL_PACKAGES], tab, where)
+    return python
 
 
 FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")

@@ -2,39 +2,50 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dataclasses
+import functools
 import itertools
 import json
 import os
 import shutil
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .book import notebook_files
+from .booklock import book_lock
 from .bytecode import compile_library
-from .cache import EvalCache, LibraryFacts, library_facts, notebook_key, resources_digest
+from .cache import MAGIC, EvalCache, LibraryFacts, library_facts, notebook_key, package_digest, resources_digest
 from .config import Config, load_config
 from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .failures import FailureMemory
-from .fsutil import read_json_object, source_digest, write_atomic
+from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+from .guard import inside_build
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
+from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
-from .runner import KernelLauncher, RunResult, execute, kernel_environment, kernel_process_group, kill_group, shutdown, socket_folder
+from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, cell_position, kernel_environment, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, gpus_marked, missing_gpus, next_job, timeout_for, usable_cpus
 from .sections import Selection, kept_records, select
 from .state import discard_states
+from .stopping import STOP_SIGNALS, StopFlag
 from .warm import WarmKernels, library_preload, without_book_modules
-from .workspace import check_build_folder, copy_resources, digested_resources, eval_lock, missing_resources
+from .workspace import check_build_folder, copy_resources, digested_resources, missing_resources
 
+# forking after a framework's import is unsafe on macOS (its system libraries are not fork-safe): warm kernels only
+# when asked for there (``preload = ...``)
+WARM_BY_DEFAULT = sys.platform == "linux"
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
     "MXNET_CPU_WORKER_NTHREADS",
 )
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -48,12 +59,14 @@ class EvalOptions:
     sections: tuple[str, ...] = ()  # chapter paths or globs relative to the book; none: every section
     retry_failed: bool = False  # run remembered failures again
     strict: bool = False  # a notebook needing more GPUs than the host has fails instead of being skipped
+    cluster: str | None = None  # a Ray cluster's address: the jobs run there (``cluster``); default: config's [eval] cluster
 
 
 @dataclass
 class EvalOutcome:
     results: list[RunResult] = field(default_factory=list)
     stopped_by: int | None = None  # the signal that stopped the eval, if one did
+    reports: list[str] = field(default_factory=list)  # the report.json files written
 
     @property
     def failed(self) -> list[RunResult]:
@@ -72,19 +85,44 @@ def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> E
         log(warning)
     if options.sections:
         options = replace(options, sections=select(root, options.sections, notebook_files(config)).patterns)
+    with StopFlag().installed() as stop, book_lock(root, log):
+        kill_orphans()  # processes an eval killed with SIGKILL left behind
+        return _evaluate(config, options, progress_factory, log, stop)
+
+
+def _evaluate(config: Config, options: EvalOptions, progress_factory, log, stop: StopFlag) -> EvalOutcome:
     outcome = EvalOutcome()
-    for tab in check_tabs(config, options.tabs):
-        try:
-            results, stopped_by = evaluate_tab(config, tab, options, progress_factory, log)
-        except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
-            results, stopped_by = [], signal.SIGINT
-        except Stopped as stop:
-            results, stopped_by = [], stop.number
-        outcome.results.extend(results)
-        if stopped_by is not None:
-            outcome.stopped_by = stopped_by
-            break
+    cluster = connect_cluster(options.cluster or config.cluster, log)
+    try:
+        for tab in check_tabs(config, options.tabs):
+            if stop.number is not None:
+                outcome.stopped_by = stop.number
+                break
+            tab_options = cluster.adjust(options) if cluster else options
+            try:
+                results, stopped_by = evaluate_tab(config, tab, tab_options, progress_factory, log, stop, cluster)
+                outcome.reports.append(f"{BUILD_DIR}/eval/{tab}/report.json")
+            except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
+                results, stopped_by = [], signal.SIGINT
+            except Stopped as stop:
+                results, stopped_by = [], stop.number
+            outcome.results.extend(results)
+            if stopped_by is not None:
+                outcome.stopped_by = stopped_by
+                break
+    finally:
+        if cluster is not None:
+            cluster.close()
     return outcome
+
+
+def connect_cluster(address: str | None, log):
+    """The Ray cluster the jobs run on (``cluster.Cluster``), or None for a local eval; Ray is imported only here."""
+    if not address:
+        return None
+    from .cluster import Cluster
+
+    return Cluster(address, log)
 
 
 @dataclass
@@ -104,38 +142,54 @@ class TabPlan:
     library: tuple[str, ...] = ()  # the files of the library, byte-compiled before any kernel starts
     others: list[Job] = field(default_factory=list)  # sections not selected: their results, cache and report lines stay
     failures: FailureMemory | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # chapter -> the notebook text keyed, which the kernel runs
+    inputs: str = ""  # the library's and resources' digest when planned: a run that saw others is discarded
 
 
-def evaluate_tab(config: Config, tab: str, options: EvalOptions, progress_factory, log) -> tuple[list[RunResult], int | None]:
-    """Evaluate one tab under its lock; returns the results and the signal that stopped it, if any."""
+def evaluate_tab(
+    config: Config, tab: str, options: EvalOptions, progress_factory, log, stop: StopFlag | None = None, cluster=None
+) -> tuple[list[RunResult], int | None]:
+    """Evaluate one tab under the book's lock; returns the results and the signal that stopped it, if any.
+
+    A signal recorded in ``stop`` while the tab is prepared runs no notebook; every process the kernels started
+    is killed at the end (see ``reaper``). With ``cluster`` the plan is the same, and its jobs run on the cluster
+    (``cluster.Cluster``) instead of local kernels."""
     root = config.root
     folder = eval_folder(root, tab)
-    with eval_lock(root, folder, tab, log):
+    owner = owner_token()
+    with book_lock(root, log):  # held already when called by evaluate
         sockets = socket_folder()
-        early = warm = early_warm_kernels(config, tab, options, sockets, log)
+        early = warm = None if cluster else early_warm_kernels(config, tab, options, sockets, log)
         try:
             plan, environment, cache = prepare_tab(config, tab, options, log)
             if options.sections and not plan.jobs and not plan.cached:
                 log(f"eval {tab}: no selected section has a notebook in this tab")
-            warm = warm_kernels(early, plan, environment, str(root), sockets, log)
-            if plan.jobs:
+            warm = None if cluster else warm_kernels(early, plan, environment, str(root), sockets, log)
+            if plan.jobs and not cluster and (stop is None or stop.number is None):
                 compile_library(environment.python, plan.library, kernel_environment(plan.variables))
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)
-                launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm)
                 store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys, plan.failures)
-                evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
-                ran = asyncio.run(evaluator.run(plan.jobs))
+                store.sources, store.inputs = plan.sources, functools.partial(unchanged_inputs, config, tab, plan.inputs)
+                if cluster:
+                    ran, stopped_by = cluster.run_tab(root, config, tab, plan, store, progress, stop)
+                else:
+                    launcher = KernelLauncher(tab, environment.python, plan.variables, str(folder), sockets, warm, owner)
+                    evaluator = Evaluator(launcher, plan.workers, plan.gpus, plan.use_gpus, store, progress, log)
+                    evaluator.signal = stop.number if stop is not None else None  # stopped while preparing: nothing runs
+                    ran = asyncio.run(evaluator.run(plan.jobs))
+                    stopped_by = evaluator.signal
         finally:
             for kernels in {early, warm} - {None}:
                 kernels.discard()  # nothing left to do once the evaluator closed it
             shutil.rmtree(sockets, ignore_errors=True)
+            kill_owned(owner)  # what cells started and left running, also outside their kernel's process group
         results = plan.cached + ran
         kept = kept_records(folder / "report.json", plan.others, lambda line: None)  # a broken report: warned about below
         remove_deleted_results(root, folder, [r.job for r in results] + plan.others, cache, log, plan.failures)
         write_report(folder / "report.json", tab, results, plan.meta, kept)
-    return results, evaluator.signal
+    return results, stopped_by
 
 
 def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: str, log) -> WarmKernels | None:
@@ -145,7 +199,8 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
     otherwise the template starts once the plan shows that something runs, so that a cached eval starts none.
     """
     python = existing_python(config, tab)
-    if not options.force or python is None or options.cold or config.eval_settings(tab).preload == ():
+    configured = config.eval_settings(tab).preload
+    if not options.force or python is None or options.cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
         return None
     if config.eval_settings(tab).python:  # an interpreter that cannot serve is one line, before a template fails in it
         checked_interpreter(config, tab, log=lambda line: None)
@@ -183,7 +238,25 @@ def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[Ta
     cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
     notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
     failures = FailureMemory(folder / "failures.json", log, f"{BUILD_DIR}/eval/{tab}/failures.json")
-    return plan_tab(config, tab, options, environment, notebooks, cache, failures), environment, cache
+    inputs = tab_inputs(config, tab)  # before the plan reads them: an edit from now on is seen after the runs
+    plan = plan_tab(config, tab, options, environment, notebooks, cache, failures)
+    return dataclasses.replace(plan, inputs=inputs), environment, cache
+
+
+def tab_inputs(config: Config, tab: str) -> str:
+    """The digest of what a kernel reads besides its notebook: the library package's files and the resources."""
+    library = config.library(tab).lib_file
+    files = [config.root / library, *(config.root / parent / "__init__.py" for parent in Path(library).parents if parent != Path("."))]
+    texts = "".join(f"{path}\0{file_digest(path)}\0" for path in files)
+    return digest(f"{texts}{package_digest(config.root, library)}\0{resources_digest(digested_resources(config))}")
+
+
+def unchanged_inputs(config: Config, tab: str, planned: str) -> bool:
+    """Whether the library and resources are still what the plan saw."""
+    try:
+        return tab_inputs(config, tab) == planned
+    except OSError:
+        return False
 
 
 def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Environment, notebooks: list[str], cache: EvalCache,
@@ -207,13 +280,17 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     selection = Selection(options.sections)
     host_gpus = len(gpus) if use_gpus else 0
     jobs, cached, keys, others = [], [], {}, []
+    sources = {}
     for path in notebooks:
-        job, cells = plan_job(config, tab, path, use_gpus)
+        text = (root / path).read_text(encoding="utf-8")  # read once: the key is of the bytes the kernel runs
+        job, cells = plan_job(config, tab, path, use_gpus, text)
         if not selection.selects(job.chapter):
             others.append(job)
             continue
+        sources[job.chapter] = text
         keys[job.chapter] = job_key(job, cells, library, common, {**variables, "preload": repr(preload)}, environment.python, use_gpus)
         decided = decided_without_running(job, keys[job.chapter], options, cache, failures, host_gpus, root)
+        decided = decided or too_deep_for_a_kernel(job, text)
         if decided is not None:
             cached.append(decided)
         else:
@@ -221,7 +298,8 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     jobs.sort(key=lambda job: -cache.seconds(job.chapter))  # longest first
     meta = {"device": device, "gpus": gpus, "workers": workers, "python": environment.python, "preload": preload,
             "selected": list(selection.patterns) or None}
-    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, library_sources(config, tab), others, failures)
+    sources_planned = library_sources(config, tab)
+    return TabPlan(jobs, cached, keys, workers, gpus, use_gpus, variables, meta, preload, sources_planned, others, failures, sources)
 
 
 def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalOptions, cache: EvalCache, failures: FailureMemory,
@@ -245,6 +323,23 @@ def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalO
     return None
 
 
+def too_deep_for_a_kernel(job: Job, text: str) -> RunResult | None:
+    """A failure for a notebook with a cell nested too deeply for Python's parser: IPython's kernel would never
+    answer it (its handler raises RecursionError), and the cell would only time out."""
+    for cell in json.loads(text)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        code = "".join(cell["source"])
+        try:
+            ast.parse("\n".join(MAGIC.sub(r"\1pass  #", line, count=1) for line in code.splitlines()))
+        except (SyntaxError, ValueError):
+            continue  # the kernel reports these itself
+        except (RecursionError, MemoryError):
+            reason = f"{cell_position(cell, job)}: the cell is nested too deeply for Python's parser; the kernel cannot run it"
+            return RunResult(job, Status.FAILED, reason=reason, failure=Failure.ERROR)
+    return None
+
+
 def library_sources(config: Config, tab: str) -> tuple[str, ...]:
     """The files a notebook's ``from d2l import ...`` runs: the tab's library and its package's ``__init__.py``."""
     library = (config.root / config.library(tab).lib_file).resolve()
@@ -255,7 +350,7 @@ def library_sources(config: Config, tab: str) -> tuple[str, ...]:
 def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:
     """What warm kernels import before forking (the library's third-party imports by default); None: cold kernels."""
     configured = config.eval_settings(tab).preload
-    if cold or configured == ():
+    if cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
         return None
     if configured is None:
         return library_preload(config.root / config.library(tab).lib_file, config.root)
@@ -268,9 +363,10 @@ def job_key(job: Job, cells: list[str], library: LibraryFacts, common: dict, var
     return notebook_key(cells, library, {**common, "settings": json.dumps(settings, sort_keys=True)})
 
 
-def plan_job(config: Config, tab: str, path: str, use_gpus: bool) -> tuple[Job, list[str]]:
-    """The job for a built notebook, and its code cells (what the cache and the GPU rule look at)."""
-    notebook = json.loads((config.root / path).read_text())
+def plan_job(config: Config, tab: str, path: str, use_gpus: bool, text: str | None = None) -> tuple[Job, list[str]]:
+    """The job for a built notebook (``text``: its content, read by the caller), and its code cells (what the cache
+    and the GPU rule look at)."""
+    notebook = json.loads(text if text is not None else (config.root / path).read_text())
     chapter = notebook["metadata"]["d2lbuild"]["source"]
     cells = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     settings = config.eval_settings(tab)
@@ -316,8 +412,9 @@ def remove_deleted_results(root: Path, folder: Path, jobs: list[Job], cache: Eva
         result = record.get("notebook") if isinstance(record, dict) else None
         ours = isinstance(result, str) and result.startswith(prefix) and result.endswith(".ipynb") and ".." not in result
         if ours and result not in current:
-            (root / result).unlink(missing_ok=True)
-            (root / result.replace(".ipynb", ".failed.ipynb")).unlink(missing_ok=True)
+            for path in (root / result, root / result.replace(".ipynb", ".failed.ipynb")):
+                if inside_build(root, path):
+                    path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -329,13 +426,21 @@ class ResultStore:
     cache: EvalCache
     keys: dict[str, tuple[str, list[str]]]
     failures: FailureMemory | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # chapter -> the notebook text its key is of
+    inputs: Callable[[], bool] = lambda: True  # whether the library and resources are as planned
 
     def save(self, result: RunResult, notebook) -> None:
-        """Store one finished notebook; a failure never replaces the last good result."""
+        """Store one finished notebook; a failure never replaces the last good result, and a run that may have
+        seen another library or other resources than its key says is discarded."""
         import nbformat
 
         job = result.job
         key, result.depends_on = self.keys[job.chapter]
+        if not self.inputs():
+            self.cache.forget(job.chapter)
+            result.status, result.failure, result.traceback = Status.FAILED, Failure.CHANGED, ""
+            result.reason = f"{job.chapter}: the library or the resources changed while it ran; result discarded (run eval again)"
+            return
         failed_copy = self.root / job.result.replace(".ipynb", ".failed.ipynb")
         record = {"status": result.status, "seconds": round(result.seconds, 3), "gpu": result.gpu}
         if result.failure is not None:
@@ -345,7 +450,7 @@ class ResultStore:
         if result.status is Status.OK:
             write_atomic(self.root / job.result, text)
             failed_copy.unlink(missing_ok=True)
-            self.cache.record(job.chapter, key, result.seconds)
+            self.cache.record(job.chapter, key, result.seconds, digest(text))
             if self.failures is not None:
                 self.failures.forget(job.chapter)
         else:
@@ -431,18 +536,16 @@ class Evaluator:
         """Kill every kernel and its processes, remove the socket folder and exit; no file is being written here."""
         for start in self.kernels:
             if start.done() and not start.cancelled() and start.exception() is None:
-                manager = start.result()
-                kill_group(kernel_process_group(manager))
+                start.result().kill()
+        if self.launcher.owner:
+            kill_owned(self.launcher.owner)
         shutil.rmtree(self.launcher.socket_dir, ignore_errors=True)
         os._exit(128 + (self.signal or signal.SIGINT))
 
     async def _interrupt(self, task: asyncio.Task, start: asyncio.Task) -> None:
         task.cancel()  # first, so that the interrupted cell is never recorded as a failure
         if start.done() and not start.cancelled() and start.exception() is None:
-            try:
-                await start.result().interrupt_kernel()
-            except Exception:  # the kernel is gone already
-                pass
+            await start.result().interrupt()
 
     async def _wake(self) -> None:
         async with self.condition:
@@ -467,7 +570,7 @@ class Evaluator:
             self.condition.notify_all()
 
     def launch(self) -> asyncio.Task:
-        start = asyncio.create_task(self.launcher.start(next(self.numbers)))
+        start = asyncio.create_task(KernelSession(self.launcher, next(self.numbers)).start())
         self.kernels.append(start)
         return start
 
@@ -506,12 +609,13 @@ class Evaluator:
 
     async def run_notebook(self, job: Job, start: asyncio.Task, gpu: str | None, cuda: str) -> RunResult:
         try:
-            manager = await start
-        except Exception as err:  # the kernel process could not be launched
-            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=Failure.NO_KERNEL)
+            session = await start
+        except KernelStartError as err:  # the kernel process could not be launched
+            return RunResult(job, Status.FAILED, 0.0, f"{job.chapter}: kernel failed to start: {err}", gpu=gpu, failure=err.failure)
         cwd = (self.store.root / job.result).parent
         cwd.mkdir(parents=True, exist_ok=True)
-        result, notebook = await execute(job, manager, self.store.root, str(cwd), cuda, self.store.index)
+        source = self.store.sources.get(job.chapter)
+        result, notebook = await session.run(job, self.store.root, str(cwd), cuda, self.store.index, source)
         result.gpu = gpu
         if self.signal is not None and result.status is Status.FAILED:  # the interrupt itself may have ended it
             raise asyncio.CancelledError
@@ -520,7 +624,7 @@ class Evaluator:
 
     async def stop_kernel(self, start: asyncio.Task, graceful: bool) -> None:
         try:
-            manager = await start
+            session = await start
         except BaseException:  # the kernel never started: nothing to stop
             return
-        await shutdown(manager, graceful)
+        await session.stop(graceful)

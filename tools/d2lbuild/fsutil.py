@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -71,11 +73,25 @@ def digest(data: str | bytes) -> str:
 
 
 def file_digest(path: Path) -> str | None:
-    """The digest of a file's bytes, or None when it cannot be read."""
+    """The digest of a regular file's bytes, or None when it cannot be read (or is a FIFO, a device, a folder)."""
     try:
-        return digest(path.read_bytes())
+        return digest(read_regular(path))
     except OSError:
         return None
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; anything else (a FIFO would block for ever) raises OSError."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +106,7 @@ def read_json_object(path: Path, warn, shown: str | None = None) -> dict:
     """A JSON object stored by an earlier run; anything else is discarded with a warning (a missing file quietly)."""
     shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as err:

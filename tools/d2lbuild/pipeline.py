@@ -11,11 +11,13 @@ from pathlib import Path
 
 from .block_store import SavedBlockStore
 from .book import Book, load_book, notebook_files
+from .booklock import book_lock
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
 from .formatting import CodeFormatter, isort_version
 from .fsutil import digest, file_digest, source_digest, write_if_changed
+from .guard import check_build_links, check_library_outputs, inside_build
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
@@ -84,6 +86,9 @@ class BookInputs:
         # is not kept from an earlier run (toc files are always read)
         self.library_tabs = library_tabs
         self.chapters = notebook_files(config)
+        check_library_outputs(config, config.tabs, self.chapters)
+        if keep:
+            check_build_links(config.root)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
         self.settings = digest(f"{config.digest}\0{isort_version()}")
         self._reading_for_notebooks = False
@@ -240,7 +245,7 @@ def version_text(config: Config) -> str | None:
     if not (config.version_file and config.release):
         return None
     existing = _read(config.root / config.version_file) or ""
-    line = f'__version__ = "{config.release}"'
+    line = f"__version__ = {json.dumps(config.release, ensure_ascii=False)}"  # "0.1.0" as d2lbook writes it; any text parses
     if re.search(r"^__version__\s*=.*$", existing, re.M):
         return re.sub(r"^__version__\s*=.*$", line, existing, count=1, flags=re.M)
     return existing + ("" if not existing or existing.endswith("\n") else "\n") + line + "\n"
@@ -261,8 +266,12 @@ def extract(root: Path, tabs: tuple[str, ...] | None = None, check: bool = False
     """Write every tab's library, the version file and the library indexes; ``check`` only compares."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config, keep=not check, library_tabs=tabs)
-    return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
+    if check:  # writes nothing: no lock
+        inputs = BookInputs(config, keep=False, library_tabs=tabs)
+        return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
+    with book_lock(root):
+        inputs = BookInputs(config, keep=True, library_tabs=tabs)
+        return _extract(inputs, tabs, check, inputs.start(_state_name("extract", tabs)))
 
 
 def _state_name(command: str, tabs: tuple[str, ...]) -> str:
@@ -275,6 +284,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         summaries = [line if line.endswith("(unchanged)") else f"{line} (unchanged)" for line in state.data["summaries"]]
         return ExtractReport(summaries=summaries, warnings=list(config.warnings) + state.data["warnings"], skipped=True)
     book = inputs.book
+    check_library_outputs(config, tabs, book.order)  # chapters the toc reaches that no glob matches
     built = libraries(inputs, tabs)
     found = reading_warnings(inputs, built)  # what the chapters say: recorded, and repeated while they are unchanged
     report = ExtractReport()
@@ -382,20 +392,22 @@ def build_notebooks(root: Path, tabs: tuple[str, ...] | None = None) -> Notebook
     """
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config)
-    state = inputs.start(_state_name("notebooks", tabs))
-    inputs.read_only_what_changed(tabs, state)
-    return _notebooks(inputs, tabs, state)
+    with book_lock(root):
+        inputs = BookInputs(config)
+        state = inputs.start(_state_name("notebooks", tabs))
+        inputs.read_only_what_changed(tabs, state)
+        return _notebooks(inputs, tabs, state)
 
 
 def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractReport, NotebookReport]:
     """Extract and notebooks in one go, reading the book once (what ``make notebooks`` runs)."""
     config = load_config(root)
     tabs = check_tabs(config, tabs)
-    inputs = BookInputs(config)
-    extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
-    inputs.read_only_what_changed(tabs, notebooks_state)
-    return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
+    with book_lock(root):
+        inputs = BookInputs(config)
+        extract_state, notebooks_state = inputs.start(_state_name("extract", tabs)), inputs.start(_state_name("notebooks", tabs))
+        inputs.read_only_what_changed(tabs, notebooks_state)
+        return _extract(inputs, tabs, False, extract_state), _notebooks(inputs, tabs, notebooks_state)
 
 
 def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:
@@ -432,7 +444,7 @@ def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
     removed = []
     for path in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
         relpath = path.relative_to(root).as_posix()
-        if relpath not in expected:
+        if relpath not in expected and inside_build(root, path):
             path.unlink()
             removed.append(relpath)
     return removed

@@ -26,14 +26,17 @@ class PlainProgress:
     def __exit__(self, *exc) -> None:
         pass
 
-    def started(self, job: Job, gpu: str | None) -> None:
+    def started(self, job: Job, gpu: str | None, node: str | None = None) -> None:
         pass
 
     def finished(self, result: RunResult) -> None:
         self.done += 1
         gpu = f" gpu {result.gpu}" if result.gpu is not None else ""
-        line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{gpu}"
+        line = f"[{self.done}/{self.total}] {result.status:6} {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}"
+        line += f"{gpu}{where(result)}"
         self.echo(line)
+        for retry in result.retries:
+            self.echo(f"    ran again: {retry}")
         if result.status in (Status.FAILED, Status.SKIPPED):
             self.echo(f"    {result.reason}")
 
@@ -68,18 +71,27 @@ class LiveProgress(PlainProgress):
             table.add_row(f"  running {name}{gpu}  {time.monotonic() - since:.0f}s")
         return table
 
-    def started(self, job: Job, gpu: str | None) -> None:
-        self.running[f"{job.tab} {job.chapter}"] = (time.monotonic(), f" (gpu {gpu})" if gpu is not None else "")
+    def started(self, job: Job, gpu: str | None, node: str | None = None) -> None:
+        where = (f" on {node}" if node else "") + (f" (gpu {gpu})" if gpu is not None else "")
+        self.running[f"{job.tab} {job.chapter}"] = (time.monotonic(), where)
         self.live.update(self._render())
 
     def finished(self, result: RunResult) -> None:
         self.running.pop(f"{result.job.tab} {result.job.chapter}", None)
         self.done += 1
         style = {Status.OK: "green", Status.CACHED: "dim", Status.FAILED: "bold red"}.get(result.status, "yellow")
-        self.live.console.print(f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}")
+        line = f"[{style}]{result.status:6}[/] {result.seconds:6.1f}s  {result.job.tab}  {result.job.chapter}{where(result)}"
+        self.live.console.print(line)
+        for retry in result.retries:
+            self.live.console.print(f"    ran again: {retry}", markup=False, highlight=False)
         if result.status in (Status.FAILED, Status.SKIPPED):
             self.live.console.print(f"    [{style}]{result.reason}[/]", markup=True, highlight=False)
         self.live.update(self._render())
+
+
+def where(result: RunResult) -> str:
+    """`` on NODE`` for a notebook that ran on a cluster node."""
+    return f" on {result.node}" if result.node else ""
 
 
 def summary_lines(results: list[RunResult]) -> list[str]:
@@ -129,7 +141,14 @@ def result_record(result: RunResult) -> dict:
         "gpus_needed": result.job.gpus,
         "traceback": result.traceback,
         "library_names": result.depends_on,
-    }
+    } | cluster_record(result)
+
+
+def cluster_record(result: RunResult) -> dict:
+    """Where a notebook ran on a cluster, and why it ran again; nothing for a local run."""
+    if result.node is None and not result.retries:
+        return {}
+    return {"node": result.node, "retries": result.retries}
 
 
 def write_report(path: Path, tab: str, results: list[RunResult], meta: dict, kept: list[dict] = ()) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import signal
@@ -14,12 +15,12 @@ from pathlib import Path
 
 from .checks import chapter_position
 from .errors import Position
+from .reaper import OWNER_VARIABLE
 from .schedule import Failure, Job, Status
 from .tracemap import annotate_cell_frames, cells_by_count, failure_positions
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STARTUP_SECONDS = 120.0
-IOPUB_PROBE_SECONDS = 0.2  # how long a kernel_info's status may take to arrive on a subscribed iopub channel
 
 
 @dataclass
@@ -35,6 +36,8 @@ class RunResult:
     depends_on: list[str] = field(default_factory=list)
     failure: Failure | None = None
     remembered: bool = False  # a failure shown again from the last run, not run again
+    node: str | None = None  # the cluster node it ran on (``eval --cluster``)
+    retries: list[str] = field(default_factory=list)  # why it ran again elsewhere (a node lost)
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,13 @@ class KernelLauncher:
     cwd: str
     socket_dir: str
     warm: object | None = None
+    owner: str = ""  # the eval's mark, inherited by every process of the kernel (see reaper)
 
     async def start(self, number: int):
         """Start a kernel process; it finishes booting while the caller does other work."""
         env = kernel_environment(self.env)
+        if self.owner:
+            env[OWNER_VARIABLE] = self.owner
         if self.warm is not None:
             manager = await self.warm.start(self.manager(f"w{number}"), self.cwd, env)
             if manager is not None:
@@ -158,92 +164,138 @@ def setup_code(cwd: str, cuda_visible_devices: str) -> str:
     )
 
 
-async def execute(job: Job, manager, root: Path, cwd: str, cuda: str, index: dict) -> tuple[RunResult, object]:
-    """Run every cell of ``job``'s notebook; returns the result and the executed notebook."""
-    import nbformat
-    from nbclient import NotebookClient
+class KernelError(Exception):
+    """A kernel that failed its notebook by itself (not a cell's error); ``failure`` is how the report names it."""
+
+    failure = Failure.DIED
+
+
+class KernelStartError(KernelError):
+    """The kernel process could not be launched, or never answered."""
+
+    failure = Failure.NO_KERNEL
+
+
+class KernelDied(KernelError):
+    """The kernel process ended while a cell ran."""
+
+    failure = Failure.DIED
+
+
+class CellTimeout(KernelError):
+    """A cell ran longer than its timeout."""
+
+    failure = Failure.TIMED_OUT
+
+
+class KernelSession:
+    """One kernel's whole life: launched (a warm fork or a new interpreter) by a tab's launcher, made ready by
+    nbclient, running one notebook through nbclient's public API, interrupted, stopped. Launch and readiness happen
+    in ``start``, while the worker's previous notebook still runs. Failures are typed (KernelStartError, KernelDied,
+    CellTimeout) and carried into the result."""
+
+    def __init__(self, launcher: KernelLauncher, number: int):
+        self.launcher, self.number = launcher, number
+        self.manager = None
+        self.client = None  # nbclient's NotebookClient, its kernel client ready
+
+    async def start(self) -> KernelSession:
+        """Launch the kernel and wait until it answers; KernelStartError when it cannot be launched or never answers."""
+        import nbformat
+        from nbclient import NotebookClient
+
+        try:
+            self.manager = await self.launcher.start(self.number)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as err:  # jupyter_client raises several unrelated types
+            raise KernelStartError(str(err) or type(err).__name__) from err
+        self.client = NotebookClient(nbformat.v4.new_notebook(), km=self.manager, startup_timeout=STARTUP_SECONDS)
+        try:
+            await self.client.async_start_new_kernel_client()
+        except (RuntimeError, TimeoutError) as err:  # jupyter_client's words for a kernel that never became ready
+            raise KernelStartError(str(err) or type(err).__name__) from err
+        return self
+
+    async def run(self, job: Job, root: Path, cwd: str, cuda: str, index: dict, source: str | None = None):
+        """Run ``job``'s notebook (``source``: its text as planned, else the file): the result (its failure typed)
+        and the executed notebook."""
+        import nbformat
+
+        notebook = nbformat.reads(source, as_version=4) if source is not None else nbformat.read(root / job.notebook, as_version=4)
+        client = self.client
+        client.nb, client.timeout = notebook, math.ceil(job.timeout)  # nbclient counts whole seconds
+        return await execute(job, client, root, cwd, cuda, index)
+
+    async def interrupt(self) -> None:
+        if self.manager is not None:
+            try:
+                await self.manager.interrupt_kernel()
+            except Exception:  # noqa: BLE001 - the kernel is gone already
+                pass
+
+    async def stop(self, graceful: bool) -> None:
+        if self.client is not None and self.client.kc is not None:
+            self.client.kc.stop_channels()
+        if self.manager is not None:
+            await shutdown(self.manager, graceful)
+
+    def kill(self) -> None:
+        """Kill the kernel's process group at once (the eval exits right after)."""
+        if self.manager is not None:
+            kill_group(kernel_process_group(self.manager))
+
+
+async def execute(job: Job, client, root: Path, cwd: str, cuda: str, index: dict) -> tuple[RunResult, object]:
+    """Run every cell of ``client``'s notebook in its ready kernel; returns the result and the executed notebook."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook = nbformat.read(root / job.notebook, as_version=4)
-    client = NotebookClient(notebook, km=manager, timeout=job.timeout, kernel_name=f"d2l-{job.tab}", startup_timeout=STARTUP_SECONDS)
+    notebook = client.nb
     started = time.monotonic()
     current = None
     try:
-        client.kc = await connect(manager, STARTUP_SECONDS)
-        client.kc.allow_stdin = False
-        message = client.kc.execute(setup_code(cwd, cuda), silent=True, store_history=False)
-        reply = await client.async_wait_for_reply(message)
-        if reply is None or reply["content"]["status"] != "ok":
-            raise RuntimeError(f"could not enter {cwd}")
+        await enter_folder(client, cwd, cuda)
         for number, cell in enumerate(notebook.cells):
             current = cell
-            await client.async_execute_cell(cell, number, execution_count=client.code_cells_executed + 1)
+            try:
+                await client.async_execute_cell(cell, number, execution_count=client.code_cells_executed + 1)
+            except CellTimeoutError as err:
+                raise CellTimeout(f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s") from err
+            except DeadKernelError as err:
+                raise KernelDied(f"{cell_position(current, job)}: {await death_reason(client.km)}") from err
         return RunResult(job, Status.OK, time.monotonic() - started), notebook
     except CellExecutionError as err:
         (reason, trace), kind = explain_error(job, current, err, root, index, notebook.cells), Failure.ERROR
-    except CellTimeoutError:
-        reason, trace, kind = f"{cell_position(current, job)}: cell timed out after {job.timeout:g} s", "", Failure.TIMED_OUT
-    except DeadKernelError:
-        reason, trace, kind = f"{cell_position(current, job)}: {await death_reason(manager)}", "", Failure.DIED
-    except (RuntimeError, TimeoutError) as err:  # the kernel never became ready
-        reason, trace, kind = f"{job.chapter}: kernel failed to start: {err}", "", Failure.NO_KERNEL
-    finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
+    except KernelStartError as err:
+        reason, trace, kind = f"{job.chapter}: kernel failed to start: {err}", "", err.failure
+    except KernelError as err:
+        reason, trace, kind = str(err), "", err.failure
+    except (OSError, RuntimeError, ValueError) as err:  # the kernel's connection broke: the notebook fails, not the eval
+        reason, trace, kind = f"{cell_position(current, job)}: {type(err).__name__}: {err}", "", Failure.DIED
     return RunResult(job, Status.FAILED, time.monotonic() - started, reason, trace, failure=kind), notebook
 
 
-async def connect(manager, timeout: float):
-    """A client of ``manager``'s kernel (shell and iopub channels), once the kernel answers; RuntimeError if it never does."""
+async def enter_folder(client, cwd: str, cuda: str) -> None:
+    """Run the set-up code (the notebook's folder, its GPUs) before the first cell; KernelStartError when it fails."""
+    try:
+        message = client.kc.execute(setup_code(cwd, cuda), silent=True, store_history=False)
+        reply = await client.async_wait_for_reply(message)
+    except (RuntimeError, TimeoutError) as err:
+        raise KernelStartError(str(err) or type(err).__name__) from err
+    if reply is None or reply["content"]["status"] != "ok":
+        raise KernelStartError(f"could not enter {cwd}")
+
+
+async def wait_until_ready(manager, timeout: float) -> None:
+    """Wait until ``manager``'s kernel answers (jupyter_client's own readiness check); KernelStartError if it never does."""
     client = manager.client()
     client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
     try:
-        await wait_for_kernel(client, timeout)
-    except BaseException:
+        await client.wait_for_ready(timeout=timeout)
+    except (RuntimeError, TimeoutError) as err:
+        raise KernelStartError(str(err) or type(err).__name__) from err
+    finally:
         client.stop_channels()
-        raise
-    return client
-
-
-async def wait_for_kernel(client, timeout: float) -> None:
-    """Wait until the kernel replies to ``kernel_info`` and its iopub messages reach ``client``.
-
-    Like ``KernelClient.wait_for_ready``, without its final fixed wait for a quiet iopub channel (stale messages
-    are ignored by their parent id anyway): a status message on iopub proves that the subscription is connected.
-    """
-    from queue import Empty
-
-    deadline = time.monotonic() + timeout
-    while True:
-        request = client.kernel_info()
-        reply = await shell_reply(client, request, min(1.0, max(deadline - time.monotonic(), 0.01)))
-        if reply is not None:
-            try:
-                await client.iopub_channel.get_msg(timeout=IOPUB_PROBE_SECONDS)
-            except Empty:  # not subscribed yet: ask again
-                pass
-            else:
-                client._handle_kernel_info_reply(reply)
-                return
-        if not await client.is_alive():
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
-
-
-async def shell_reply(client, request: str, timeout: float) -> dict | None:
-    """The kernel's reply to ``request`` (any ``kernel_info`` reply, for a repeated request), or None after ``timeout``."""
-    from queue import Empty
-
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            message = await client.shell_channel.get_msg(timeout=left)
-        except Empty:
-            return None
-        if message["parent_header"].get("msg_id") == request or message["msg_type"] == "kernel_info_reply":
-            return message
-    return None
 
 
 def cell_position(cell, job: Job, line_in_cell: int | None = None) -> Position | str:

@@ -293,7 +293,7 @@ def statements(code: str) -> tuple[Statement, ...]:
     """The top-level statements of some code (magic lines ignored); none when it does not parse."""
     try:
         module = ast.parse("\n".join("#" + line if line.lstrip().startswith(("%", "!")) else line for line in code.split("\n")))
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return ()
     found = []
     for node in module.body:

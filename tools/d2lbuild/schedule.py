@@ -36,6 +36,7 @@ class Failure(str, Enum):
     DIED = "died"  # the kernel process exited or was killed
     NO_KERNEL = "no kernel"  # the kernel never started
     NO_GPUS = "needs GPUs"  # needs more GPUs than the host has (with --strict; a skip otherwise)
+    CHANGED = "inputs changed"  # the library or resources changed while it ran: its result was discarded
 
     __str__ = str.__str__
     __format__ = str.__format__

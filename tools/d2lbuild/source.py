@@ -337,13 +337,22 @@ def read_ipynb(path: str, text: str, tabs: tuple[str, ...], notes: Notes) -> lis
     except Exception as err:  # nbformat raises several unrelated types
         raise BuildError(Position(path, 1), f"not a readable notebook: {_first_line(err)}") from None
     cells: list[Cell] = []
-    for number, nb_cell in enumerate(notebook.cells, 1):
-        lines = split_lines(nb_cell.source)
+    raw_cells = notebook.get("cells")
+    if not isinstance(raw_cells, list):
+        raise BuildError(Position(path, 1), "not a readable notebook: it has no list of cells")
+    for number, nb_cell in enumerate(raw_cells, 1):
+        source = nb_cell.get("source") if isinstance(nb_cell, dict) else None
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            what = "has no source" if not isinstance(nb_cell, dict) or "source" not in nb_cell else "has a source that is not text"
+            raise BuildError(Position(path, 1, number), f"the cell {what}; fix the notebook")
+        lines = split_lines(source)
         notes.cell = number
-        if nb_cell.cell_type == "code":
+        if nb_cell.get("cell_type") == "code":
             outputs = bool(nb_cell.get("outputs")) or nb_cell.get("execution_count") is not None
             cells.append(code_cell(path, lines, tabs, number, outputs, notes))
-        elif nb_cell.cell_type == "markdown":
+        elif nb_cell.get("cell_type") == "markdown":
             cells.extend(read_markdown(path, lines, tabs, number, notes))
     return cells
 

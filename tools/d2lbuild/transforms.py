@@ -59,6 +59,8 @@ def parse_cell(cell: Cell, lines: tuple[Line, ...] | list[Line], why: str) -> as
         index = min(max((err.lineno or 1) - 1, 0), max(len(lines) - 1, 0))
         number = lines[index].number if lines else cell.position.line
         raise BuildError(cell.position_of(number), f"{why}, but the cell does not parse: {err.msg}") from None
+    except RecursionError:  # valid Python, but deeper than CPython's parser goes
+        raise BuildError(cell.position, f"{why}, but the cell is nested too deeply for Python's parser") from None
 
 
 # --- tab branches -------------------------------------------------------------------------
@@ -90,7 +92,7 @@ def selected_calls(lines: tuple[Line, ...] | list[Line]) -> list[tuple[Line, tup
     """Each ``tab.selected(...)`` call of some code, found by Python's parser, with its line and the names it gives."""
     try:
         module = ast.parse(python_text(lines))
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return []
     found = []
     for node in ast.walk(module):
@@ -107,7 +109,7 @@ def resolve_branches(cell: Cell, tab: str) -> Cell:
     while _may_branch("\n".join(line.text for line in lines)):
         try:
             module = ast.parse(python_text(lines))
-        except SyntaxError:
+        except (SyntaxError, RecursionError):
             break
         expression = _first_branch_expression(module)
         if expression is None:
@@ -128,7 +130,7 @@ def _line_branch(text: str) -> tuple[int, str, tuple[str, ...]] | None:
         return None
     try:
         test = ast.parse(match.group(3).strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return None
     tabs = branch_tabs(test)
     return None if tabs is None else (len(match.group(1)), match.group(2), tabs)
@@ -187,7 +189,7 @@ def _fill_empty_bodies(lines: list[Line]) -> list[Line]:
 def _parses(lines: list[Line]) -> bool:
     try:
         ast.parse(python_text(lines))
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return False
     return True
 

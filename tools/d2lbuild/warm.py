@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .runner import connect, shutdown
+from .runner import shutdown, wait_until_ready
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -35,7 +35,7 @@ def library_preload(library: Path, book_root: Path) -> tuple[str, ...]:
     """The third-party modules a library file imports at module level, without the standard library or the book's own."""
     try:
         tree = ast.parse(library.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, RecursionError):
         return ()
     names: list[str] = []
     for statement in tree.body:
@@ -80,7 +80,10 @@ class WarmProcess:
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
-            os.killpg(self.pid, signum)
+            try:
+                os.killpg(self.pid, signum)
+            except ProcessLookupError:  # it ended before the template reported it: as Popen.send_signal, nothing to do
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -169,6 +172,8 @@ class Template:
             elif message["event"] == "ready":
                 self.loaded = message["modules"]
                 break
+            elif message["event"] == "refused":
+                raise RuntimeError(message["reason"])
             line = await asyncio.wait_for(self.events.readline(), TEMPLATE_BOOT_SECONDS)
         self.reader = asyncio.create_task(self.read_events())
 
@@ -191,6 +196,10 @@ class Template:
                     future.set_result(message["pid"])
             elif message["event"] == "exit":
                 self.exits[message["pid"]] = message["status"]
+            elif message["event"] == "refused":
+                future = self.forks.pop(message["id"], None)
+                if future is not None and not future.done():
+                    future.set_exception(RuntimeError(message["reason"]))
         await self.wait_exit()
         for future in self.forks.values():
             if not future.done():
@@ -303,7 +312,7 @@ class WarmKernels:
         manager.provisioner = provisioner
         try:
             await manager.start_kernel(cwd=cwd, env=env)
-            await wait_until_ready(manager)
+            await wait_until_ready(manager, READY_SECONDS)
         except Exception as err:  # the child did not come up: this and every later kernel start cold
             await shutdown(manager)  # killed, with whatever of it started
             if self.template.process is not None and not self.template.alive:
@@ -358,15 +367,18 @@ def describe_status(code: int | None) -> str:
     return f"exit status {code}"
 
 
+# math libraries that start a thread pool when loaded (NumPy's OpenBLAS): one thread in the template, which must have
+# no thread but its own when it forks; each kernel sets its share after the fork
+TEMPLATE_SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def template_env(env: dict[str, str], book_root: str) -> dict[str, str]:
     """The kernels' variables without the book's root on PYTHONPATH: the template never imports the book's modules."""
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.abspath(p) != os.path.abspath(book_root)]
-    result = {**env, "PYTHONPATH": os.pathsep.join(paths)}
+    result = {**env, "PYTHONPATH": os.pathsep.join(paths), **dict.fromkeys(TEMPLATE_SINGLE_THREADED, "1")}
     if not paths:
         del result["PYTHONPATH"]
     return result
 
 
-async def wait_until_ready(manager) -> None:
-    client = await connect(manager, READY_SECONDS)
-    client.stop_channels()
+

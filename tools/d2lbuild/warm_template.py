@@ -3,12 +3,18 @@
 It runs in a tab's environment, which has no d2lbuild, so it imports nothing from this package. Protocol, one JSON
 object per line: it imports the kernel machinery at once, then reads ``{"preload": [MODULE, ...]}`` on stdin, imports
 those and answers ``{"event": "dropped", ...}`` on stdout for each module it could not import, then
-``{"event": "ready", "modules": [...]}``. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
-"cwd": DIR}``; the template answers ``{"event": "forked", "id": ID, "pid": PID}`` and later ``{"event": "exit", "pid":
-PID, "status": S}`` (``S`` as ``Popen.returncode``: the exit code, or minus the signal). End of stdin: it kills the
-kernels it forked that are still running, and exits.
+``{"event": "ready", "modules": [...]}``, or ``{"event": "refused", "reason": ...}`` when it cannot fork safely (a
+second thread, a GPU in use) and exits. After that the parent writes ``{"fork": ID, "argv": [...], "env": {...},
+"cwd": DIR}``; the template answers ``{"event": "forked", "id": ID, "pid": PID}`` (or ``{"event": "refused", "id": ID,
+"reason": ...}``) and later ``{"event": "exit", "pid": PID, "status": S}`` (``S`` as ``Popen.returncode``: the exit
+code, or minus the signal). End of stdin: it kills the kernels it forked that are still running, and exits.
+
+SIGCHLD is blocked from before each fork until the child is registered, and while the exit loop walks the
+children: the handler never changes the set under a walk, and a child is reaped (its process ID freed) only once
+it is registered, so the exit loop never kills a reused ID.
 """
 
+import gc
 import importlib
 import json
 import os
@@ -37,23 +43,85 @@ def main() -> None:
     if not first:  # not needed after all
         os._exit(0)
     modules = preload(json.loads(first)["preload"], replies)
+    problem = fork_problem()
+    if problem:
+        reply(replies, {"event": "refused", "reason": problem})
+        os._exit(0)
+    gc.collect()
+    gc.freeze()  # the preloaded objects leave the collector's view: kernels do not copy their pages by collecting
     reply(replies, {"event": "ready", "modules": modules})
     children: set[int] = set()
     signal.signal(signal.SIGCHLD, lambda *_: reap(children, replies))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for line in commands:
         request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            become_kernel(request, commands, replies)
-        children.add(pid)
-        reply(replies, {"event": "forked", "id": request["fork"], "pid": pid})
-    for pid in children:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        try:
+            problem = fork_problem()
+            if problem:
+                reply(replies, {"event": "refused", "id": request["fork"], "reason": problem})
+                continue
+            pid = os.fork()
+            if pid == 0:
+                become_kernel(request, commands, replies)
+            children.add(pid)
+            reply(replies, {"event": "forked", "id": request["fork"], "pid": pid})
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    for pid in list(children):
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
     os._exit(0)  # nothing to save: skip the interpreter's teardown of everything preloaded
+
+
+def fork_problem():
+    """Why forking now would give a broken kernel: another thread (its locks would stay held in the child), or a
+    GPU driver context (CUDA and its peers do not survive a fork); None when it is safe."""
+    threads = thread_count()
+    if threads > 1:
+        return f"the template runs {threads} threads after preloading (a fork copies only one)"
+    gpu = gpu_in_use()
+    if gpu:
+        return f"a GPU was initialized while preloading ({gpu}); a fork would not have it"
+    return None
+
+
+def thread_count() -> int:
+    """The threads of this process, native ones included (Linux lists them; elsewhere Python's own)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        import threading
+
+        return threading.active_count()
+
+
+def gpu_in_use():
+    """A preloaded framework that has initialized a GPU: an open GPU device, or a framework's own word for it."""
+    try:
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(("/dev/nvidia", "/dev/kfd", "/dev/dri/")):
+                return f"{target} is open"
+    except OSError:
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        return "torch initialized CUDA"
+    context = sys.modules.get("tensorflow.python.eager.context")
+    runtime = context.context_safe() if context is not None and hasattr(context, "context_safe") else None
+    if getattr(runtime, "_context_handle", None) is not None:
+        return "TensorFlow created its runtime (and its devices)"
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    if bridge is not None and getattr(bridge, "_backends", None):
+        return "JAX initialized its backends"
+    return None
 
 
 def protocol_files():
@@ -92,9 +160,6 @@ def preload(names: list[str], replies: int) -> list[str]:
             reply(replies, {"event": "dropped", "module": name, "error": f"{type(err).__name__}: {err}".strip()})
             continue
         loaded.append(name)
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_initialized():
-        raise SystemExit("CUDA was initialized while preloading: kernels cannot be forked")
     return loaded
 
 
@@ -129,6 +194,7 @@ def become_kernel(request: dict, commands, replies: int) -> None:
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         signal.signal(signal.SIGINT, signal.default_int_handler)
         commands.close()
         os.close(replies)
@@ -162,6 +228,13 @@ def apply_settings(request: dict) -> None:
     torch = sys.modules.get("torch")
     if torch is not None and threads.isdigit():
         torch.set_num_threads(int(threads))
+    if threads.isdigit() and int(threads) > 1:  # the template's math libraries run one thread (no pool to fork)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            threadpool_limits(int(threads))
 
 
 def reseed() -> None:

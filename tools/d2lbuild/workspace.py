@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from .book import SKIPPED_DIRS
 from .config import Config, config_position
 from .errors import BuildError
 from .fsutil import read_json_object, write_atomic
+from .guard import check_build_links
 
 MANIFEST = ".resources.json"
-LOCK = ".lock"
 
 
 def resource_files(config: Config) -> dict[str, Path]:
@@ -26,11 +24,17 @@ def resource_files(config: Config) -> dict[str, Path]:
         source = config.root / resource.rstrip("/")
         if source.is_dir():
             for path in sorted(source.rglob("*")):
-                if path.is_file():
-                    files[path.relative_to(config.root).as_posix()] = path
+                relpath = path.relative_to(config.root).as_posix()
+                if path.is_file() and not _skipped(relpath):
+                    files[relpath] = path
         elif source.is_file():
             files[source.relative_to(config.root).as_posix()] = source
     return files
+
+
+def _skipped(relpath: str) -> bool:
+    """build/ (d2lbuild's outputs: ``resources = .`` would copy them into themselves), version control, caches."""
+    return any(part in SKIPPED_DIRS for part in relpath.split("/")[:-1])
 
 
 def library_files(config: Config) -> set[str]:
@@ -104,25 +108,9 @@ def _inside(folder: Path, path: Path) -> bool:
     return os.path.normpath(path).startswith(os.path.normpath(folder) + os.sep)
 
 
-@contextmanager
-def eval_lock(root: Path, folder: Path, tab: str, log) -> Iterator[None]:
-    """Hold ``build/eval/TAB/.lock`` while evaluating: a second eval of the tab waits, saying so."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"{path.relative_to(root).as_posix()}: another eval of {tab} is running; waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def check_build_folder(root: Path) -> None:
     """``build`` must be a folder (or absent): anything else is one clear line, not a traceback."""
     build = root / "build"
     if build.exists() and not build.is_dir():
         raise BuildError("build", "is not a folder; d2lbuild writes every output under build/ (move it away)")
+    check_build_links(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..booklock import book_lock
 from ..pipeline import BUILD_DIR, build
 from .publish import install_mathjax, prune_unserved, restore_buildinfo, stash_buildinfo, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
@@ -20,7 +21,12 @@ class HtmlReport:
 
 
 def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> HtmlReport:
-    """Build build/html (or, without sphinx, only the sources in build/site)."""
+    """Build build/html (or, without sphinx, only the sources in build/site), holding the book's lock."""
+    with book_lock(root):
+        return _build_html(root, jobs, sphinx)
+
+
+def _build_html(root: Path, jobs: int | None, sphinx: bool) -> HtmlReport:
     build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     site = write_site(root)
     if not sphinx:

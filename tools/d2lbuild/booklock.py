@@ -1,0 +1,37 @@
+"""One lock per book: the commands that write build/ (extract, notebooks, build, eval, env, html) never interleave."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK = ".lock"  # in build/
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def book_lock(root: Path, log: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold ``build/.lock`` (a second command waits, saying so); taken again by the same thread, it is held once."""
+    from filelock import FileLock, Timeout
+
+    build = root / "build"
+    if build.exists() and not build.is_dir():
+        from .errors import BuildError
+
+        raise BuildError("build", "is not a folder; d2lbuild writes every output under build/ (move it away)")
+    build.mkdir(exist_ok=True)
+    lock = FileLock(build / LOCK, is_singleton=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        (log or _to_stderr)(f"build/{LOCK}: another d2lbuild command is writing build/; waiting for it to finish")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
