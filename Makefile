@@ -9,7 +9,7 @@ TAB ?=
 TAB_OPTION := $(if $(TAB),--tab $(TAB))
 SECTIONS ?=
 
-.PHONY: all tools tools-html tools-jupyter tools-ray extract notebooks check env env-all eval eval-all html test test-books test-cluster bench clean
+.PHONY: all tools tools-html tools-jupyter tools-ray extract notebooks check env env-all eval eval-all html pdf test test-slow test-books test-cluster bench clean
 
 all: notebooks eval
 
@@ -72,11 +72,19 @@ eval-all: tools
 html: tools-html
 	$(D2LBUILD) html
 
+# TeX comes from Debian's packages (.ci/run installs them); d2lbuild pdf names the one that is missing.
+pdf: tools-html
+	$(D2LBUILD) pdf $(TAB_OPTION)
+
 test: tools tools-html tools-jupyter
 	$(BIN)/ruff check tools
 	$(BIN)/python -m pytest tools/tests -q -n 2 --dist loadfile
 	$(D2LBUILD) extract --check
 	$(D2LBUILD) check
+
+# whole books through LaTeX: our book's three PDFs, d2l-en's and d2l-zh's from ../shared when it is there
+test-slow: tools tools-html
+	$(BIN)/python -m pytest tools/tests -q -m slow -rs
 
 # real books (../shared) evaluated in a framework environment each installs, or compared whole with d2lbook's
 # output: CI runs them, the unit suite does not
@@ -88,10 +96,11 @@ test-cluster: tools-ray
 	$(BIN)/python -m pytest tools/tests/test_cluster.py -q -m cluster -rs
 
 # the book's three tabs are timed warm against cold, so their environments come first
-bench: tools env-all
+bench: tools tools-html env-all
 	$(BIN)/python tools/bench/bench_build.py
 	$(BIN)/python tools/bench/bench_eval.py
 	$(BIN)/python tools/bench/bench_edit.py
+	$(BIN)/python tools/bench/bench_pdf.py
 	$(BIN)/python tools/bench/bench_cluster.py
 
 clean:

@@ -287,6 +287,29 @@ def html(ctx: click.Context, jobs: int | None, site_only: bool, root: Path | Non
 
 
 @main.command()
+@click.option("--tab", default=None, help="Tabs to build (comma-separated, or all). Default: every tab.")
+@root_option
+@click.pass_context
+@reports_errors
+def pdf(ctx: click.Context, tab: str | None, root: Path | None) -> None:
+    """Build one printable book per tab in build/pdf (Sphinx's LaTeX builder, xelatex through latexmk)."""
+    from .pdf.build import build_pdf
+
+    tabs = _tabs(tab)
+    report = build_pdf(_root(ctx, root), None if tabs in (None, ("all",)) else tabs)
+    shown: set[str] = set()
+    for message in report.warnings + [message for book in report.books for message in book.warnings + book.errors]:
+        if message not in shown:
+            shown.add(message)
+            click.echo(message, err=True)
+    for book in report.books:
+        counts = f"{book.pages} sections, {book.written} files written, {len(book.errors)} LaTeX errors"
+        click.echo(f"pdf {book.tab}: {book.pdf or 'not written'} ({counts})")
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("chapter", type=click.Path(path_type=Path))
 @click.option("--tab", default=None, help="The framework whose notebook to write. Default: the default tab.")
 @click.option("--force", is_flag=True, help="Overwrite an exported notebook that holds edits not synced yet.")

@@ -63,3 +63,4 @@ def small_book(tmp_path: Path) -> Path:
     root = tmp_path / "small"
     shutil.copytree(BOOKS / "small", root, ignore=shutil.ignore_patterns("build", "d2l"))
     return root
+

@@ -1,0 +1,135 @@
+"""``d2lbuild pdf``: for each tab, the website's pages of that tab, Sphinx's LaTeX builder, then xelatex.
+
+build/pdf/TAB/site holds the pages (MyST), build/pdf/TAB/latex the .tex, LaTeX's log and its PDF;
+the book is copied to build/pdf/NAME-TAB.pdf, the default tab's also to build/pdf/NAME.pdf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import load_config
+from ..errors import BuildError
+from ..fsutil import write_atomic, write_if_changed
+from ..html.site import sections
+from ..html.sphinx_build import chapter_warnings
+from ..pipeline import build
+from .latex_conf import TITLE_FILE, tex_name, title_page
+from .pages import PDF_DIR, PdfSiteWriter, tab_dir
+from .settings import PdfSettings, pdf_settings
+from .tex import LatexReport, PageLines, latexmk_errors, missing_tex, read_log, run_latex_builder, run_latexmk
+
+STAMP = ".d2lbuild-sphinx"  # beside the .tex: a digest of everything Sphinx read to write it
+
+
+@dataclass
+class TabPdf:
+    tab: str
+    pdf: str | None  # the book's path, None when LaTeX wrote none
+    pages: int
+    written: int
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PdfReport:
+    warnings: list[str] = field(default_factory=list)
+    books: list[TabPdf] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [error for book in self.books for error in book.errors]
+
+
+def build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
+    """Build each tab's PDF (every tab by default); errors are reported, not raised, so every tab is tried."""
+    settings = pdf_settings(root)
+    missing = missing_tex(settings.cjk)
+    if missing:
+        raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing})")
+    build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
+    report = PdfReport(warnings=list(settings.warnings))
+    book_tabs = load_config(root).tabs
+    for tab in tabs or ():
+        if tab not in book_tabs:
+            raise BuildError("config.ini", f"no tab {tab} in [build] tabs ({', '.join(book_tabs)})")
+    for tab in tabs or book_tabs:
+        report.books.append(build_tab(root, tab, settings))
+    return report
+
+
+def build_tab(root: Path, tab: str, settings: PdfSettings) -> TabPdf:
+    writer = PdfSiteWriter(root, tab, settings)
+    site = writer.write()
+    folder = root / tab_dir(tab)
+    out = folder / "latex"
+    pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
+    name = tex_name(settings, tab)
+    stamp = _sphinx_stamp(folder / "site")
+    if not (out / f"{name}.tex").is_file() or _read(out / STAMP) != stamp:
+        sphinx = run_latex_builder(folder / "site", out, folder / "doctrees", pages)
+        write_if_changed(folder / "sphinx-warnings.txt", "\n".join(sphinx))
+        write_if_changed(out / STAMP, stamp)
+    else:  # nothing Sphinx reads changed: its .tex and warnings are those of the last build
+        sphinx = [line for line in _read(folder / "sphinx-warnings.txt").split("\n") if line]
+    warnings = site.warnings + chapter_warnings(sphinx, site.sources, "build/site/")
+    warnings = [warning.replace("build/site/", f"{tab_dir(tab)}/site/") for warning in warnings]
+    order, _ = sections(writer.config)
+    logo = _logo(root, settings, out)
+    write_if_changed(out / TITLE_FILE, title_page(settings, tab, writer.not_run(order), logo))
+    done = run_latexmk(out, name)
+    log_name = f"{tab_dir(tab)}/latex/{name}.log"
+    latex = read_log(out / f"{name}.log", name, PageLines.read(out / f"{name}.tex", site.sources), log_name)
+    failed = latexmk_errors(done, log_name) if not latex.errors else []
+    latex.errors += failed
+    pdf = None if failed else _publish(root, out / f"{name}.pdf", settings, tab, writer.config.tabs[0], latex)
+    return TabPdf(tab, pdf, len(site.pages), len(site.written), warnings + latex.warnings, latex.errors)
+
+
+def _sphinx_stamp(site: Path) -> str:
+    """What Sphinx's .tex is made of: every file of the site (pages, conf.py, images), d2lbuild's code, Sphinx's version."""
+    import sphinx
+
+    digest = hashlib.sha256(sphinx.__version__.encode())
+    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "html"):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(site.rglob("*")):
+        if path.is_file() and path.name != ".pages.json":
+            digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _logo(root: Path, settings: PdfSettings, out: Path) -> str | None:
+    if not settings.logo:
+        return None
+    source = root / settings.logo
+    name = "d2l-logo" + source.suffix.lower()
+    payload = source.read_bytes()
+    if not (out / name).is_file() or (out / name).read_bytes() != payload:
+        write_atomic(out / name, payload)
+    return name
+
+
+def _publish(root: Path, built: Path, settings: PdfSettings, tab: str, default_tab: str, latex: LatexReport) -> str | None:
+    """Copy LaTeX's PDF to build/pdf/NAME-TAB.pdf (and NAME.pdf for the default tab)."""
+    if not built.is_file():
+        latex.errors.append(f"{PDF_DIR}/{tab}/latex/{built.name}: LaTeX wrote no PDF")
+        return None
+    payload = built.read_bytes()
+    targets = [f"{PDF_DIR}/{settings.name}-{tab}.pdf"] + ([f"{PDF_DIR}/{settings.name}.pdf"] if tab == default_tab else [])
+    for target in targets:
+        path = root / target
+        if not path.is_file() or path.read_bytes() != payload:
+            write_atomic(path, payload)
+    return targets[0]
