@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import digest, file_digest, read_json_object, write_atomic
+from .fsutil import digest, file_digest
+from .records import ChapterRecords
 
 MAGIC = re.compile(r"^(\s*)[%!]")
 LINE_MAGIC = re.compile(r"^(\s*)%(?!%)\w+\s?(.*)$")  # ``%time CODE``: CODE runs as Python
@@ -288,18 +289,10 @@ def resources_digest(files: dict[str, Path]) -> str:
     return digest("".join(f"{relpath}\0{digest(path.read_bytes())}\0" for relpath, path in sorted(files.items())))
 
 
-class EvalCache:
+class EvalCache(ChapterRecords):
     """``build/eval/TAB/cache.json``: chapter -> key of its last good run; saved after every run."""
 
-    def __init__(self, path: Path, warn, shown: str):
-        self.path = path
-        data = read_json_object(path, warn, shown)
-        self.entries: dict[str, dict] = {}
-        for chapter, entry in data.items():
-            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("seconds"), (int, float)):
-                self.entries[chapter] = entry
-            else:
-                warn(f"{shown}: warning: entry {chapter!r} is not one d2lbuild wrote; discarded")
+    FIELDS = {"key": str, "seconds": (int, float)}
 
     def hit(self, chapter: str, key: str, result: Path) -> dict | None:
         """The entry of ``chapter`` when its key matches and its result file still holds what that run wrote."""
@@ -315,21 +308,6 @@ class EvalCache:
         """Keep the key of a good run, with the digest of the result it wrote (``hit`` checks it)."""
         self.entries[chapter] = {"key": key, "seconds": round(seconds, 3), "result": result}
         self._save()
-
-    def forget(self, chapter: str) -> None:
-        if self.entries.pop(chapter, None) is not None:
-            self._save()
-
-    def keep_only(self, chapters: set[str]) -> None:
-        """Drop the entries of chapters that no longer exist."""
-        stale = set(self.entries) - chapters
-        for chapter in stale:
-            del self.entries[chapter]
-        if stale:
-            self._save()
-
-    def _save(self) -> None:
-        write_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
 def _read(path: Path) -> str:
