@@ -1,4 +1,4 @@
-"""One lock per book: the commands that write build/ (extract, notebooks, build, eval, env, html) never interleave."""
+"""One lock per book: the commands that write build/ (extract, notebooks, build, eval, env, html, pdf, edit, sync) never interleave."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from difflib import SequenceMatcher
 from functools import cached_property
 from pathlib import Path
 
+from .booklock import book_lock
 from .config import Config, load_config
 from .errors import BuildError, Position
 from .fsutil import digest, write_if_changed
@@ -333,6 +334,11 @@ class EditReport:
 
 def edit(root: Path, chapter: str | Path, tab: str | None = None, force: bool = False, warn=print) -> EditReport:
     """Write ``build/edit/TAB/CHAPTER.ipynb``: the chapter as ``tab``'s notebook, ready to open in Jupyter."""
+    with book_lock(root):
+        return _edit(root, chapter, tab, force, warn)
+
+
+def _edit(root: Path, chapter: str | Path, tab: str | None = None, force: bool = False, warn=print) -> EditReport:
     from .workspace import copy_resources, resource_files
 
     config = load_config(root)

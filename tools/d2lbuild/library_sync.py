@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from .booklock import book_lock
 from .config import Config, load_config
 from .edit import cell_lines, export, export_cells, read_chapter, source_text
 from .errors import BuildError, Position
@@ -124,6 +125,11 @@ def transplant(edit: LineEdit, cell_texts: list[str], relpath: str) -> list[str]
 
 def sync_from_library(root: Path, tabs: tuple[str, ...] | None = None, split: bool = False) -> list[ChapterSync]:
     """Every edit made to a tab's library file written back into the chapters, by the rules of ``sync``."""
+    with book_lock(root):
+        return _sync_from_library(root, tabs, split)
+
+
+def _sync_from_library(root: Path, tabs: tuple[str, ...] | None = None, split: bool = False) -> list[ChapterSync]:
     config = load_config(root)
     tabs = check_tabs(config, tabs)
     built = libraries(BookInputs(config, keep=False), tabs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from .booklock import book_lock
 from .config import Config, load_config
 from .edit import (
     EDIT_DIR,
@@ -490,6 +491,13 @@ def sync(
     root: Path, chapters: list[str | Path] | None = None, tabs: tuple[str, ...] | None = None, split: bool = False
 ) -> list[ChapterSync]:
     """``d2lbuild sync``: every exported notebook's edits written back into its chapter."""
+    with book_lock(root):
+        return _sync(root, chapters, tabs, split)
+
+
+def _sync(
+    root: Path, chapters: list[str | Path] | None = None, tabs: tuple[str, ...] | None = None, split: bool = False
+) -> list[ChapterSync]:
     config = load_config(root)
     tabs = check_tabs(config, tabs)
     relpaths = [chapter_relpath(config, chapter) for chapter in chapters or []]

@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from conftest import write_book
 
 from d2lbuild.config import load_config
@@ -137,3 +138,67 @@ def test_notebooks_during_an_eval_waits_for_it_saying_so(tmp_path, capfd):
     evaluation.join(120)
     notebooks.join(120)
     assert finished == ["eval", "notebooks"]
+
+
+def _edit(root: Path) -> None:
+    from d2lbuild.edit import edit
+
+    edit(root, "ch/a.md")
+
+
+def _sync(root: Path) -> None:
+    from d2lbuild.sync import sync
+
+    sync(root)
+
+
+def _sync_from_library(root: Path) -> None:
+    from d2lbuild.library_sync import sync_from_library
+
+    sync_from_library(root)
+
+
+def _pdf(root: Path) -> None:
+    from d2lbuild.pdf.build import build_pdf
+
+    build_pdf(root)
+
+
+@pytest.mark.parametrize("command", [_edit, _sync, _sync_from_library, _pdf], ids=lambda command: command.__name__[1:])
+def test_edit_sync_and_pdf_wait_for_a_command_holding_the_book(tmp_path, capfd, command):
+    from d2lbuild.booklock import book_lock
+
+    root = write_book(tmp_path / "book", {"ch/a.md": "# A\n\n```{.python .input}\nprint('a')\n```\n"}, config=CONFIG)
+    holding, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def hold():
+        with book_lock(root):
+            holding.set()
+            release.wait(60)
+        done.append("holder")
+
+    def run():
+        try:
+            command(root)
+        except Exception:  # a missing TeX, say: the order is what counts here
+            pass
+        done.append("command")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(60)
+    runner = threading.Thread(target=run)
+    runner.start()
+    message = "build/.lock: another d2lbuild command is writing build/; waiting for it to finish"
+    seen = ""
+    for _ in range(1200):
+        seen += capfd.readouterr().err
+        if message in seen:
+            break
+        threading.Event().wait(0.05)
+    assert message in seen and runner.is_alive() and done == []
+    release.set()
+    holder.join(60)
+    runner.join(120)
+    assert done == ["holder", "command"]

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..booklock import book_lock
 from ..config import load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
@@ -46,6 +47,11 @@ class PdfReport:
 
 def build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
     """Build each tab's PDF (every tab by default); errors are reported, not raised, so every tab is tried."""
+    with book_lock(root):
+        return _build_pdf(root, tabs)
+
+
+def _build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
     settings = pdf_settings(root)
     missing = missing_tex(settings.cjk)
     if missing:
