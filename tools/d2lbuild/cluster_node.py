@@ -27,6 +27,7 @@ from .fsutil import digest, file_digest, source_digest
 from .reaper import kill_owned, owner_token
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
 from .schedule import Job, Status
+from .warm import process_running
 
 NODE_DIR_VARIABLE = "D2LBUILD_NODE_DIR"
 AGENT_PID = ".agent.pid"
@@ -352,20 +353,10 @@ def notebook_task(agent_name: str, run: str, payload: dict) -> dict:
         agent_pid = int((folder / AGENT_PID).read_text())
     except (OSError, ValueError):
         agent_pid = None
-    while not done.exists() and (agent_pid is None or process_alive(agent_pid)):
+    while not done.exists() and (agent_pid is None or process_running(agent_pid)):
         time.sleep(DONE_POLL_SECONDS)
     done.unlink(missing_ok=True)
     return ray.get(reply)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def file_digests(files: dict[str, Path]) -> dict[str, str]:

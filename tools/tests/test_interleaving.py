@@ -100,6 +100,20 @@ def test_a_result_edited_by_hand_is_not_served(tmp_path):
     assert eval_once(root)["ch/b.md"] == ("ok", "G 4\n")
 
 
+WAITING = "build/.lock: another d2lbuild command is writing build/; waiting for it to finish"
+
+
+def stderr_until(capfd, message: str) -> str:
+    """What the commands wrote to stderr until ``message`` appeared (or a minute passed)."""
+    seen = ""
+    for _ in range(1200):
+        seen += capfd.readouterr().err
+        if message in seen:
+            break
+        threading.Event().wait(0.05)
+    return seen
+
+
 def test_notebooks_during_an_eval_waits_for_it_saying_so(tmp_path, capfd):
     from d2lbuild.pipeline import build_notebooks
 
@@ -126,14 +140,7 @@ def test_notebooks_during_an_eval_waits_for_it_saying_so(tmp_path, capfd):
     assert (cwd / "started").exists(), lines
     notebooks = threading.Thread(target=run_notebooks)
     notebooks.start()
-    message = "build/.lock: another d2lbuild command is writing build/; waiting for it to finish"
-    seen = ""
-    for _ in range(1200):
-        seen += capfd.readouterr().err
-        if message in seen:
-            break
-        threading.Event().wait(0.05)
-    assert message in seen and notebooks.is_alive() and finished == []
+    assert WAITING in stderr_until(capfd, WAITING) and notebooks.is_alive() and finished == []
     (cwd / "go").write_text("")
     evaluation.join(120)
     notebooks.join(120)
@@ -190,14 +197,7 @@ def test_edit_sync_and_pdf_wait_for_a_command_holding_the_book(tmp_path, capfd, 
     assert holding.wait(60)
     runner = threading.Thread(target=run)
     runner.start()
-    message = "build/.lock: another d2lbuild command is writing build/; waiting for it to finish"
-    seen = ""
-    for _ in range(1200):
-        seen += capfd.readouterr().err
-        if message in seen:
-            break
-        threading.Event().wait(0.05)
-    assert message in seen and runner.is_alive() and done == []
+    assert WAITING in stderr_until(capfd, WAITING) and runner.is_alive() and done == []
     release.set()
     holder.join(60)
     runner.join(120)

@@ -7,6 +7,14 @@ from __future__ import annotations
 # of the 1.2 MB of the combined build with menu and MathML input.
 MATHJAX_PATH = "mathjax/startup.js"
 MATHJAX_CONFIG = {"loader": {"load": ["input/tex", "output/chtml", "a11y/assistive-mml"]}}
+# numbered figures, tables, sections and equations as d2lbook writes them: the website and the PDFs share them
+NUMBERING = {
+    "numfig": True,
+    "numfig_secnum_depth": 2,
+    "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
+    "math_numfig": True,
+    "math_eqref_format": "({number})",
+}
 
 # Citations as d2lbook shows them: "Smith and Jones (2020)", "(Smith and Jones, 2020)".
 ROUND_CITATIONS = """\
@@ -79,11 +87,7 @@ def conf_text(settings, root_doc: str, bibfile: str | None, tab_names: dict[str,
         "d2l_site_format": SITE_FORMAT,
         "myst_enable_extensions": ["dollarmath", "amsmath", "colon_fence"],
         "myst_dmath_double_inline": True,
-        "numfig": True,
-        "numfig_secnum_depth": 2,
-        "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
-        "math_numfig": True,
-        "math_eqref_format": "({number})",
+        **NUMBERING,
         "exclude_patterns": ["_extra", "_static", "_outputs", "_templates"],
         "templates_path": ["_templates"],
         "html_theme": "pydata_sphinx_theme",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..html.sphinx_conf import ROUND_CITATIONS
+from ..html.sphinx_conf import NUMBERING, ROUND_CITATIONS
 from ..notebook import DISPLAY_NAMES
 from .settings import CJK_FONTS, PdfSettings
 
@@ -40,11 +40,7 @@ def conf_text(settings: PdfSettings, tab: str, root_doc: str, bibfile: str | Non
         # d2lbook's books write every display between $$.
         "myst_enable_extensions": ["dollarmath", "colon_fence"],
         "myst_dmath_double_inline": True,
-        "numfig": True,
-        "numfig_secnum_depth": 2,
-        "numfig_format": {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s", "section": "Section %s"},
-        "math_numfig": True,
-        "math_eqref_format": "({number})",
+        **NUMBERING,
         "exclude_patterns": ["_extra", "_static", "_outputs"],
         "latex_engine": "xelatex",
         "latex_documents": [(root_doc, tex_name(settings, tab) + ".tex", settings.title, settings.author, "manual")],
