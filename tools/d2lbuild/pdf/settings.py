@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import configparser
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import key_position
 from ..errors import BuildError
 
 # d2lbook's [pdf] keys read here; the others (its LaTeX post-processing and style downloads) are warned about once.
@@ -49,17 +49,17 @@ def pdf_settings(root: Path) -> PdfSettings:
     warnings = []
     for key in parser["pdf"] if parser.has_section("pdf") else ():
         if key not in USED_KEYS:
-            warnings.append(f"config.ini:{_line_of(text, key)}: warning: [pdf] {key} is not used by d2lbuild pdf")
+            warnings.append(f"{key_position(text, 'pdf', key)}: warning: [pdf] {key} is not used by d2lbuild pdf")
     fonts = {}
     for kind, default in DEFAULT_FONTS.items():
         wanted = get("pdf", f"{kind}_font")
         if wanted and not font_installed(wanted):
-            warnings.append(f"config.ini:{_line_of(text, f'{kind}_font')}: warning: font {wanted} is not installed; {default} is used")
+            warnings.append(f"{key_position(text, 'pdf', f'{kind}_font')}: warning: font {wanted} is not installed; {default} is used")
             wanted = ""
         fonts[kind] = wanted or default
     logo = get("pdf", "latex_logo") or None
     if logo and not (root / logo).is_file():
-        warnings.append(f"config.ini:{_line_of(text, 'latex_logo')}: warning: latex_logo {logo} not found")
+        warnings.append(f"{key_position(text, 'pdf', 'latex_logo')}: warning: latex_logo {logo} not found")
         logo = None
     return PdfSettings(
         name=get("project", "name") or "book",
@@ -79,18 +79,6 @@ def _config_text(root: Path) -> str:
         return (root / "config.ini").read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise BuildError("config.ini", f"cannot read: {err}") from None
-
-
-def _line_of(text: str, key: str) -> int:
-    """The line of ``key =`` in the [pdf] section (1 when not found)."""
-    section = ""
-    for number, line in enumerate(text.split("\n"), 1):
-        header = re.match(r"^\s*\[([^\]]+)\]", line)
-        if header:
-            section = header.group(1).strip()
-        elif section == "pdf" and re.match(rf"^\s*{re.escape(key)}\s*[=:]", line):
-            return number
-    return 1
 
 
 def _sphinx_language(lang: str) -> str:
