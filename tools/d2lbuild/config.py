@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from .config_schema import FLAG, FLAG_VALUES, PATH, PATHS, SCHEMA, schema_key, section_keys, suggestion
 from .errors import BuildError
 from .fsutil import digest
 from .globs import glob_problem
@@ -70,6 +71,18 @@ class Config:
     digest: str = ""
     warnings: tuple[str, ...] = ()
     text: str = field(default="", repr=False, compare=False)  # config.ini itself, for the lines of keys
+    values: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)  # section -> key -> text
+
+    def value(self, section: str, key: str) -> str:
+        """The stripped value of a key of the schema, or its default; the site and the PDF read through this."""
+        known = schema_key(section, key)
+        if known is None:
+            raise KeyError(f"[{section}] {key} is not in the config schema")
+        return self.values.get(section, {}).get(key, "").strip() or known.default
+
+    def section(self, section: str) -> dict[str, str]:
+        """The keys a section sets and their values."""
+        return dict(self.values.get(section, {}))
 
     def where(self, section: str, key: str) -> str:
         """``config.ini:LINE`` of ``key`` in ``[section]``, or just the file name."""
@@ -126,33 +139,35 @@ def parse_config(text: str, root: Path) -> Config:
         digest=digest(text),
         warnings=tuple(config_warnings(text, tabs)),
         text=text,
+        values={name: dict(parser.items(name, raw=True)) for name in parser.sections()},
     )
+    check_kinds(reader)
     check_paths(reader, config)
     check_collisions(reader, config)
     return config
 
 
-EVAL_KEYS = frozenset({"requirements", "python", "env", "device", "timeout", "timeouts", "gpu_sections", "preload"})
-LIBRARY_KEYS = frozenset({"lib_file", "lib_name", "simple_alias", "fluent_alias", "args_alias", "alias", "reverse_alias"})
-# The keys of the sections d2lbuild reads, d2lbook's own included (read or not); other sections are d2lbook's
-# business ([pdf], [deploy], [colab], ...) and not checked.
-KNOWN_KEYS = {
-    "build": frozenset({"index", "notebooks", "exclusions", "non-notebooks", "resources", "tabs", "eval_notebook",
-                        "sphinx_configs", "source_dir", "output_dir", "parallel_execution"}),
-    "library": frozenset({"version_file", "save_filename", "release", "save_mark"}),
-    "library-": LIBRARY_KEYS,
-    "eval": EVAL_KEYS,
-    "eval-": EVAL_KEYS,
-    "html": frozenset({"bibfile", "edit_url", "mathjax_path", "favicon", "header_links", "html_logo", "include_css", "include_js"}),
-}
-
-
 def known_keys(section: str) -> frozenset[str] | None:
     """The keys a section may hold, or None for a section d2lbuild does not check."""
-    if section in KNOWN_KEYS:
-        return KNOWN_KEYS[section]
-    prefix = section.split("-", 1)[0] + "-"
-    return KNOWN_KEYS.get(prefix) if "-" in section else None
+    return section_keys(section)
+
+
+def check_kinds(reader: _Reader) -> None:
+    """Every flag of the schema is a yes or no, every path of it stays inside the book's root."""
+    for key in SCHEMA:
+        sections = [key.section] if "TAB" not in key.section else [
+            name for name in reader.parser.sections() if name.startswith(key.section.replace("TAB", ""))]
+        for section in sections:
+            value = reader.get(section, key.name)
+            if value is None:
+                continue
+            if key.kind == FLAG and value.lower() not in FLAG_VALUES:
+                raise reader.fail(section, key.name, f"{value!r} is not true or false")
+            paths = [value] if key.kind == PATH else value.split() if key.kind == PATHS else []
+            for path in paths:
+                if leaves_root(path):
+                    outside = f"{path} is outside the book's root; name paths relative to the folder of {CONFIG_NAME}"
+                    raise reader.fail(section, key.name, outside)
 
 
 def config_position(root: Path, section: str, key: str) -> str:
@@ -178,7 +193,9 @@ def config_warnings(text: str, tabs: tuple[str, ...]) -> list[str]:
             key = re.split(r"\s*[=:]", stripped, maxsplit=1)[0]
             known = known_keys(section)
             if known is not None and key not in known and key not in seen:
-                warnings.append(f"{CONFIG_NAME}:{number}: warning: [{section}] unknown key {key!r}; it is ignored")
+                close = suggestion(section, key)
+                hint = f" (did you mean {close!r}?)" if close else ""
+                warnings.append(f"{CONFIG_NAME}:{number}: warning: unknown key {key!r} in [{section}]; it is ignored{hint}")
             if key in seen:
                 again = f"[{section}] {key} is set again (first at line {seen[key]}); this value wins"
                 warnings.append(f"{CONFIG_NAME}:{number}: warning: {again}")
@@ -296,6 +313,8 @@ class _Reader:
         return BuildError(self.where(section, key), f"[{section}] {key}: {message}")
 
     def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        if schema_key(section, key) is None:
+            raise KeyError(f"[{section}] {key} is not in the config schema")
         value = self.parser.get(section, key, fallback=None)
         if value is None:
             return default

@@ -240,9 +240,10 @@ def test_missing_tex_names_the_package(book, monkeypatch):
 def test_unused_pdf_keys_are_warned_once(book):
     config = "[project]\nname = b\n\n[build]\nindex = index\nnotebooks = **/*.md\ntabs = pytorch\n\n[pdf]\npost_latex = ./main.py\nstyle = cambridge\n"
     root = write_book(book({"intro.md": "# Intro\n"}, tabs="pytorch").parent / "other", {"intro.md": "# Intro\n"}, config=config)
+    from d2lbuild.config import load_config
     from d2lbuild.pdf.settings import pdf_settings
 
-    assert pdf_settings(root).warnings == (
+    assert pdf_settings(load_config(root)).warnings == (
         "config.ini:10: warning: [pdf] post_latex is not used by d2lbuild pdf",
         "config.ini:11: warning: [pdf] style is not used by d2lbuild pdf",
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..booklock import book_lock
+from ..config import load_config
 from ..pipeline import BUILD_DIR, build
 from .publish import install_mathjax, prune_unserved, restore_buildinfo, stash_buildinfo, sync_extra
 from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
@@ -27,12 +28,13 @@ def build_html(root: Path, jobs: int | None = None, sphinx: bool = True) -> Html
 
 
 def _build_html(root: Path, jobs: int | None, sphinx: bool) -> HtmlReport:
+    config = load_config(root)
     build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
-    site = write_site(root)
+    site = write_site(root, config)
     if not sphinx:
         return HtmlReport(site, None)
     out = root / HTML_DIR
-    if not html_settings(root).mathjax_path:
+    if not html_settings(config).mathjax_path:
         install_mathjax(out)
     prefix = EXTRA_DIR + "/"
     sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})

@@ -9,10 +9,10 @@ installs the ``libs`` the notebook imports; the links point to the page's notebo
 
 from __future__ import annotations
 
-import configparser
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 STANDARD_KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -38,19 +38,17 @@ class Service:
         return self.url.format(repo=repo, path=f"{page}.ipynb") if repo else None
 
 
-def services(parser: configparser.ConfigParser, release: str | None) -> tuple[Service, ...]:
-    """The ``[colab]`` and ``[sagemaker]`` services of a config.ini, when they name repositories."""
+def services(value: Callable[[str, str], str], release: str | None) -> tuple[Service, ...]:
+    """The ``[colab]`` and ``[sagemaker]`` services of the config (``value(section, key)``), when they name repositories."""
     found = []
     for key, label, url in (("colab", "Open in Colab", COLAB_URL), ("sagemaker", "Open in SageMaker Studio Lab", SAGEMAKER_URL)):
-        if not parser.has_section(key):
-            continue
-        repos = dict(_pairs(parser.get(key, "github_repo", fallback="")))
+        repos = dict(_pairs(value(key, "github_repo")))
         if not repos:
             continue
-        lines = _triples(parser.get(key, "libs", fallback=""))
+        lines = _triples(value(key, "libs"))
         libs = tuple((tab, module, spec.replace("RELEASE", release or "")) for tab, module, spec in lines)
-        kernels = dict(_pairs(parser.get(key, "kernel", fallback="")))
-        svg = [part.strip() for part in parser.get(key, "replace_svg_url", fallback="").split(",", 1)]
+        kernels = dict(_pairs(value(key, "kernel")))
+        svg = [part.strip() for part in value(key, "replace_svg_url").split(",", 1)]
         svg_url = (svg[0].strip("/"), svg[1].rstrip("/")) if len(svg) == 2 and all(svg) else None
         found.append(Service(key, label, url, repos, libs, kernels, svg_url))
     return tuple(found)

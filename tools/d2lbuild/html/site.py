@@ -7,7 +7,6 @@ Every file is written only when its content changed, so that Sphinx rebuilds onl
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import functools
 import hashlib
@@ -75,32 +74,22 @@ class SiteReport:
     extra: dict[str, str] = field(default_factory=dict)  # file served as it is (under _extra) -> digest of what it is made from
 
 
-def html_settings(root: Path) -> HtmlSettings:
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.optionxform = str
-    try:
-        parser.read_string((root / "config.ini").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, configparser.Error) as err:
-        raise BuildError("config.ini", f"cannot read: {err}") from None
-
-    def get(section: str, key: str, default: str | None = None) -> str | None:
-        value = parser.get(section, key, fallback="").strip()
-        return value or default
-
-    title = get("project", "title") or get("project", "name") or "Book"
-    author = get("project", "author", "") or ""
+def html_settings(config: Config) -> HtmlSettings:
+    """The site's settings, from the parsed config (the schema's ``[project]``, ``[html]`` and services keys)."""
+    get = config.value
+    author = get("project", "author")
     return HtmlSettings(
-        title=title,
+        title=get("project", "title") or get("project", "name"),
         author=author,
-        copyright=get("project", "copyright", author) or "",
-        bibfile=get("html", "bibfile") or get("pdf", "bibfile"),
-        edit_url=get("html", "edit_url"),
-        mathjax_path=get("html", "mathjax_path"),
-        services=services(parser, get("project", "release")),
-        header_links=header_links(get("html", "header_links", "") or ""),
-        logo=get("html", "html_logo"),
-        favicon=get("html", "favicon"),
-        include_css=tuple((get("html", "include_css", "") or "").split()),
+        copyright=get("project", "copyright") or author,
+        bibfile=get("html", "bibfile") or get("pdf", "bibfile") or None,
+        edit_url=get("html", "edit_url") or None,
+        mathjax_path=get("html", "mathjax_path") or None,
+        services=services(config.value, get("project", "release") or None),
+        header_links=header_links(get("html", "header_links")),
+        logo=get("html", "html_logo") or None,
+        favicon=get("html", "favicon") or None,
+        include_css=tuple(get("html", "include_css").split()),
     )
 
 
@@ -174,10 +163,10 @@ def chapter_page(chapter: str, text: str, tabs: tuple[str, ...]) -> Page:
 class SiteWriter:
     """Writes build/site for a book; collects what changed and the warnings."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, config: Config | None = None):
         self.root = root
-        self.config = load_config(root)
-        self.settings = html_settings(root)
+        self.config = config or load_config(root)
+        self.settings = html_settings(self.config)
         self.site = root / SITE_DIR
         self.report = SiteReport()
         self.kept: set[Path] = set()
@@ -581,7 +570,7 @@ def _normalise(path: PurePosixPath) -> str | None:
     return "/".join(parts)
 
 
-def write_site(root: Path) -> SiteReport:
+def write_site(root: Path, config: Config | None = None) -> SiteReport:
     """Write build/site from the book's notebooks; return what changed and the warnings."""
-    return SiteWriter(root).write()
+    return SiteWriter(root, config).write()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..booklock import book_lock
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
 from ..html.site import sections
@@ -52,23 +52,24 @@ def build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
 
 
 def _build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
-    settings = pdf_settings(root)
+    config = load_config(root)
+    settings = pdf_settings(config)
     missing = missing_tex(settings.cjk)
     if missing:
         raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing})")
     build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     report = PdfReport(warnings=list(settings.warnings))
-    book_tabs = load_config(root).tabs
+    book_tabs = config.tabs
     for tab in tabs or ():
         if tab not in book_tabs:
             raise BuildError("config.ini", f"no tab {tab} in [build] tabs ({', '.join(book_tabs)})")
     for tab in tabs or book_tabs:
-        report.books.append(build_tab(root, tab, settings))
+        report.books.append(build_tab(root, tab, settings, config))
     return report
 
 
-def build_tab(root: Path, tab: str, settings: PdfSettings) -> TabPdf:
-    writer = PdfSiteWriter(root, tab, settings)
+def build_tab(root: Path, tab: str, settings: PdfSettings, config: Config | None = None) -> TabPdf:
+    writer = PdfSiteWriter(root, tab, settings, config)
     site = writer.write()
     folder = root / tab_dir(tab)
     out = folder / "latex"

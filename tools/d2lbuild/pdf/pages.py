@@ -17,6 +17,7 @@ import struct
 import zlib
 from pathlib import Path
 
+from ..config import Config
 from ..html.api import API_FILE
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
@@ -42,8 +43,8 @@ def tab_dir(tab: str) -> str:
 class PdfSiteWriter(SiteWriter):
     """Writes build/pdf/TAB/site: the website's pages for one tab, and a conf.py for Sphinx's LaTeX builder."""
 
-    def __init__(self, root: Path, tab: str, settings: PdfSettings):
-        super().__init__(root)
+    def __init__(self, root: Path, tab: str, settings: PdfSettings, config: Config | None = None):
+        super().__init__(root, config)
         self.tab = tab
         self.pdf = settings
         self.site = root / tab_dir(tab) / "site"
