@@ -24,9 +24,11 @@ from .cache import MAGIC, EvalCache, LibraryFacts, library_facts, notebook_key, 
 from .config import Config, load_config
 from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
+from .execution_digest import execution_digest
 from .failures import FailureMemory
-from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+from .fsutil import digest, file_digest, read_json_object, write_atomic
 from .guard import inside_build
+from .inherited import counted_variables
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
@@ -276,7 +278,8 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     index = json.loads((root / library_index_path(tab)).read_text())
     library = library_facts(root, config.library(tab).lib_file, index)
     preload = preload_modules(config, tab, options.cold)
-    common = {"installed": environment.installed, "resources": resources_digest(digested_resources(config)), "tool": source_digest()}
+    common = {"installed": environment.installed, "resources": resources_digest(digested_resources(config)),
+              "tool": execution_digest(), "inherited": json.dumps(counted_variables(os.environ))}
     selection = Selection(options.sections)
     host_gpus = len(gpus) if use_gpus else 0
     jobs, cached, keys, others = [], [], {}, []

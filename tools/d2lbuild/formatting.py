@@ -64,9 +64,10 @@ class CodeFormatter:
         if "import " not in source:
             return source
         directory = str(self.root) if self.root else ""
-        key = hashlib.sha256(f"{isort_version()}\0{directory}\0{source}".encode()).hexdigest()[:32]
+        view = isort_view(self.root) if self.root else ""
+        key = hashlib.sha256(f"{isort_version()}\0{directory}\0{view}\0{source}".encode()).hexdigest()[:32]
         if key not in self.known:
-            self.known[key] = sort_imports(source, directory)
+            self.known[key] = sort_imports(source, directory, view)
             self.added = True
         return self.known[key]
 
@@ -105,11 +106,12 @@ def _read_store(store: Path | None) -> dict:
     return {name: value for name, value in data.items() if isinstance(value, dict) or name == "tool"}
 
 
-def sort_imports(source: str, directory: str) -> str:
-    """``source`` with its imports sorted by isort, all sections in one run without blank lines."""
+def sort_imports(source: str, directory: str, view: str = "") -> str:
+    """``source`` with its imports sorted by isort, all sections in one run without blank lines (``view``: isort's
+    view of ``directory``; isort keeps where it placed a module per settings object, so a new view needs a new one)."""
     import isort  # only code with imports pays for this import
 
-    config = _isort_config(directory)
+    config = _isort_config(directory, view)
     try:
         return isort.code(source, config=config)
     except Exception:  # isort refuses some code (e.g. broken syntax): keep it as written
@@ -117,14 +119,56 @@ def sort_imports(source: str, directory: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _isort_config(directory: str):
+def _isort_config(directory: str, view: str = ""):
+    """isort's settings for a directory; made again for each view, forgetting where isort placed modules before
+    (it keeps that per equal settings and per path, for the life of the process)."""
     import isort
+    import isort.place
+    import isort.utils
+
+    for cached in (isort.place.module_with_reason, isort.utils.exists_case_sensitive, isort.place.exists_case_sensitive):
+        getattr(cached, "cache_clear", lambda: None)()
 
     sections = ("FUTURE", "STDLIB", "THIRDPARTY", "FIRSTPARTY", "LOCALFOLDER")
     options = {"no_lines_before": sections}
     if directory:
         options["directory"] = directory
     return isort.Config(**options)
+
+
+# The files isort reads its settings from, looked for in the book's root and each folder above it.
+ISORT_SETTINGS_FILES = (".isort.cfg", "pyproject.toml", "setup.cfg", "tox.ini", ".editorconfig")
+
+
+def isort_view(root: Path) -> str:
+    """What isort sees of a book: the names at its root it takes for first-party modules (every folder and module
+    file named like a module) and the settings files it may read (in the root or above, up to the repository's top).
+
+    Sorting the library's imports depends on both, so they are part of the key of formatted code and of the build's
+    state (found without importing isort).
+    """
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        entries = []
+    # build/ is left out: d2lbuild makes it itself during the first run (a library importing a module named
+    # ``build`` would be sorted as first-party from then on)
+    names = sorted({_module_name(entry) for entry in entries} - {None, "build"})
+    settings = []
+    for folder in (root.resolve(), *root.resolve().parents):
+        for name in ISORT_SETTINGS_FILES:
+            path = folder / name
+            if path.is_file():
+                settings.append(f"{path}\0{file_digest(path)}")
+        if (folder / ".git").exists() or (folder / ".hg").exists():
+            break
+    return hashlib.sha256("\n".join([*names, "", *settings]).encode()).hexdigest()[:32]
+
+
+def _module_name(entry: Path) -> str | None:
+    """The module an entry of the root would be imported as, if any (isort takes any folder for a package)."""
+    name = entry.name if entry.is_dir() else entry.name.split(".", 1)[0] if entry.suffix in (".py", ".pyi", ".so", ".pyd") else ""
+    return name if name.isidentifier() else None
 
 
 @lru_cache(maxsize=1)

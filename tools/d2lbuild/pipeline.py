@@ -15,7 +15,7 @@ from .booklock import book_lock
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
-from .formatting import CodeFormatter, isort_version
+from .formatting import CodeFormatter, isort_version, isort_view
 from .fsutil import digest, file_digest, source_digest, write_if_changed
 from .guard import check_build_links, check_library_outputs, inside_build
 from .library import Library, build_library
@@ -90,7 +90,7 @@ class BookInputs:
         if keep:
             check_build_links(config.root)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
-        self.settings = digest(f"{config.digest}\0{isort_version()}")
+        self.settings = digest(f"{config.digest}\0{isort_version()}\0{isort_view(config.root)}")
         self._reading_for_notebooks = False
         self._notebooks_state: BuildState | None = None  # the notebooks' last run, when its records hold
         self._notebook_chapters = set(self.chapters)

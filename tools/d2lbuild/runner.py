@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .checks import chapter_position
 from .errors import Position
+from .inherited import inherited
 from .reaper import OWNER_VARIABLE
 from .schedule import Failure, Job, Status
 from .tracemap import annotate_cell_frames, cells_by_count, failure_positions
@@ -101,8 +102,9 @@ class KernelLauncher:
 
 
 def kernel_environment(variables: dict[str, str]) -> dict[str, str]:
-    """The environment variables of a tab's kernels: this process's, with the tab's settings on top."""
-    return {**os.environ, **variables}
+    """The environment variables of a tab's kernels: those of this process that are inherited (see ``inherited``),
+    with the tab's settings on top."""
+    return {**inherited(os.environ), **variables}
 
 
 def socket_folder() -> str:

@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .runner import shutdown, wait_until_ready
+from .runner import kernel_environment, shutdown, wait_until_ready
 
 TEMPLATE_SCRIPT = Path(__file__).with_name("warm_template.py")
 TEMPLATE_BOOT_SECONDS = 300.0
@@ -105,7 +105,7 @@ def warm_provisioner_class():
 
         async def launch_kernel(self, cmd: list[str], **kwargs):
             assert self.template is not None
-            self.process = await self.template.fork(cmd, kwargs.get("env") or dict(os.environ), str(kwargs.get("cwd") or os.getcwd()))
+            self.process = await self.template.fork(cmd, kwargs.get("env") or kernel_environment({}), str(kwargs.get("cwd") or os.getcwd()))
             self.pid = self.pgid = self.process.pid
             self.cwd = kwargs.get("cwd")
             return self.connection_info
@@ -282,7 +282,7 @@ class WarmKernels:
         """Kernels of ``python`` with ``env`` on top of this process's environment, preloading ``modules``."""
         self.python = python
         self.variables = env
-        self.template = Template(python, template_env({**os.environ, **env}, book_root), modules)
+        self.template = Template(python, template_env(kernel_environment(env), book_root), modules)
         self.home = home
         self.log = log
         self.off_reason: str | None = None if hasattr(os, "fork") else "fork is not available on this platform"

@@ -144,7 +144,7 @@ def test_packages_installed_after_the_environment_was_made_are_in_the_key(evalua
 
 
 def test_the_tools_own_source_is_in_the_key(evaluated, monkeypatch):
-    monkeypatch.setattr("d2lbuild.evaluate.source_digest", lambda: "another d2lbuild")
+    monkeypatch.setattr("d2lbuild.evaluate.execution_digest", lambda: "another d2lbuild")
     assert would_run(evaluated[0]) == set(CHAPTERS)
 
 
