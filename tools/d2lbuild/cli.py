@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import signal
 import sys
-import threading
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import BuildError, Stopped
+from .stopping import between_steps, signal_name
 
 if TYPE_CHECKING:
     from .pipeline import ExtractReport, NotebookReport
@@ -31,22 +31,19 @@ def _tabs(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _terminate(number, frame) -> None:
-    raise Stopped(number)
-
-
 def reports_errors(command):
-    """Turn BuildError and file-system errors into one line on stderr and exit 1; Ctrl-C into 130, SIGTERM into 143,
-    SIGHUP into 129 (eval records these signals itself and stops between steps, see ``stopping``)."""
+    """Turn BuildError and file-system errors into one line on stderr and exit 1. SIGINT, SIGTERM and SIGHUP only
+    set a flag that the command checks between steps (``stopping``); it then exits with 130, 143 or 129 and one line
+    (eval installs a flag of its own and writes its report first)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        hangup = getattr(signal, "SIGHUP", None)  # a closed terminal: as SIGTERM
-        numbers = [number for number in (signal.SIGTERM, hangup) if number is not None]
-        main = threading.current_thread() is threading.main_thread()
-        previous = {number: signal.signal(number, _terminate) for number in numbers} if main else {}
         try:
-            return command(*args, **kwargs)
+            with between_steps() as flag:
+                result = command(*args, **kwargs)
+                if flag.number is not None:  # came during the last step: what it wrote is complete
+                    raise Stopped(flag.number)
+                return result
         except BuildError as err:
             click.echo(str(err), err=True)
             sys.exit(1)
@@ -57,11 +54,8 @@ def reports_errors(command):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Stopped as stop:
-            click.echo("terminated", err=True)
+            click.echo(f"stopped by {signal_name(stop.number)}", err=True)
             sys.exit(128 + stop.number)
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
 
     return wrapper
 

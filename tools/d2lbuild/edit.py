@@ -16,6 +16,7 @@ from .fsutil import digest, write_if_changed
 from .notebook import dumps, kernel_name, notebook_for
 from .pipeline import BUILD_DIR, check_tabs, code_formatter
 from .source import FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines, tab_marker
+from .stopping import checkpoint
 from .transforms import in_tab, select_tab
 
 EDIT_DIR = f"{BUILD_DIR}/edit"
@@ -356,6 +357,8 @@ def _edit(root: Path, chapter: str | Path, tab: str | None = None, force: bool =
             raise BuildError(target, "holds edits not synced to the chapter: run `d2lbuild sync` first, or edit --force to discard them")
         if previous is not None:
             fresh = carry_over(previous["cells"], fresh)
+    checkpoint()
     written = write_if_changed(existing, dumps(fresh))
+    checkpoint()
     copy_resources(config, config.root / EDIT_DIR / tab, warn)
     return EditReport(target, written, len(resource_files(config)), kernel_name(tab))

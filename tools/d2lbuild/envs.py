@@ -13,6 +13,7 @@ from pathlib import Path
 from .config import DEFAULT_MODULES, Config, config_position
 from .errors import BuildError
 from .fsutil import digest, file_digest, write_atomic, write_if_changed
+from .stopping import checkpoint
 
 ENV_DIR = "build/envs"
 KERNEL_PACKAGES = ("ipykernel",)
@@ -58,6 +59,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
     where = eval_key_position(config, tab, "requirements")[1]
     install_environment(folder, pip_arguments(config, tab), tab, where)
+    checkpoint()  # stopped while installing: no stamp, so the next run makes the environment again
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
     write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")

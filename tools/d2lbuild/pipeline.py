@@ -23,6 +23,7 @@ from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
 from .source import Cell, read_document
 from .state import STATE_DIR, BuildState
+from .stopping import checkpoint
 from .transforms import in_tab, select_tab
 
 BUILD_DIR = "build"
@@ -221,6 +222,7 @@ def libraries(inputs: BookInputs, tabs: tuple[str, ...]) -> dict[str, Library]:
         library = config.library(tab)
         blocks, sections, warnings = [], 0, []
         for path in inputs.book.order:
+            checkpoint()
             if not inputs.in_tab(tab, path):
                 continue
             found = inputs.saved(tab, path, warnings)
@@ -307,6 +309,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         return report
     for tab, lib in built.items():
         outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
+    checkpoint()  # the last point a stop leaves every file as it was
     for path, text in outputs.items():
         write_if_changed(root / path, text)
     inputs.save_caches()
@@ -364,6 +367,7 @@ def section_notebooks(inputs: BookInputs, tab: str, warnings: list[Warning_], st
     made, kept = {}, {}
     same_settings = state.same_settings(inputs.settings)
     for path in inputs.book.notebooks:
+        checkpoint()
         if not inputs.in_tab(tab, path):
             continue  # code, but none naming this tab: no notebook, as in d2lbook
         inputs.saved(tab, path, warnings)  # a bad #@save fails here as it does in extract
@@ -424,6 +428,7 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
     warnings = list(dict.fromkeys(warnings))
     report = NotebookReport(warnings=list(dict.fromkeys(list(state.warnings) + warnings)))
     for tab in tabs:
+        checkpoint()  # between tabs: each tab's notebooks are written whole (the state is saved only at the end)
         for path, text in expected[tab].items():
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
         report.unchanged.extend(kept[tab])

@@ -1,12 +1,20 @@
-"""Stop signals while an eval prepares: the handler only records the signal; the eval acts on it between steps."""
+"""Stop signals: the handler only records the signal; the command acts on it between steps.
+
+eval installs a flag of its own (it stops its kernels and writes its report). Every other command runs under
+``between_steps``: its loops call ``checkpoint()`` between steps (a chapter, a page, a tab), which raises
+Stopped once a signal came; files are written atomically, so a stop leaves none half-written.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .errors import Stopped
 
 # SIGHUP (a closed terminal) stops an eval as SIGTERM does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -35,3 +43,33 @@ class StopFlag:
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
+
+
+# The flag of the command running in this context, when it stops between steps (see ``between_steps``).
+_ACTIVE: contextvars.ContextVar[StopFlag | None] = contextvars.ContextVar("d2lbuild_stop_flag", default=None)
+
+
+@contextmanager
+def between_steps() -> Iterator[StopFlag]:
+    """Record stop signals while the block runs; ``checkpoint()`` in it raises Stopped once one came."""
+    flag = StopFlag()
+    with flag.installed():
+        token = _ACTIVE.set(flag)
+        try:
+            yield flag
+        finally:
+            _ACTIVE.reset(token)
+
+
+def checkpoint() -> None:
+    """Between two steps of a command: stop here when a stop signal came (nothing is half-done here)."""
+    flag = _ACTIVE.get()
+    if flag is not None and flag.number is not None:
+        raise Stopped(flag.number)
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -36,6 +36,7 @@ from .fsutil import write_atomic, write_if_changed
 from .notebook import dumps
 from .pipeline import check_tabs
 from .source import TAB_MARK, tab_marker
+from .stopping import checkpoint
 
 SAVE_MARK = "#@save"
 CONFLICT_START, CONFLICT_MIDDLE, CONFLICT_END = "<<<<<<< chapter", "=======", ">>>>>>> notebook"
@@ -503,6 +504,7 @@ def _sync(
     relpaths = [chapter_relpath(config, chapter) for chapter in chapters or []]
     results = []
     for relpath, paths in sorted(edited_notebooks(config, relpaths, tabs).items()):
+        checkpoint()  # between chapters: each chapter and its notebooks are written together
         if not relpaths and not (config.root / relpath).is_file():
             shown = ", ".join(edit_path(tab, relpath) for tab in paths)
             results.append(

@@ -24,6 +24,7 @@ from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import digest, write_atomic, write_if_changed
 from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
+from ..stopping import checkpoint
 from ..workspace import resource_files
 from .api import API_FILE, api_json
 from .markup import Converted, Reference, citation_keys, reference_label
@@ -181,6 +182,7 @@ class SiteWriter:
         numbered = ":numbered:" not in (self.root / index_page).read_text(encoding="utf-8", errors="replace")
         found: list[tuple[str, Converted]] = []
         for chapter in order + orphans:
+            checkpoint()
             rendered = self.page(chapter, numbered and chapter == index_page, chapter in orphans, bib_keys is not None)
             found.extend((chapter, converted) for converted in rendered)
         if bib_keys is not None and not any(converted.bibliography for _, converted in found):

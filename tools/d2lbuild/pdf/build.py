@@ -17,6 +17,7 @@ from ..fsutil import write_atomic, write_if_changed
 from ..html.site import sections
 from ..html.sphinx_build import chapter_warnings
 from ..pipeline import build
+from ..stopping import checkpoint
 from .latex_conf import TITLE_FILE, tex_name, title_page
 from .pages import PDF_DIR, PdfSiteWriter, tab_dir
 from .settings import PdfSettings, pdf_settings
@@ -64,6 +65,7 @@ def _build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
         if tab not in book_tabs:
             raise BuildError("config.ini", f"no tab {tab} in [build] tabs ({', '.join(book_tabs)})")
     for tab in tabs or book_tabs:
+        checkpoint()
         report.books.append(build_tab(root, tab, settings, config))
     return report
 
