@@ -24,6 +24,7 @@ from pathlib import Path
 from .bytecode import compile_library
 from .errors import BuildError
 from .fsutil import digest, file_digest, source_digest
+from .platforms import venv_python
 from .reaper import kill_owned, owner_token
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
 from .schedule import Job, Status
@@ -74,7 +75,7 @@ def node_environment(tab: str, spec: dict, home: Path, root: Path, log) -> str:
     folder = home / "envs" / f"{tab}-{spec_digest(tab, {**spec, 'base': sys.version})}"  # as d2lbuild env: this Python too
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
-        python = str(folder / "bin" / "python")
+        python = str(venv_python(folder))
         if not (folder / ".d2lbuild-ready").is_file():
             log(f"env {tab}: creating {folder} ({', '.join(spec['requirements'])})")
             arguments = []

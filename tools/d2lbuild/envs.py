@@ -13,6 +13,7 @@ from pathlib import Path
 from .config import DEFAULT_MODULES, Config, config_position
 from .errors import BuildError
 from .fsutil import digest, file_digest, write_atomic, write_if_changed
+from .platforms import venv_python
 from .stopping import checkpoint
 
 ENV_DIR = "build/envs"
@@ -52,7 +53,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
         return Environment(tab, python, installed_digest(python, tab, config.root))
     if not settings.requirements:  # no environment configured: this interpreter runs the kernels
         return Environment(tab, sys.executable, installed_digest(sys.executable, tab, config.root))
-    python = str(folder / "bin" / "python")
+    python = str(venv_python(folder))
     if _read_json(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
         write_kernelspec(config, tab, folder, python)
         return Environment(tab, python, installed_digest(python, tab, config.root))
@@ -72,7 +73,7 @@ def install_environment(folder: Path, arguments: list[str], tab: str, where: str
     """A new virtual environment in ``folder`` (replacing what is there) with pip's ``arguments`` and ipykernel; its python."""
     if folder.exists():
         shutil.rmtree(folder)
-    python = str(folder / "bin" / "python")
+    python = str(venv_python(folder))
     _run([sys.executable, "-m", "venv", str(folder)], tab, where)
     _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *arguments, *KERNEL_PACKAGES], tab, where)
     return python
@@ -162,7 +163,7 @@ def existing_python(config: Config, tab: str) -> str | None:
     elif not settings.requirements:
         python = sys.executable
     else:
-        python = str(env_folder(config.root, tab) / "bin" / "python")
+        python = str(venv_python(env_folder(config.root, tab)))
     return python if Path(python).exists() else None
 
 

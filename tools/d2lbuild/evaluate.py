@@ -30,6 +30,7 @@ from .fsutil import digest, file_digest, read_json_object, write_atomic
 from .guard import inside_build
 from .inherited import counted_variables
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
+from .platforms import on_signal
 from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, cell_position, kernel_environment, socket_folder
@@ -40,9 +41,12 @@ from .stopping import STOP_SIGNALS, StopFlag
 from .warm import WarmKernels, library_preload, without_book_modules
 from .workspace import check_build_folder, copy_resources, digested_resources, missing_resources
 
+
 # forking after a framework's import is unsafe on macOS (its system libraries are not fork-safe): warm kernels only
 # when asked for there (``preload = ...``)
-WARM_BY_DEFAULT = sys.platform == "linux"
+def warm_by_default() -> bool:
+    return sys.platform == "linux"
+
 # each kernel's share of the CPUs; TensorFlow reads its two when its runtime starts, after a warm kernel's fork
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
@@ -202,7 +206,7 @@ def early_warm_kernels(config: Config, tab: str, options: EvalOptions, sockets: 
     """
     python = existing_python(config, tab)
     configured = config.eval_settings(tab).preload
-    if not options.force or python is None or options.cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
+    if not options.force or python is None or options.cold or configured == () or (configured is None and not warm_by_default()):
         return None
     if config.eval_settings(tab).python:  # an interpreter that cannot serve is one line, before a template fails in it
         checked_interpreter(config, tab, log=lambda line: None)
@@ -353,7 +357,7 @@ def library_sources(config: Config, tab: str) -> tuple[str, ...]:
 def preload_modules(config: Config, tab: str, cold: bool) -> tuple[str, ...] | None:
     """What warm kernels import before forking (the library's third-party imports by default); None: cold kernels."""
     configured = config.eval_settings(tab).preload
-    if cold or configured == () or (configured is None and not WARM_BY_DEFAULT):
+    if cold or configured == () or (configured is None and not warm_by_default()):
         return None
     if configured is None:
         return library_preload(config.root / config.library(tab).lib_file, config.root)
@@ -512,14 +516,11 @@ class Evaluator:
         if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
             return lambda: None
         loop = asyncio.get_running_loop()
-        previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
-        for number in STOP_SIGNALS:
-            loop.add_signal_handler(number, self.stop, number)
+        undo = [on_signal(loop, number, self.stop) for number in STOP_SIGNALS]
 
         def restore() -> None:
-            for number, handler in previous.items():
-                loop.remove_signal_handler(number)
-                signal.signal(number, handler)
+            for step in undo:
+                step()
 
         return restore
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from .checks import chapter_position
 from .errors import Position
 from .inherited import inherited
+from .platforms import has_process_groups, kernel_connection, kill_process_tree
 from .reaper import OWNER_VARIABLE
 from .schedule import Failure, Job, Status
 from .tracemap import annotate_cell_frames, cells_by_count, failure_positions
@@ -90,8 +91,7 @@ class KernelLauncher:
         return AsyncKernelManager(
             kernel_name=f"d2l-{self.tab}",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]),
-            transport="ipc",
-            ip=os.path.join(self.socket_dir, name),
+            **kernel_connection(self.socket_dir, name),
             connection_file=os.path.join(self.socket_dir, f"{name}.json"),
         )
 
@@ -121,6 +121,8 @@ async def shutdown(manager, graceful: bool = False) -> None:
     group = kernel_process_group(manager)
     if not graceful:  # its results are in: nothing of it is worth waiting for
         kill_group(group)
+        if not has_process_groups():  # Windows: the kernel's tree (the eval's reaper ends what left it)
+            kill_process_tree(kernel_pid(manager))
     try:
         await manager.shutdown_kernel(now=not graceful)
     except Exception:  # the kernel may already be gone; its group is killed below
@@ -147,9 +149,14 @@ def kernel_process_group(manager) -> int | None:
     return getattr(getattr(manager, "provisioner", None), "pgid", None)
 
 
+def kernel_pid(manager) -> int | None:
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
 def kill_group(group: int | None) -> None:
     """Kill what is left of a kernel's process group: processes its cells started and did not end."""
-    if group and group != os.getpgrp():
+    if group and has_process_groups() and group != os.getpgrp():
         try:
             os.killpg(group, signal.SIGKILL)
         except OSError:  # nothing left
