@@ -22,8 +22,9 @@ from .fsutil import file_digest, source_digest, write_atomic
 class CodeFormatter:
     """Formats code for one book root (first-party modules are those found in the root, as isort sees them)."""
 
-    def __init__(self, root: Path | None = None, store: Path | None = None):
+    def __init__(self, root: Path | None = None, store: Path | None = None, own: frozenset[str] = frozenset()):
         self.root = root
+        self.own = own  # names at the root that d2lbuild itself writes (see isort_view)
         self.store = store
         self.added = False
         self.memo: dict[str, str] = {}  # this run's results by source text
@@ -64,7 +65,7 @@ class CodeFormatter:
         if "import " not in source:
             return source
         directory = str(self.root) if self.root else ""
-        view = isort_view(self.root) if self.root else ""
+        view = isort_view(self.root, self.own) if self.root else ""
         key = hashlib.sha256(f"{isort_version()}\0{directory}\0{view}\0{source}".encode()).hexdigest()[:32]
         if key not in self.known:
             self.known[key] = sort_imports(source, directory, view)
@@ -140,20 +141,19 @@ def _isort_config(directory: str, view: str = ""):
 ISORT_SETTINGS_FILES = (".isort.cfg", "pyproject.toml", "setup.cfg", "tox.ini", ".editorconfig")
 
 
-def isort_view(root: Path) -> str:
+def isort_view(root: Path, own: frozenset[str] = frozenset()) -> str:
     """What isort sees of a book: the names at its root it takes for first-party modules (every folder and module
     file named like a module) and the settings files it may read (in the root or above, up to the repository's top).
 
     Sorting the library's imports depends on both, so they are part of the key of formatted code and of the build's
-    state (found without importing isort).
+    state (found without importing isort). ``own`` names, and ``build``, are left out: d2lbuild makes them itself
+    (the library's package, build/), so a book's first run would differ from the next one by them alone.
     """
     try:
         entries = sorted(root.iterdir())
     except OSError:
         entries = []
-    # build/ is left out: d2lbuild makes it itself during the first run (a library importing a module named
-    # ``build`` would be sorted as first-party from then on)
-    names = sorted({_module_name(entry) for entry in entries} - {None, "build"})
+    names = sorted({_module_name(entry) for entry in entries} - {None, "build", *own})
     settings = []
     for folder in (root.resolve(), *root.resolve().parents):
         for name in ISORT_SETTINGS_FILES:

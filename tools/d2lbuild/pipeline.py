@@ -7,7 +7,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .block_store import SavedBlockStore
 from .book import Book, load_book, notebook_files
@@ -68,7 +68,13 @@ class ExtractReport:
 
 def code_formatter(config: Config) -> CodeFormatter:
     """The book's code formatter, keeping what it formatted under build/ for the next run."""
-    return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json")
+    return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json", written_names(config))
+
+
+def written_names(config: Config) -> frozenset[str]:
+    """The names at the book's root that extract writes (the libraries' top folders or files, the version file's)."""
+    paths = [lib.lib_file for lib in config.libraries] + ([config.version_file] if config.version_file else [])
+    return frozenset(PurePosixPath(path).parts[0].split(".", 1)[0] for path in paths if PurePosixPath(path).parts)
 
 
 def saves_code(text: str) -> bool:
@@ -91,7 +97,7 @@ class BookInputs:
         if keep:
             check_build_links(config.root)
         # what the states are keyed on besides the chapters: the config, and the formatter that lays out code
-        self.settings = digest(f"{config.digest}\0{isort_version()}\0{isort_view(config.root)}")
+        self.settings = digest(f"{config.digest}\0{isort_version()}\0{isort_view(config.root, written_names(config))}")
         self._reading_for_notebooks = False
         self._notebooks_state: BuildState | None = None  # the notebooks' last run, when its records hold
         self._notebook_chapters = set(self.chapters)
