@@ -4,8 +4,8 @@
 - args aliases: ``d2l.astype(x, t)`` becomes ``tf.cast(x, t)`` (templates with ``x`` and ``args``);
 - simple aliases: ``d2l.ones`` becomes ``torch.ones``; an alias written ``exp(`` rewrites only calls.
 
-A call that is rewritten is printed again by astor, the printer d2lbook uses, so that its spacing, brackets
-and line breaks come out as in d2lbook's notebooks; the rest of the cell keeps its text.
+A call that is rewritten is printed again as astor, the printer d2lbook uses, prints it (``callprint``), so
+that its spacing, brackets and line breaks come out as in d2lbook's notebooks; the rest of the cell keeps its text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from .callprint import print_call
 from .config import TabLibrary
 from .fsutil import file_digest
 
@@ -65,11 +66,8 @@ def _rewritten_calls(text: str, calls: tuple[tuple[str, tuple[str, str]], ...]) 
 
 @functools.lru_cache(maxsize=1)
 def rewriter_identity() -> str:
-    """What identifies astor, the printer of rewritten calls, in a store (found without importing it)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("astor")
-    return (file_digest(Path(spec.origin)) if spec and spec.origin else None) or "none"
+    """What identifies the printer of rewritten calls in a store: its source."""
+    return file_digest(Path(__file__).with_name("callprint.py")) or "none"
 
 
 def _rewrite_reverse(text: str, library: TabLibrary) -> str:
@@ -113,7 +111,7 @@ def _simple_pattern(aliases: tuple[tuple[str, str], ...], lib_name: str) -> tupl
 
 
 def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
-    """Replace each outermost aliased call by its rewritten form, printed by astor."""
+    """Replace each outermost aliased call by its rewritten form, printed as astor prints it."""
     candidates = _call_pattern(tuple(sorted(calls)))
     if not candidates.search(text):
         return text
@@ -126,14 +124,12 @@ def _rewrite_calls(text: str, calls: dict[str, tuple[str, str]]) -> str:
     outermost = [node for node in found if not any(other is not node and _inside(node, other) for other in found)]
     if not outermost:
         return text
-    import astor  # only cells with call aliases pay for this import
-
     offsets = _line_offsets(text)
     rewriter = _CallRewriter(calls)
     for node in sorted(outermost, key=lambda n: (n.lineno, n.col_offset), reverse=True):
         start = _index(text, offsets, node.lineno, node.col_offset)
         end = _index(text, offsets, node.end_lineno, node.end_col_offset)
-        new = astor.to_source(rewriter.visit(node)).rstrip("\n")  # the tree is this call's own: changed in place
+        new = print_call(rewriter.visit(node))  # the tree is this call's own: changed in place
         text = text[:start] + new + text[end:]
     return text
 
