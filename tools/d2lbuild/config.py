@@ -80,6 +80,11 @@ class Config:
             raise KeyError(f"[{section}] {key} is not in the config schema")
         return self.values.get(section, {}).get(key, "").strip() or known.default
 
+    def given(self, section: str, key: str) -> str:
+        """The stripped value the file gives a key of the schema, or "" (no default)."""
+        self.value(section, key)  # a key outside the schema is a mistake of the caller
+        return self.values.get(section, {}).get(key, "").strip()
+
     def section(self, section: str) -> dict[str, str]:
         """The keys a section sets and their values."""
         return dict(self.values.get(section, {}))

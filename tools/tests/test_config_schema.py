@@ -92,3 +92,10 @@ def test_an_unknown_key_is_warned_once_by_a_command(book):
     result = run(root, "build")
     assert result.exit_code == 0
     assert (result.stdout + result.stderr).count("unknown key 'timout'") == 1
+
+
+def test_the_site_says_an_unknown_key_once(book):
+    root = book({"intro.md": "# Intro\n"}, config=BASE + "\n[html]\nhtml_lgo = x.png\n")
+    result = run(root, "html", "--site-only")
+    assert result.exit_code == 0
+    assert (result.stdout + result.stderr).count("unknown key 'html_lgo' in [html]") == 1

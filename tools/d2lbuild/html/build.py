@@ -31,6 +31,7 @@ def _build_html(root: Path, jobs: int | None, sphinx: bool) -> HtmlReport:
     config = load_config(root)
     build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
     site = write_site(root, config)
+    site.warnings[:0] = list(config.warnings)  # said once, here: the build above reports nothing
     if not sphinx:
         return HtmlReport(site, None)
     out = root / HTML_DIR

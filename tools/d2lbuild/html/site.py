@@ -80,7 +80,7 @@ def html_settings(config: Config) -> HtmlSettings:
     get = config.value
     author = get("project", "author")
     return HtmlSettings(
-        title=get("project", "title") or get("project", "name"),
+        title=get("project", "title") or config.given("project", "name") or "Book",
         author=author,
         copyright=get("project", "copyright") or author,
         bibfile=get("html", "bibfile") or get("pdf", "bibfile") or None,

@@ -59,7 +59,7 @@ def _build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
     if missing:
         raise BuildError("d2lbuild pdf", f"TeX is not complete: install Debian's {missing} (apt-get install {missing})")
     build(root)  # the libraries (the API pages read them) and the notebooks, brought up to date
-    report = PdfReport(warnings=list(settings.warnings))
+    report = PdfReport(warnings=list(config.warnings) + list(settings.warnings))
     book_tabs = config.tabs
     for tab in tabs or ():
         if tab not in book_tabs:

@@ -42,7 +42,7 @@ def pdf_settings(config: Config) -> PdfSettings:
             warnings.append(f"{config.where('pdf', key)}: warning: [pdf] {key} is not used by d2lbuild pdf")
     fonts = {}
     for kind, default in DEFAULT_FONTS.items():
-        wanted = config.section("pdf").get(f"{kind}_font", "").strip()
+        wanted = config.given("pdf", f"{kind}_font")
         if wanted and not font_installed(wanted):
             warnings.append(f"{config.where('pdf', f'{kind}_font')}: warning: font {wanted} is not installed; {default} is used")
             wanted = ""
@@ -53,7 +53,7 @@ def pdf_settings(config: Config) -> PdfSettings:
         logo = None
     return PdfSettings(
         name=get("project", "name"),
-        title=get("project", "title") or get("project", "name"),
+        title=get("project", "title") or config.given("project", "name") or "Book",
         author=get("project", "author"),
         release=get("project", "release"),
         language=_sphinx_language(get("project", "lang")),
