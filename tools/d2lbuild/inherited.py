@@ -16,8 +16,8 @@ from collections.abc import Mapping
 COUNTED_NAMES = frozenset({"LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "MPLBACKEND"})
 COUNTED_PREFIXES = (
     "PYTHON",  # PYTHONHASHSEED, PYTHONPATH, PYTHONWARNINGS, PYTHONUTF8, PYTHONIOENCODING, ...
-    "LC_", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "CUDA_", "CUBLAS_", "CUDNN_", "NCCL_", "NVIDIA_",
-    "TF_", "MXNET_", "TORCH_", "PYTORCH_", "JAX_", "XLA_", "D2L_",
+    "LC_", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "BLIS_", "VECLIB_", "NUMEXPR_", "CUDA_", "CUBLAS_", "CUDNN_", "NCCL_",
+    "NVIDIA_", "TRITON_", "TF_", "KERAS_", "MXNET_", "TORCH_", "PYTORCH_", "JAX_", "XLA_", "D2L_",
 )
 # Passed but not counted: where things are, who runs them; a change of these does not make a notebook run again.
 PASSED_NAMES = frozenset({
