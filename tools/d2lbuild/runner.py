@@ -331,7 +331,7 @@ async def death_reason(manager) -> str:
         return "the kernel died"
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
-        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        hint = " (out of memory?)" if -code == getattr(signal, "SIGKILL", 9) else ""
         return f"the kernel died: killed by {name}{hint}"
     return f"the kernel died: it exited with status {code}"
 
