@@ -164,23 +164,59 @@ class Accumulator:
     def __getitem__(self, i):
         return self.data[i]
 
-class Animator:
-    """Plot data points that arrive incrementally, e.g. during training."""
+class LiveFigure:
+    """A figure shown once and redrawn in place, at most a tenth of the time."""
+    def __init__(self, fig):
+        """Defined in :numref:`sec_plotting`"""
+        self.fig, self.handle = fig, None
+        self.stale, self.flush_pending = False, False
+        self.drawn_at, self.draw_seconds = 0.0, 0.0
+
+    def show(self):
+        """Redraw now if that is cheap enough, else when the running cell ends."""
+        self.stale = True
+        shell = get_ipython()
+        if shell is None or self.handle is None or (
+                time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds):
+            self.flush()
+        elif not self.flush_pending:
+            shell.events.register('post_run_cell', self.flush)
+            self.flush_pending = True
+
+    def flush(self, *args):
+        """Draw what is not shown yet (IPython calls it when the cell ends)."""
+        if self.flush_pending:
+            get_ipython().events.unregister('post_run_cell', self.flush)
+            self.flush_pending = False
+        if not self.stale:
+            return
+        start = time.perf_counter()
+        self.draw()
+        if self.handle is None:
+            self.handle = display.display(self.fig, display_id=True)
+            plt.close(self.fig)  # shown through the handle only
+        else:
+            self.handle.update(self.fig)
+        self.stale = False
+        self.drawn_at = time.perf_counter()
+        self.draw_seconds = self.drawn_at - start
+
+class Animator(LiveFigure):
+    """Plot data points that arrive incrementally, e.g. during training.
+
+    Defined in :numref:`sec_plotting`"""
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None,
                  ylim=None, xscale='linear', yscale='linear',
                  fmts=('-', 'm--', 'g-.', 'r:'), nrows=1, ncols=1,
                  figsize=(3.5, 2.5)):
-        """Defined in :numref:`sec_plotting`"""
         use_svg_display()
-        self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+        fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+        super().__init__(fig)
         self.axes = list(onp.array(axes).reshape(-1))
         self.settings = (xlabel, ylabel, xlim, ylim, xscale, yscale,
                          legend if legend is not None else [])
         self.fmts = fmts
         self.xs, self.ys = None, None
-        self.handle = None  # where the figure is shown, once drawn
-        self.stale, self.flush_pending = False, False
-        self.drawn_at, self.draw_seconds = 0.0, 0.0
 
     def add(self, x, y):
         """Append a point to every series; y is a number or a list."""
@@ -193,43 +229,16 @@ class Animator:
             if a is not None and b is not None:
                 self.xs[i].append(float(a))
                 self.ys[i].append(float(b))
-        self.stale = True
-        shell = get_ipython()
-        if shell is None or self.handle is None or self.due():
-            self.draw()
-        elif not self.flush_pending:  # draw the last points when the cell ends
-            shell.events.register('post_run_cell', self.flush)
-            self.flush_pending = True
-
-    def due(self):
-        """Whether drawing now keeps drawing under a tenth of the time."""
-        return time.perf_counter() - self.drawn_at >= 10 * self.draw_seconds
-
-    def flush(self, *args):
-        """Draw the points that arrived since the last picture (IPython calls it when the cell ends)."""
-        shell = get_ipython()
-        if self.flush_pending and shell is not None:
-            shell.events.unregister('post_run_cell', self.flush)
-        self.flush_pending = False
-        if self.stale:
-            self.draw()
+        self.show()
 
     def draw(self):
-        start = time.perf_counter()
+        """Replot every series into the first axes."""
         axes = self.axes[0]
         axes.cla()
         for i, (xs, ys) in enumerate(zip(self.xs, self.ys)):
             axes.plot(xs, ys, self.fmts[i % len(self.fmts)])
         xlabel, ylabel, xlim, ylim, xscale, yscale, legend = self.settings
         set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
-        if self.handle is None:
-            self.handle = display.display(self.fig, display_id=True)
-            plt.close(self.fig)  # shown through the handle only, not again when the cell ends
-        else:
-            self.handle.update(self.fig)
-        self.stale = False
-        self.drawn_at = time.perf_counter()
-        self.draw_seconds = self.drawn_at - start
 
 def add_to_class(Class):
     """Decorator: register the function as a method of Class.
@@ -600,15 +609,16 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
             metric.add(d2l.accuracy(net(X), y), y.numel())
     return metric[0] / metric[1]
 
-def train_ch6(net, train_iter, val_iter, num_epochs, lr, device):
-    """Train net on device with Adam and cross-entropy; plot loss and accuracies, report throughput.
+def train_ch6(net, train_iter, val_iter, num_epochs, lr, device, verbose=True):
+    """Defined in :numref:`sec_lenet`"""
+    """Train net on device with Adam and cross-entropy; return the validation accuracy.
 
-    Defined in :numref:`sec_lenet`"""
+    With verbose, plot loss and accuracies and report throughput."""
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     animator = d2l.Animator(xlabel='epoch', xlim=[0, num_epochs], ylim=[0, 2.5],
-                            legend=['train loss', 'train acc', 'val acc'])
+                            legend=['train loss', 'train acc', 'val acc']) if verbose else None
     timer, num_batches = d2l.Timer(), len(train_iter)
     report_every = max(1, num_batches // 3)
     for epoch in range(num_epochs):
@@ -624,14 +634,16 @@ def train_ch6(net, train_iter, val_iter, num_epochs, lr, device):
             optimizer.step()
             metric.add(float(l.detach()) * y.numel(), d2l.accuracy(y_hat, y), y.numel())
             timer.stop()
-            if (i + 1) % report_every == 0 or i + 1 == num_batches:
+            if verbose and ((i + 1) % report_every == 0 or i + 1 == num_batches):
                 animator.add(epoch + (i + 1) / num_batches,
                              (metric[0] / metric[2], metric[1] / metric[2], None))
         val_acc = evaluate_accuracy_gpu(net, val_iter, device)
-        animator.add(epoch + 1, (None, None, val_acc))
-    print(f'loss {metric[0] / metric[2]:.3f}, train acc {metric[1] / metric[2]:.3f}, '
-          f'val acc {val_acc:.3f}')
-    print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {device}')
+        if verbose:
+            animator.add(epoch + 1, (None, None, val_acc))
+    if verbose:
+        print(f'loss {metric[0] / metric[2]:.3f}, train acc {metric[1] / metric[2]:.3f}, '
+              f'val acc {val_acc:.3f}')
+        print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {device}')
     return val_acc
 
 def init_glorot(net):
