@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import digest, file_digest
+from .fsutil import file_digest
+from .hashing import digest
 from .records import ChapterRecords
 
 MAGIC = re.compile(r"^(\s*)[%!]")

@@ -11,7 +11,6 @@ times. Results come back as plain data and the driver alone writes ``build/eval`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import signal
 import threading
@@ -24,6 +23,7 @@ from .cluster_node import NodeAgent, notebook_task
 from .envs import requirement_files
 from .errors import BuildError
 from .fsutil import source_digest, write_atomic
+from .hashing import FULL_LENGTH, digest
 from .pipeline import BUILD_DIR
 from .runner import RunResult
 from .schedule import Failure, Job, Status
@@ -114,7 +114,7 @@ def first_line(err: BaseException) -> str:
 
 
 def content_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return digest(data, length=FULL_LENGTH)
 
 
 @dataclass

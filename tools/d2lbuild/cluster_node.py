@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .bytecode import compile_library
 from .errors import BuildError
-from .fsutil import digest, file_digest, source_digest
+from .fsutil import file_digest, source_digest
+from .hashing import digest
 from .reaper import kill_owned, owner_token
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
 from .schedule import Job, Status

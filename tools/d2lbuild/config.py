@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import BuildError
-from .fsutil import digest
 from .globs import glob_problem
+from .hashing import digest
 
 CONFIG_NAME = "config.ini"
 DEFAULT_TIMEOUT = 600.0

@@ -12,7 +12,8 @@ from pathlib import Path
 from .booklock import book_lock
 from .config import Config, load_config
 from .errors import BuildError, Position
-from .fsutil import digest, write_if_changed
+from .fsutil import write_if_changed
+from .hashing import digest
 from .notebook import dumps, kernel_name, notebook_for
 from .pipeline import BUILD_DIR, check_tabs, code_formatter
 from .source import FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines, tab_marker

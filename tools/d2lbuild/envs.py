@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .config import DEFAULT_MODULES, Config, config_position
 from .errors import BuildError
-from .fsutil import digest, file_digest, write_atomic, write_if_changed
+from .fsutil import file_digest, write_atomic, write_if_changed
+from .hashing import digest
 
 ENV_DIR = "build/envs"
 KERNEL_PACKAGES = ("ipykernel",)

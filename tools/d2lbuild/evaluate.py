@@ -25,8 +25,9 @@ from .config import Config, load_config
 from .envs import Environment, checked_interpreter, ensure_environment, existing_python, visible_gpus
 from .errors import BuildError, Stopped
 from .failures import FailureMemory
-from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+from .fsutil import file_digest, read_json_object, source_digest, write_atomic
 from .guard import inside_build
+from .hashing import digest
 from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
 from .reaper import kill_orphans, kill_owned, owner_token
 from .report import write_report

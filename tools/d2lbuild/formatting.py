@@ -8,7 +8,6 @@ formats and parses nothing twice. The store names the d2lbuild that wrote it: an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sys
@@ -17,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .fsutil import file_digest, source_digest, write_atomic
+from .hashing import digest
 
 
 class CodeFormatter:
@@ -36,7 +36,7 @@ class CodeFormatter:
 
     def kept_text(self, material: str, compute: Callable[[], str]) -> str:
         """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild itself)."""
-        key = hashlib.sha256(material.encode()).hexdigest()[:32]
+        key = digest(material, length=32)
         found = self.texts.get(key)
         if found is None:
             found = self.texts[key] = compute()
@@ -45,7 +45,7 @@ class CodeFormatter:
 
     def parsed_once(self, code: str, parse: Callable[[str], tuple]) -> tuple:
         """``parse(code)``, kept by content: the statement summaries of a saved block (plain tuples)."""
-        key = hashlib.sha256(code.encode()).hexdigest()[:32]
+        key = digest(code, length=32)
         found = self.parsed.get(key)
         if found is None:
             result = parse(code)
@@ -64,7 +64,7 @@ class CodeFormatter:
         if "import " not in source:
             return source
         directory = str(self.root) if self.root else ""
-        key = hashlib.sha256(f"{isort_version()}\0{directory}\0{source}".encode()).hexdigest()[:32]
+        key = digest(isort_version(), directory, source, length=32)
         if key not in self.known:
             self.known[key] = sort_imports(source, directory)
             self.added = True

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .config import TabLibrary
 from .errors import Position, Warning_
+from .hashing import digest
 from .saving import SavedBlock, Statement, add_to_class_target, statements
 from .source import Line
 
@@ -119,7 +119,7 @@ def build_library(
         "tab": library.tab,
         "library": library.lib_file,
         "sections": sections,
-        "header_digest": _digest(header),
+        "header_digest": digest(header),
         "definitions": definitions,
         "source_map": out.runs,
     }
@@ -261,7 +261,7 @@ def _definitions(entry: _Entry, start: int, end: int) -> list[dict]:
                 "methods": [{"name": m.names[0], "path": m.path, "line": m.line, "cell": m.cell} for m in methods],
                 "lib_lines": [start + first - 1, end if methods else start + last - 1],
                 "uses": sorted(set().union(*(used_names(text) for text in texts)) - set(names)),
-                "digest": _digest("\n".join(texts)),
+                "digest": digest("\n".join(texts)),
             }
         )
     return found
@@ -277,7 +277,7 @@ def _alias_definition(names: list[str], text: str, line: int) -> dict:
         "methods": [],
         "lib_lines": [line, line],
         "uses": [],
-        "digest": _digest(text),
+        "digest": digest(text),
     }
 
 
@@ -314,5 +314,3 @@ def used_names(code: str) -> set[str]:
     return set(IDENTIFIER.findall(code))
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -16,8 +16,9 @@ from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
 from .formatting import CodeFormatter, isort_version
-from .fsutil import digest, file_digest, source_digest, write_if_changed
+from .fsutil import file_digest, source_digest, write_if_changed
 from .guard import check_build_links, check_library_outputs, inside_build
+from .hashing import digest
 from .library import Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks

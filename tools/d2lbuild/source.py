@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import BuildError, Position, Warning_
-from .fsutil import digest
+from .hashing import digest
 
 CODE_INFO = re.compile(r"^\{\.python\s+\.input\b")
 OUTPUT_INFO = re.compile(r"^\{[^}]*\.output\b")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+from .fsutil import file_digest, read_json_object, source_digest, write_atomic
+from .hashing import digest
 
 STATE_DIR = "build/.d2lbuild"
 UNKNOWN = "?"

@@ -11,7 +11,7 @@ from conftest import run, write_book
 
 from d2lbuild.config import load_config
 from d2lbuild.evaluate import EvalOptions, evaluate, prepare_tab
-from d2lbuild.fsutil import digest
+from d2lbuild.hashing import digest
 from d2lbuild.report import PlainProgress
 
 CONFIG = """\

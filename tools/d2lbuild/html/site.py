@@ -10,7 +10,6 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import functools
-import hashlib
 import html
 import json
 import re
@@ -23,7 +22,8 @@ from pathlib import Path, PurePosixPath
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import BuildError
-from ..fsutil import digest, write_atomic, write_if_changed
+from ..fsutil import write_atomic, write_if_changed
+from ..hashing import FULL_LENGTH, digest, digest_of
 from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
 from ..workspace import resource_files
 from .api import API_FILE, api_json
@@ -244,13 +244,14 @@ class SiteWriter:
 
     def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
         """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
-        digest = hashlib.sha256(repr((_code_digest(), self.config.tabs, self.settings, flags)).encode())
-        for relpath in [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]:
+        relpaths = [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]
+        parts = [repr((_code_digest(), self.config.tabs, self.settings, flags))]
+        for relpath in relpaths:
             try:
-                digest.update(relpath.encode() + b"\0" + (self.root / relpath).read_bytes() + b"\0")
+                parts += [relpath, (self.root / relpath).read_bytes()]
             except OSError:
-                digest.update(relpath.encode() + b"\0-\0")
-        return digest.hexdigest()
+                parts += [relpath, "-"]
+        return digest(*parts, length=FULL_LENGTH)
 
     def links(self, chapter: str, page: Page, section: SectionNotebooks | None = None) -> PageLinks:
         """Publish the page's notebooks (to download, and for each notebook service); return the page's links."""
@@ -532,11 +533,8 @@ def _converted(data: dict) -> Converted:
 def _code_digest() -> str:
     """The html package's own source: a new version of the page writer makes every page again."""
     folder = Path(__file__).parent
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".css", ".html"):
-            digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file() and path.suffix in (".py", ".js", ".css", ".html")]
+    return digest_of([__version__, *(part for path in files for part in (path.name, path.read_bytes()))], length=FULL_LENGTH)
 
 
 def missing_image(relpath: str) -> bytes:

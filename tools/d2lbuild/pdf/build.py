@@ -6,7 +6,6 @@ the book is copied to build/pdf/NAME-TAB.pdf, the default tab's also to build/pd
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from ..booklock import book_lock
 from ..config import load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
+from ..hashing import FULL_LENGTH, digest_of
 from ..html.site import sections
 from ..html.sphinx_build import chapter_warnings
 from ..pipeline import build
@@ -99,14 +99,12 @@ def _sphinx_stamp(site: Path) -> str:
     """What Sphinx's .tex is made of: every file of the site (pages, conf.py, images), d2lbuild's code, Sphinx's version."""
     import sphinx
 
-    digest = hashlib.sha256(sphinx.__version__.encode())
-    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "html"):
-        for path in sorted(folder.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for path in sorted(site.rglob("*")):
-        if path.is_file() and path.name != ".pages.json":
-            digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    code = [path for folder in (Path(__file__).parent, Path(__file__).parent.parent / "html") for path in sorted(folder.glob("*.py"))]
+    pages = [path for path in sorted(site.rglob("*")) if path.is_file() and path.name != ".pages.json"]
+    parts = [sphinx.__version__]
+    parts += (part for path in code for part in (path.name, path.read_bytes()))
+    parts += (part for path in pages for part in (path.relative_to(site).as_posix(), path.read_bytes()))
+    return digest_of(parts, length=FULL_LENGTH)
 
 
 def _read(path: Path) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import hashlib
 import json
 import re
 import struct
 import zlib
 from pathlib import Path
 
+from ..hashing import FULL_LENGTH, digest_of
 from ..html.api import API_FILE
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
@@ -210,7 +210,5 @@ def _text(value) -> str:
 @functools.cache
 def _pdf_code_digest() -> str:
     """The pdf package's own source: a new version of it writes every page again."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+    files = sorted(Path(__file__).parent.glob("*.py"))
+    return digest_of((part for path in files for part in (path.name, path.read_bytes())), length=FULL_LENGTH)
