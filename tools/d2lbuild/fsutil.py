@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import tempfile
@@ -115,23 +114,3 @@ def source_digest() -> str:
     package = Path(__file__).resolve().parent
     parts = [f"{path.name}\0{file_digest(path)}" for path in sorted(package.glob("*.py"))]
     return digest("\n".join(parts))
-
-
-def read_json_object(path: Path, warn, shown: str | None = None) -> dict:
-    """A JSON object stored by an earlier run; anything else is discarded with a warning (a missing file quietly)."""
-    shown = shown or str(path)
-    try:
-        text = read_regular(path).decode("utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as err:
-        warn(f"{shown}: warning: cannot read ({getattr(err, 'strerror', None) or err}); discarded and rebuilt")
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        warn(f"{shown}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
-        return {}
-    return data

@@ -110,3 +110,39 @@ def test_concurrent_writers_in_two_processes_lose_no_update(tmp_path: Path):
         worker.join(60)
         assert worker.exitcode == 0
     assert len(EvalCache(path, print, "cache.json").entries) == 30
+
+
+def test_two_formatters_saving_one_store_keep_both_results(tmp_path: Path):
+    from d2lbuild.formatting import CodeFormatter
+
+    store = tmp_path / "formatted.json"
+    first, second = CodeFormatter(tmp_path, store), CodeFormatter(tmp_path, store)
+    first.kept_text("one", lambda: "ONE")
+    second.kept_text("two", lambda: "TWO")
+    first.save()
+    second.save()
+    again = CodeFormatter(tmp_path, store)
+    assert again.kept_text("one", lambda: "recomputed") == "ONE" and again.kept_text("two", lambda: "recomputed") == "TWO"
+
+
+def test_two_builds_of_other_tabs_keep_both_in_the_saved_block_store(tmp_path: Path):
+    from d2lbuild.block_store import SavedBlockStore
+
+    first, second = SavedBlockStore(tmp_path, "same"), SavedBlockStore(tmp_path, "same")
+    first.put_absent("a.md", "digest", "pytorch")
+    second.put_absent("a.md", "digest", "mxnet")
+    first.save(["a.md"])
+    second.save(["a.md"])
+    again = SavedBlockStore(tmp_path, "same")
+    assert again.absent("a.md", "digest", "pytorch") and again.absent("a.md", "digest", "mxnet")
+    assert not SavedBlockStore(tmp_path, "another d2lbuild").absent("a.md", "digest", "pytorch")
+
+
+def test_a_build_state_of_another_version_is_rebuilt_quietly(tmp_path: Path):
+    from d2lbuild.state import STATE_STORE, BuildState
+
+    path = tmp_path / "build/.d2lbuild/extract-pytorch.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"kind": STATE_STORE.kind, "version": STATE_STORE.version + 1, "data": {}}))
+    state = BuildState(tmp_path, "extract-pytorch")
+    assert state.data == {} and state.warnings == [] and not state.fresh("config", [])
