@@ -13,7 +13,7 @@ from .booklock import book_lock
 from .config import Config, load_config
 from .errors import BuildError, Position
 from .formats import is_markdown
-from .fsutil import write_if_changed
+from .fsutil import read_regular, write_if_changed
 from .hashing import digest
 from .layout import EDIT_DIR, edit_path
 from .notebook import dumps, kernel_name, notebook_for
@@ -272,9 +272,9 @@ def carry_over(previous: list[dict], fresh: dict) -> dict:
 def load_notebook(path: Path, shown: str) -> dict:
     """An exported notebook as JSON, or one line saying why it cannot be used."""
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BuildError(shown, f"not a readable notebook ({err})") from None
+        notebook = json.loads(read_regular(path).decode("utf-8"))  # a FIFO in its place is refused, never waited on
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise BuildError(shown, f"not a readable notebook ({getattr(err, 'strerror', None) or err})") from None
     record(notebook, shown)
     return notebook
 

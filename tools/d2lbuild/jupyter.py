@@ -21,7 +21,7 @@ from tornado import web
 from traitlets import Bool, Unicode
 
 from .config import Config, load_config
-from .edit import export, read_chapter
+from .edit import export, load_notebook, read_chapter
 from .errors import BuildError
 from .formats import MARKDOWN, NOTEBOOK_SUFFIX, chapter_stem, is_markdown
 from .fsutil import write_if_changed
@@ -137,12 +137,20 @@ class BookContentsManager(LargeFileManager):
             raise web.HTTPError(409 if "conflict" in str(err) else 400, str(err)) from None
         return self._chapter_model(path, chapter, content=False)
 
+    @staticmethod
+    def _stored_record(record: Path) -> dict | None:
+        """The notebook as the server last exported it; None when missing or damaged (exported again)."""
+        try:
+            return load_notebook(record, record.name)
+        except BuildError:
+            return None
+
     def _save_chapter(self, chapter: str, notebook: dict) -> None:
         """Sync the saved notebook into the chapter; a conflict writes markers there and is an error."""
         config = self._config()
         tab = self._tab(config)
         record = self._record(config, tab, chapter)
-        base = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else export(config, read_chapter(config, chapter), tab)
+        base = self._stored_record(record) or export(config, read_chapter(config, chapter), tab)
         result, original, text = sync_chapter(config, chapter, {tab: notebook}, self.split, bases={tab: base})
         write_chapter(config, chapter, original, text)
         for note in result.notes:

@@ -146,3 +146,13 @@ def test_a_build_state_of_another_version_is_rebuilt_quietly(tmp_path: Path):
     path.write_text(json.dumps({"kind": STATE_STORE.kind, "version": STATE_STORE.version + 1, "data": {}}))
     state = BuildState(tmp_path, "extract-pytorch")
     assert state.data == {} and state.warnings == [] and not state.fresh("config", [])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_place_of_an_exported_notebook_is_refused_not_waited_on(tmp_path: Path):
+    from d2lbuild.edit import load_notebook
+    from d2lbuild.errors import BuildError
+
+    os.mkfifo(tmp_path / "a.ipynb")
+    with pytest.raises(BuildError, match="not a readable notebook"):
+        load_notebook(tmp_path / "a.ipynb", "build/edit/pytorch/a.ipynb")
