@@ -8,16 +8,16 @@ edit to one section, extract reads that section only.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .errors import Position, Warning_
-from .fsutil import read_json_object, write_atomic
+from .layout import SAVED_BLOCKS_STORE
 from .saving import SavedBlock, Statement
 from .source import new_lines
-from .state import STATE_DIR
+from .stores import StoreType, has_fields
 
-STORE = f"{STATE_DIR}/saved-blocks.json"
+STORE = SAVED_BLOCKS_STORE
+BLOCK_STORE = StoreType("saved-blocks", 1, lambda data: has_fields(data, {"identity": str, "chapters": dict}), compact=True)
 
 
 class SavedBlockStore:
@@ -26,9 +26,8 @@ class SavedBlockStore:
     def __init__(self, root: Path, identity: str):
         self.path = root / STORE
         self.identity = identity
-        data = read_json_object(self.path, lambda message: None)
-        chapters = data.get("chapters") if data.get("identity") == identity else None
-        self.chapters: dict[str, dict] = chapters if isinstance(chapters, dict) else {}
+        data = BLOCK_STORE.read(self.path) or {}
+        self.chapters: dict[str, dict] = data["chapters"] if data.get("identity") == identity else {}
         self.changed = False
 
     def get(self, chapter: str, content: str, tab: str) -> tuple[list[SavedBlock], list[Warning_]] | None:
@@ -95,9 +94,30 @@ class SavedBlockStore:
         """Keep the entries of ``chapters`` (the book as read now) when something new was found."""
         if not self.changed and set(self.chapters) <= set(chapters):
             return
-        kept = {chapter: self.chapters[chapter] for chapter in chapters if chapter in self.chapters}
-        write_atomic(self.path, json.dumps({"identity": self.identity, "chapters": kept}, ensure_ascii=False, separators=(",", ":")))
+        def merged(data: dict | None) -> dict:
+            theirs = data["chapters"] if data and data["identity"] == self.identity else {}
+            kept = {}
+            for chapter in chapters:
+                entry = _merged_entry(self.chapters.get(chapter), theirs.get(chapter))
+                if entry is not None:
+                    kept[chapter] = entry
+            return {"identity": self.identity, "chapters": kept}
+
+        self.chapters = BLOCK_STORE.update(self.path, merged)["chapters"]  # another build's tabs are kept too
         self.changed = False
+
+
+def _merged_entry(mine: dict | None, theirs) -> dict | None:
+    """A chapter's entry from this build and from the store as it is now: their tabs together for the same bytes."""
+    def usable_entry(entry) -> bool:
+        return isinstance(entry, dict) and isinstance(entry.get("tabs"), dict)
+
+    usable = usable_entry(theirs)
+    if not usable_entry(mine):
+        return theirs if usable else None
+    if usable and theirs.get("content") == mine.get("content"):
+        return {**theirs, **mine, "tabs": {**theirs["tabs"], **mine["tabs"]}}
+    return mine
 
 
 def _kept_tab(data) -> bool:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from .config import Config, is_absolute, leaves_root
 from .errors import BuildError, Position, Warning_
+from .formats import CHAPTER_SUFFIXES, chapter_stem, notebook_name
 from .globs import glob_regex, matches_any  # noqa: F401  (matches_any: part of this module's API)
 from .source import Cell, ChapterFilter, Document, read_document
 
 TOC_FENCE = re.compile(r"^\s*(`{3,})\s*toc\s*$")
 ANY_TOC_FENCE = re.compile(r"^\s*`{3,}\s*toc\s*$", re.MULTILINE)
-CHAPTER_SUFFIXES = (".md", ".ipynb", ".py")
 SKIPPED_DIRS = {"build", "_build", ".git", ".ipynb_checkpoints", "node_modules"}
 
 
@@ -140,9 +140,9 @@ def check_chapter_collisions(chapters: list[str]) -> None:
     """Chapters that would share an output: ``x.md`` beside ``x.py`` or ``x.ipynb``, and ``a.failed.md`` beside ``a.md``."""
     stems: dict[str, str] = {}
     for path in chapters:
-        stem = re.sub(r"\.(md|ipynb|py)$", "", path)
+        stem = chapter_stem(path)
         if stem in stems:
-            raise BuildError(f"{path}:1", f"collides with {stems[stem]}: both would become the notebook {stem}.ipynb; rename one")
+            raise BuildError(f"{path}:1", f"collides with {stems[stem]}: both would become the notebook {notebook_name(path)}; rename one")
         stems[stem] = path
     for stem, path in stems.items():
         if stem.endswith(".failed") and stem[: -len(".failed")] in stems:
@@ -175,7 +175,7 @@ def _hidden(relpath: str, pattern: str) -> bool:
 
 def in_resources(config: Config, chapter: str) -> bool:
     """Whether the notebook of ``chapter`` would lie in a ``resources`` folder, or match a ``resources`` pattern."""
-    notebook = re.sub(r"\.(md|py|ipynb)$", ".ipynb", chapter)
+    notebook = notebook_name(chapter)
     for resource in config.resources:
         folder = resource.rstrip("/")
         if folder and (config.root / folder).is_dir():

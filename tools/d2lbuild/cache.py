@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import digest, file_digest
+from .fsutil import file_digest
+from .hashing import digest
 from .records import ChapterRecords
+from .stores import StoreType, is_str_map
 
 MAGIC = re.compile(r"^(\s*)[%!]")
 LINE_MAGIC = re.compile(r"^(\s*)%(?!%)\w+\s?(.*)$")  # ``%time CODE``: CODE runs as Python
@@ -293,6 +295,7 @@ class EvalCache(ChapterRecords):
     """``build/eval/TAB/cache.json``: chapter -> key of its last good run; saved after every run."""
 
     FIELDS = {"key": str, "seconds": (int, float)}
+    STORE = StoreType("eval-cache", 1, lambda data: is_str_map(data))
 
     def hit(self, chapter: str, key: str, result: Path) -> dict | None:
         """The entry of ``chapter`` when its key matches and its result file still holds what that run wrote."""
@@ -306,8 +309,7 @@ class EvalCache(ChapterRecords):
 
     def record(self, chapter: str, key: str, seconds: float, result: str) -> None:
         """Keep the key of a good run, with the digest of the result it wrote (``hit`` checks it)."""
-        self.entries[chapter] = {"key": key, "seconds": round(seconds, 3), "result": result}
-        self._save()
+        self._put(chapter, {"key": key, "seconds": round(seconds, 3), "result": result})
 
 
 def _read(path: Path) -> str:

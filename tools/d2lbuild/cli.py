@@ -270,7 +270,8 @@ def eval_command(ctx, tab, jobs, force, device, gpus, junit, cold, retry_failed,
 @reports_errors
 def html(ctx: click.Context, jobs: int | None, site_only: bool, root: Path | None) -> None:
     """Build the book as a website in build/html from every tab's notebooks."""
-    from .html.build import HTML_DIR, build_html
+    from .html.build import build_html
+    from .layout import HTML_DIR
 
     report = build_html(_root(ctx, root), jobs, sphinx=not site_only)
     for warning in report.site.warnings + (report.sphinx.warnings if report.sphinx else []):

@@ -11,7 +11,6 @@ times. Results come back as plain data and the driver alone writes ``build/eval`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import signal
 import threading
@@ -24,7 +23,8 @@ from .cluster_node import NodeAgent, notebook_task
 from .envs import requirement_files
 from .errors import BuildError
 from .fsutil import source_digest, write_atomic
-from .pipeline import BUILD_DIR
+from .hashing import FULL_LENGTH, digest
+from .layout import eval_dir
 from .runner import RunResult
 from .schedule import Failure, Job, Status
 from .stopping import STOP_SIGNALS
@@ -114,7 +114,7 @@ def first_line(err: BaseException) -> str:
 
 
 def content_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return digest(data, length=FULL_LENGTH)
 
 
 @dataclass
@@ -233,7 +233,7 @@ class TabRun:
         """What every agent needs: the environment's specification, the files by content, the kernels' settings."""
         settings = self.config.eval_settings(self.tab)
         sources: dict[str, Path] = {str(Path(path).resolve().relative_to(self.root.resolve())): Path(path) for path in self.plan.library}
-        folder = f"{BUILD_DIR}/eval/{self.tab}"
+        folder = eval_dir(self.tab)
         resources = {f"{folder}/{relative}": path for relative, path in resource_files(self.config).items()}
         requirements = {str(path.relative_to(self.root.resolve())): path for path in requirement_files(self.config, self.tab)}
         contents: dict[str, bytes] = {}
@@ -447,11 +447,11 @@ class TabRun:
 
     def write_files(self, job: Job, files: dict[str, bytes]) -> None:
         """Files the notebook wrote beside itself, into ``build/eval/TAB`` (nothing outside it)."""
-        folder = (self.root / BUILD_DIR / "eval" / self.tab).resolve()
+        folder = (self.root / eval_dir(self.tab)).resolve()
         for relative, data in files.items():
             target = (self.root / relative).resolve()
             if not target.is_relative_to(folder):
-                self.log(f"{job.chapter}: warning: {relative} is outside {BUILD_DIR}/eval/{self.tab}; not written")
+                self.log(f"{job.chapter}: warning: {relative} is outside {eval_dir(self.tab)}; not written")
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, data)

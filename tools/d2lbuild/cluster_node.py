@@ -23,7 +23,10 @@ from pathlib import Path
 
 from .bytecode import compile_library
 from .errors import BuildError
-from .fsutil import digest, file_digest, source_digest
+from .formats import NOTEBOOK_SUFFIX
+from .fsutil import file_digest, source_digest
+from .hashing import digest
+from .layout import NODE_ENV_DIR, eval_dir
 from .platforms import venv_python
 from .reaper import kill_owned, owner_token
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, kernel_environment, socket_folder
@@ -72,7 +75,7 @@ def node_environment(tab: str, spec: dict, home: Path, root: Path, log) -> str:
         return sys.executable  # as locally: the interpreter that runs d2lbuild (here: the node's Ray worker's)
     from filelock import FileLock
 
-    folder = home / "envs" / f"{tab}-{spec_digest(tab, {**spec, 'base': sys.version})}"  # as d2lbuild env: this Python too
+    folder = home / NODE_ENV_DIR / f"{tab}-{spec_digest(tab, {**spec, 'base': sys.version})}"  # as d2lbuild env: this Python too
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
         python = str(venv_python(folder))
@@ -125,7 +128,7 @@ def written_files(root: Path, folder: Path, before: dict[str, tuple[int, int]], 
     base = folder.relative_to(root).as_posix()
     for name, stamp in sorted(snapshot(folder).items()):
         relative = f"{base}/{name}"
-        if before.get(name) == stamp or name.endswith(".ipynb") or relative in skip:
+        if before.get(name) == stamp or name.endswith(NOTEBOOK_SUFFIX) or relative in skip:
             continue
         data = (folder / name).read_bytes()
         if size + len(data) > OUTPUT_LIMIT:
@@ -201,7 +204,7 @@ class NodeAgent:
         self.resources = set(setup["resources"])
         self.index = setup["index"]
         variables = {name: self.to_node(value) for name, value in setup["variables"].items()}
-        folder = self.root / "build" / "eval" / self.tab
+        folder = self.root / eval_dir(self.tab)
         folder.mkdir(parents=True, exist_ok=True)
         library = tuple(str(self.root / relative) for relative in setup["library"])
         await asyncio.to_thread(compile_library, self.python, library, kernel_environment(variables))

@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .config_schema import FLAG, FLAG_VALUES, PATH, PATHS, SCHEMA, schema_key, section_keys, suggestion
 from .errors import BuildError
-from .fsutil import digest
 from .globs import glob_problem
+from .hashing import digest
 
 CONFIG_NAME = "config.ini"
 DEFAULT_TIMEOUT = 600.0

@@ -12,21 +12,17 @@ from pathlib import Path
 from .booklock import book_lock
 from .config import Config, load_config
 from .errors import BuildError, Position
-from .fsutil import digest, write_if_changed
+from .formats import is_markdown
+from .fsutil import read_regular, write_if_changed
+from .hashing import digest
+from .layout import EDIT_DIR, edit_path
 from .notebook import dumps, kernel_name, notebook_for
-from .pipeline import BUILD_DIR, check_tabs, code_formatter
+from .pipeline import check_tabs, code_formatter
 from .source import FENCE, TAB_MARK, Cell, Document, Notes, decode, read_markdown, split_lines, tab_marker
 from .stopping import checkpoint
 from .transforms import in_tab, select_tab
 
-EDIT_DIR = f"{BUILD_DIR}/edit"
-SERVER_DIR = f"{EDIT_DIR}/.jupyter"  # the Jupyter extension's records of what it opened
 RAW_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def edit_path(tab: str, chapter: str, folder: str = EDIT_DIR) -> str:
-    """Where ``d2lbuild edit`` writes a chapter's notebook for ``tab``."""
-    return f"{folder}/{tab}/{re.sub(r'[.]md$', '', chapter)}.ipynb"
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ def parse_chapter(relpath: str, text: str, tabs: tuple[str, ...]) -> Chapter:
 
 def read_chapter(config: Config, relpath: str) -> Chapter:
     """Read ``relpath`` (a Markdown chapter of the book) for editing."""
-    if not relpath.endswith(".md"):
+    if not is_markdown(relpath):
         raise BuildError(Position(relpath, 1), "only Markdown chapters can be edited as notebooks")
     path = config.root / relpath
     if not path.is_file():
@@ -277,9 +273,9 @@ def carry_over(previous: list[dict], fresh: dict) -> dict:
 def load_notebook(path: Path, shown: str) -> dict:
     """An exported notebook as JSON, or one line saying why it cannot be used."""
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BuildError(shown, f"not a readable notebook ({err})") from None
+        notebook = json.loads(read_regular(path).decode("utf-8"))  # a FIFO in its place is refused, never waited on
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise BuildError(shown, f"not a readable notebook ({getattr(err, 'strerror', None) or err})") from None
     record(notebook, shown)
     return notebook
 

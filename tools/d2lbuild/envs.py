@@ -12,11 +12,15 @@ from pathlib import Path
 
 from .config import DEFAULT_MODULES, Config, config_position
 from .errors import BuildError
-from .fsutil import digest, file_digest, write_atomic, write_if_changed
+from .fsutil import file_digest, write_atomic, write_if_changed
+from .hashing import digest
+from .layout import env_dir
 from .platforms import venv_python
 from .stopping import checkpoint
+from .stores import StoreType
 
-ENV_DIR = "build/envs"
+ENV_STAMP = StoreType("environment", 1, lambda data: isinstance(data, dict))  # what build/envs/TAB was made from
+
 KERNEL_PACKAGES = ("ipykernel",)
 
 
@@ -31,7 +35,7 @@ class Environment:
 
 
 def env_folder(root: Path, tab: str) -> Path:
-    return root / ENV_DIR / tab
+    return root / env_dir(tab)
 
 
 def _stamp(config: Config, tab: str) -> dict:
@@ -54,7 +58,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     if not settings.requirements:  # no environment configured: this interpreter runs the kernels
         return Environment(tab, sys.executable, installed_digest(sys.executable, tab, config.root))
     python = str(venv_python(folder))
-    if _read_json(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
+    if ENV_STAMP.read(stamp_file) == stamp and freeze_file.is_file() and Path(python).exists():
         write_kernelspec(config, tab, folder, python)
         return Environment(tab, python, installed_digest(python, tab, config.root))
     log(f"env {tab}: creating {folder.relative_to(config.root)} ({', '.join(settings.requirements)})")
@@ -63,7 +67,7 @@ def ensure_environment(config: Config, tab: str, log=print) -> Environment:
     checkpoint()  # stopped while installing: no stamp, so the next run makes the environment again
     freeze = _freeze(python)
     write_atomic(freeze_file, freeze)
-    write_atomic(stamp_file, json.dumps(stamp, indent=1) + "\n")
+    ENV_STAMP.write(stamp_file, stamp)
     write_kernelspec(config, tab, folder, python)
     log(f"env {tab}: ready, {len(freeze.splitlines())} packages (build/envs/{tab}/freeze.txt)")
     return Environment(tab, python, installed_digest(python, tab, config.root), created=True)
@@ -248,13 +252,6 @@ def _run(command: list[str], tab: str, where: str = "config.ini") -> None:
 def _freeze(python: str) -> str:
     result = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True)
     return result.stdout
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def visible_gpus() -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .layout import report_path
+from .report import REPORT_STORE
 
 SLOW_SECONDS = 10.0  # a section is slow from here on
 SLOWEST_SHOWN = 5
@@ -13,7 +15,7 @@ def eval_notes(root: Path, tabs: tuple[str, ...]) -> list[str]:
     """Lines for ``d2lbuild check``: per tab with a report, its slowest sections and those skipped for want of GPUs."""
     lines = []
     for tab in tabs:
-        records = last_report(root / "build" / "eval" / tab / "report.json")
+        records = last_report(root / report_path(tab))
         if records is None:
             continue
         total = sum(seconds(record) for record in records)
@@ -29,13 +31,10 @@ def eval_notes(root: Path, tabs: tuple[str, ...]) -> list[str]:
 
 def last_report(path: Path) -> list[dict] | None:
     """The notebook records of a report, or None when there is none (or it is not one d2lbuild wrote)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = REPORT_STORE.read(path)
+    if data is None:
         return None
-    records = data.get("notebooks") if isinstance(data, dict) else None
-    if not isinstance(records, list):
-        return None
+    records = data["notebooks"]
     return [r for r in records if isinstance(r, dict) and isinstance(r.get("chapter"), str)]
 
 

@@ -26,13 +26,17 @@ from .envs import Environment, checked_interpreter, ensure_environment, existing
 from .errors import BuildError, Stopped
 from .execution_digest import execution_digest
 from .failures import FailureMemory
-from .fsutil import digest, file_digest, read_json_object, write_atomic
+from .formats import NOTEBOOK_SUFFIX
+from .fsutil import file_digest, write_atomic
 from .guard import inside_build
+from .hashing import digest
 from .inherited import counted_variables
-from .pipeline import BUILD_DIR, build, check_tabs, library_index_path
+from .layout import eval_cache_path, eval_dir, failed_copy_path, failures_path, notebooks_dir, report_path, result_path
+from .library import read_library_index
+from .pipeline import build, check_tabs
 from .platforms import on_signal
 from .reaper import kill_orphans, kill_owned, owner_token
-from .report import write_report
+from .report import REPORT_STORE, write_report
 from .runner import KernelLauncher, KernelSession, KernelStartError, RunResult, cell_position, kernel_environment, socket_folder
 from .schedule import Failure, Job, Status, devices_for, gpu_need, gpus_marked, missing_gpus, next_job, timeout_for, usable_cpus
 from .sections import Selection, kept_records, select
@@ -80,7 +84,7 @@ class EvalOutcome:
 
 
 def eval_folder(root: Path, tab: str) -> Path:
-    return root / BUILD_DIR / "eval" / tab
+    return root / eval_dir(tab)
 
 
 def evaluate(root: Path, options: EvalOptions, progress_factory, log=print) -> EvalOutcome:
@@ -107,7 +111,7 @@ def _evaluate(config: Config, options: EvalOptions, progress_factory, log, stop:
             tab_options = cluster.adjust(options) if cluster else options
             try:
                 results, stopped_by = evaluate_tab(config, tab, tab_options, progress_factory, log, stop, cluster)
-                outcome.reports.append(f"{BUILD_DIR}/eval/{tab}/report.json")
+                outcome.reports.append(report_path(tab))
             except KeyboardInterrupt:  # while preparing a tab: the tabs evaluated before it are still reported
                 results, stopped_by = [], signal.SIGINT
             except Stopped as stop:
@@ -176,7 +180,7 @@ def evaluate_tab(
             with progress_factory(len(plan.jobs) + len(plan.cached)) as progress:
                 for result in plan.cached:
                     progress.finished(result)
-                store = ResultStore(root, json.loads((root / library_index_path(tab)).read_text()), cache, plan.keys, plan.failures)
+                store = ResultStore(root, read_library_index(root, tab), cache, plan.keys, plan.failures)
                 store.sources, store.inputs = plan.sources, functools.partial(unchanged_inputs, config, tab, plan.inputs)
                 if cluster:
                     ran, stopped_by = cluster.run_tab(root, config, tab, plan, store, progress, stop)
@@ -241,9 +245,9 @@ def prepare_tab(config: Config, tab: str, options: EvalOptions, log) -> tuple[Ta
     environment = ensure_environment(config, tab, log)
     folder = eval_folder(root, tab)
     copy_resources(config, folder, log)
-    cache = EvalCache(folder / "cache.json", log, f"{BUILD_DIR}/eval/{tab}/cache.json")
-    notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(f"{BUILD_DIR}/notebooks/{tab}/"))
-    failures = FailureMemory(folder / "failures.json", log, f"{BUILD_DIR}/eval/{tab}/failures.json")
+    cache = EvalCache(root / eval_cache_path(tab), log, eval_cache_path(tab))
+    notebooks = sorted(p for p in built.written + built.unchanged if p.startswith(notebooks_dir(tab) + "/"))
+    failures = FailureMemory(root / failures_path(tab), log, failures_path(tab))
     inputs = tab_inputs(config, tab)  # before the plan reads them: an edit from now on is seen after the runs
     plan = plan_tab(config, tab, options, environment, notebooks, cache, failures)
     return dataclasses.replace(plan, inputs=inputs), environment, cache
@@ -279,7 +283,7 @@ def plan_tab(config: Config, tab: str, options: EvalOptions, environment: Enviro
     use_gpus = device != "cpu" and bool(gpus)
     workers = max(1, options.workers or usable_cpus())
     variables = kernel_variables(config, tab, options)
-    index = json.loads((root / library_index_path(tab)).read_text())
+    index = read_library_index(root, tab)
     library = library_facts(root, config.library(tab).lib_file, index)
     preload = preload_modules(config, tab, options.cold)
     common = {"installed": environment.installed, "resources": resources_digest(digested_resources(config)),
@@ -322,7 +326,7 @@ def decided_without_running(job: Job, key: tuple[str, list[str]], options: EvalO
     entry = cache.hit(job.chapter, key[0], root / job.result)
     if entry is not None:
         return RunResult(job, Status.CACHED, entry["seconds"], depends_on=key[1])
-    failed_copy = root / job.result.replace(".ipynb", ".failed.ipynb")
+    failed_copy = root / failed_copy_path(job.result)
     remembered = None if options.retry_failed else failures.recall(job.chapter, key[0], failed_copy)
     if remembered is not None:
         return RunResult(job, Status.FAILED, remembered["seconds"], remembered["reason"], remembered["traceback"],
@@ -379,7 +383,7 @@ def plan_job(config: Config, tab: str, path: str, use_gpus: bool, text: str | No
     settings = config.eval_settings(tab)
     code = "\n".join(cells)
     needs_gpu, reason = gpu_need(chapter, code, settings)
-    result = f"{BUILD_DIR}/eval/{tab}/" + path.split(f"/notebooks/{tab}/", 1)[1]
+    result = result_path(tab, path)
     return Job(tab, chapter, path, result, timeout_for(chapter, settings), needs_gpu, reason, gpus_marked(code)), cells
 
 
@@ -412,14 +416,14 @@ def remove_deleted_results(root: Path, folder: Path, jobs: list[Job], cache: Eva
     cache.keep_only({job.chapter for job in jobs})
     if failures is not None:
         failures.keep_only({job.chapter for job in jobs})
-    report = read_json_object(folder / "report.json", log, f"{BUILD_DIR}/eval/{folder.name}/report.json")
-    records = report.get("notebooks") if isinstance(report.get("notebooks"), list) else []
-    prefix = f"{BUILD_DIR}/eval/{folder.name}/"
+    report = REPORT_STORE.read(root / report_path(folder.name), log, report_path(folder.name)) or {}
+    records = report.get("notebooks", [])
+    prefix = eval_dir(folder.name) + "/"
     for record in records:
         result = record.get("notebook") if isinstance(record, dict) else None
-        ours = isinstance(result, str) and result.startswith(prefix) and result.endswith(".ipynb") and ".." not in result
+        ours = isinstance(result, str) and result.startswith(prefix) and result.endswith(NOTEBOOK_SUFFIX) and ".." not in result
         if ours and result not in current:
-            for path in (root / result, root / result.replace(".ipynb", ".failed.ipynb")):
+            for path in (root / result, root / failed_copy_path(result)):
                 if inside_build(root, path):
                     path.unlink(missing_ok=True)
 
@@ -448,7 +452,7 @@ class ResultStore:
             result.status, result.failure, result.traceback = Status.FAILED, Failure.CHANGED, ""
             result.reason = f"{job.chapter}: the library or the resources changed while it ran; result discarded (run eval again)"
             return
-        failed_copy = self.root / job.result.replace(".ipynb", ".failed.ipynb")
+        failed_copy = self.root / failed_copy_path(job.result)
         record = {"status": result.status, "seconds": round(result.seconds, 3), "gpu": result.gpu}
         if result.failure is not None:
             record["failure"] = result.failure

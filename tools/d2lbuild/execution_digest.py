@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from .fsutil import digest, file_digest
+from .fsutil import file_digest
+from .hashing import digest
 
 PACKAGE = Path(__file__).resolve().parent
 # What a kernel runs and with what: the kernel's start, environment and life (runner, warm, warm_template, envs,

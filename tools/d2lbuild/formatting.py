@@ -4,19 +4,23 @@ isort is imported only when some code has an import. Each result, the statements
 saved block, and other texts computed from code (cells with their aliases rewritten) are kept by
 content, in memory and in an optional store that the build keeps under ``build/``, so a rebuild
 formats and parses nothing twice. The store names the d2lbuild that wrote it: another one's is not used.
+Two builds saving at once keep the results of both (each adds to what the store holds then).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from .fsutil import file_digest, source_digest, write_atomic
+from .fsutil import file_digest, source_digest
+from .hashing import digest
+from .stores import StoreType, has_fields
+
+TABLES = ("formatted", "parsed", "texts")
+FORMATTING_STORE = StoreType("formatting", 1, lambda data: has_fields(data, {"tool": str, **dict.fromkeys(TABLES, dict)}), compact=True)
 
 
 class CodeFormatter:
@@ -29,15 +33,13 @@ class CodeFormatter:
         self.added = False
         self.memo: dict[str, str] = {}  # this run's results by source text
         data = _read_store(store)
-        if data.get("tool") != store_identity():  # written by another d2lbuild (or Python): computed again
-            data = {}
         self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
         self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
         self.texts: dict[str, str] = {k: v for k, v in data.get("texts", {}).items() if isinstance(v, str)}
 
     def kept_text(self, material: str, compute: Callable[[], str]) -> str:
         """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild itself)."""
-        key = hashlib.sha256(material.encode()).hexdigest()[:32]
+        key = digest(material, length=32)
         found = self.texts.get(key)
         if found is None:
             found = self.texts[key] = compute()
@@ -46,7 +48,7 @@ class CodeFormatter:
 
     def parsed_once(self, code: str, parse: Callable[[str], tuple]) -> tuple:
         """``parse(code)``, kept by content: the statement summaries of a saved block (plain tuples)."""
-        key = hashlib.sha256(code.encode()).hexdigest()[:32]
+        key = digest(code, length=32)
         found = self.parsed.get(key)
         if found is None:
             result = parse(code)
@@ -66,7 +68,7 @@ class CodeFormatter:
             return source
         directory = str(self.root) if self.root else ""
         view = isort_view(self.root, self.own) if self.root else ""
-        key = hashlib.sha256(f"{isort_version()}\0{directory}\0{view}\0{source}".encode()).hexdigest()[:32]
+        key = digest(isort_version(), directory, view, source, length=32)
         if key not in self.known:
             self.known[key] = sort_imports(source, directory, view)
             self.added = True
@@ -75,8 +77,13 @@ class CodeFormatter:
     def save(self) -> None:
         """Keep what was formatted for the next run (only when something new was formatted)."""
         if self.store is not None and self.added:
-            data = {"tool": store_identity(), "formatted": self.known, "parsed": self.parsed, "texts": self.texts}
-            write_atomic(self.store, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+            mine = {"formatted": self.known, "parsed": self.parsed, "texts": self.texts}
+
+            def merged(data: dict | None) -> dict:
+                earlier = _usable(data)
+                return {"tool": store_identity(), **{name: {**earlier.get(name, {}), **mine[name]} for name in TABLES}}
+
+            FORMATTING_STORE.update(self.store, merged)
             self.added = False
 
 
@@ -95,16 +102,13 @@ def store_identity() -> str:
 
 
 def _read_store(store: Path | None) -> dict:
-    """The store's tables and identity; a missing or foreign file gives none (it is only a cache)."""
-    if store is None:
-        return {}
-    try:
-        data = json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {name: value for name, value in data.items() if isinstance(value, dict) or name == "tool"}
+    """The store's tables; a missing or foreign file gives none (it is only a cache)."""
+    return _usable(FORMATTING_STORE.read(store)) if store is not None else {}
+
+
+def _usable(data: dict | None) -> dict:
+    """The tables of stored data written by this d2lbuild (and Python); none of another's."""
+    return {name: data[name] for name in TABLES} if data and data["tool"] == store_identity() else {}
 
 
 def sort_imports(source: str, directory: str, view: str = "") -> str:
@@ -162,7 +166,7 @@ def isort_view(root: Path, own: frozenset[str] = frozenset()) -> str:
                 settings.append(f"{path}\0{file_digest(path)}")
         if (folder / ".git").exists() or (folder / ".hg").exists():
             break
-    return hashlib.sha256("\n".join([*names, "", *settings]).encode()).hexdigest()[:32]
+    return digest("\n".join([*names, "", *settings]), length=32)
 
 
 def _module_name(entry: Path) -> str | None:

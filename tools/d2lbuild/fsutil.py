@@ -1,21 +1,23 @@
-"""File helpers: atomic writes (a failure never leaves half a file), content digests, stored JSON."""
+"""File helpers: atomic writes (a failure never leaves half a file), file digests, reading regular files only."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
 import os
 import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from .hashing import digest
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+
+def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
-    Few system calls: a build writes hundreds of files, and creating a file is what costs most.
+    Few system calls: a build writes hundreds of files, and creating a file is what costs most. ``durable``
+    (the stores a later run trusts) flushes the bytes to disk before the rename, and the rename after it, so a
+    crash leaves the old file or the new one, never an empty one.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     temporary, descriptor = _temporary_beside(path)
@@ -24,12 +26,30 @@ def write_atomic(path: Path, data: str | bytes) -> None:
             view = memoryview(payload)
             while view:
                 view = view[os.write(descriptor, view) :]
+            if durable:
+                os.fsync(descriptor)
         finally:
             os.close(descriptor)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    if durable:
+        _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk, where the system allows opening a folder."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _temporary_beside(path: Path) -> tuple[str, int]:
@@ -66,12 +86,6 @@ def write_if_changed(path: Path, data: str) -> bool:
     return True
 
 
-def digest(data: str | bytes) -> str:
-    """The content digest used everywhere (config, caches, states): sha256, 16 hex digits."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(payload).hexdigest()[:16]
-
-
 def file_digest(path: Path) -> str | None:
     """The digest of a regular file's bytes, or None when it cannot be read (or is a FIFO, a device, a folder)."""
     try:
@@ -100,23 +114,3 @@ def source_digest() -> str:
     package = Path(__file__).resolve().parent
     parts = [f"{path.name}\0{file_digest(path)}" for path in sorted(package.glob("*.py"))]
     return digest("\n".join(parts))
-
-
-def read_json_object(path: Path, warn, shown: str | None = None) -> dict:
-    """A JSON object stored by an earlier run; anything else is discarded with a warning (a missing file quietly)."""
-    shown = shown or str(path)
-    try:
-        text = read_regular(path).decode("utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as err:
-        warn(f"{shown}: warning: cannot read ({getattr(err, 'strerror', None) or err}); discarded and rebuilt")
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        warn(f"{shown}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
-        return {}
-    return data

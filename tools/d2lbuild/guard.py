@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .config import CONFIG_NAME, Config
 from .errors import BuildError
+from .layout import BUILD_DIR, ENV_DIR, OWN_TOOLCHAIN
 
 
 def library_outputs(config: Config, tabs: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -52,7 +53,7 @@ def output_problem(root: Path, path: Path, chapters: dict[Path, str]) -> str | N
         return f"is the chapter {chapters[target]}; d2lbuild would overwrite it"
     if parts == (CONFIG_NAME,):
         return f"is {CONFIG_NAME}; d2lbuild would overwrite it"
-    if parts[:1] in (("build",), (".git",)):
+    if parts[:1] in ((BUILD_DIR,), (".git",)):
         return f"is inside {parts[0]}/, which is not the book's to name; name a file of the book"
     return None
 
@@ -67,12 +68,13 @@ def _generated(root: Path, chapter: str, output: str, mark: str) -> bool:
         return False
 
 
-NOT_OURS = frozenset({"venv", "envs"})  # build/venv (the toolchain, made by make) and the environments: pip's business
+# build/venv (the toolchain, made by make) and the environments: pip's business
+NOT_OURS = frozenset({*OWN_TOOLCHAIN, ENV_DIR.rsplit("/", 1)[1]})
 
 
 def check_build_links(root: Path) -> None:
     """No folder under build/ may be a symbolic link leading outside it: d2lbuild writes and deletes there."""
-    build = root / "build"
+    build = root / BUILD_DIR
     if not build.is_dir():
         return
     inside = _resolved(build)
@@ -100,7 +102,7 @@ def _folders(folder: Path) -> list:
 
 def inside_build(root: Path, path: Path) -> bool:
     """Whether ``path`` leads (links resolved) into build/: the only place d2lbuild deletes outputs."""
-    build = _resolved(root / "build")
+    build = _resolved(root / BUILD_DIR)
     return build in _resolved(path).parents
 
 

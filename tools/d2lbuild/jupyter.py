@@ -21,14 +21,16 @@ from tornado import web
 from traitlets import Bool, Unicode
 
 from .config import Config, load_config
-from .edit import SERVER_DIR, edit_path, export, read_chapter
+from .edit import export, load_notebook, read_chapter
 from .errors import BuildError
+from .formats import MARKDOWN, NOTEBOOK_SUFFIX, chapter_stem, is_markdown
 from .fsutil import write_if_changed
+from .layout import EDIT_SERVER_DIR, edit_path
 from .notebook import dumps
 from .pipeline import check_tabs
 from .sync import refreshed, sync_chapter, write_chapter
 
-VIRTUAL_SUFFIX = ".ipynb"
+VIRTUAL_SUFFIX = NOTEBOOK_SUFFIX
 
 
 class BookContentsManager(LargeFileManager):
@@ -47,10 +49,10 @@ class BookContentsManager(LargeFileManager):
         """The chapter ``path`` opens as a notebook: ``x.md`` asked for as a notebook, or ``x.ipynb`` beside ``x.md``."""
         path = path.strip("/")
         root = Path(self.root_dir)
-        if path.endswith(".md") and kind == "notebook" and (root / path).is_file():
+        if is_markdown(path) and kind == "notebook" and (root / path).is_file():
             chapter = path
         elif path.endswith(VIRTUAL_SUFFIX) and kind in (None, "notebook") and not (root / path).exists():
-            chapter = path[: -len(VIRTUAL_SUFFIX)] + ".md"
+            chapter = path[: -len(VIRTUAL_SUFFIX)] + MARKDOWN.extension
             if not (root / chapter).is_file():
                 return None
         else:
@@ -61,7 +63,7 @@ class BookContentsManager(LargeFileManager):
         return check_tabs(config, (self.tab,))[0] if self.tab else config.default_tab
 
     def _record(self, config: Config, tab: str, chapter: str) -> Path:
-        return config.root / edit_path(tab, chapter, SERVER_DIR)
+        return config.root / edit_path(tab, chapter, EDIT_SERVER_DIR)
 
     # --- the contents API ---
 
@@ -101,8 +103,8 @@ class BookContentsManager(LargeFileManager):
         names = {entry["name"] for entry in directory["content"]}
         extra = []
         for entry in directory["content"]:
-            virtual = entry["name"][: -len(".md")] + VIRTUAL_SUFFIX
-            if entry["type"] == "file" and entry["name"].endswith(".md") and virtual not in names:
+            virtual = chapter_stem(entry["name"]) + VIRTUAL_SUFFIX
+            if entry["type"] == "file" and is_markdown(entry["name"]) and virtual not in names:
                 path = f"{directory['path']}/{virtual}".strip("/")
                 extra.append({**entry, "name": virtual, "path": path, "type": "notebook", "mimetype": None, "format": None})
         return extra
@@ -135,12 +137,20 @@ class BookContentsManager(LargeFileManager):
             raise web.HTTPError(409 if "conflict" in str(err) else 400, str(err)) from None
         return self._chapter_model(path, chapter, content=False)
 
+    @staticmethod
+    def _stored_record(record: Path) -> dict | None:
+        """The notebook as the server last exported it; None when missing or damaged (exported again)."""
+        try:
+            return load_notebook(record, record.name)
+        except BuildError:
+            return None
+
     def _save_chapter(self, chapter: str, notebook: dict) -> None:
         """Sync the saved notebook into the chapter; a conflict writes markers there and is an error."""
         config = self._config()
         tab = self._tab(config)
         record = self._record(config, tab, chapter)
-        base = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else export(config, read_chapter(config, chapter), tab)
+        base = self._stored_record(record) or export(config, read_chapter(config, chapter), tab)
         result, original, text = sync_chapter(config, chapter, {tab: notebook}, self.split, bases={tab: base})
         write_chapter(config, chapter, original, text)
         for note in result.notes:

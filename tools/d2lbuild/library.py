@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypedDict
 
 from .config import TabLibrary
-from .errors import Position, Warning_
+from .errors import BuildError, Position, Warning_
+from .hashing import digest
+from .layout import library_index_path
 from .saving import SavedBlock, Statement, add_to_class_target, statements
 from .source import Line
+from .stores import StoreType, has_fields
+
+
+class Definition(TypedDict):
+    """One top-level definition of a library (a function, a class with its added methods, an alias line)."""
+
+    names: list[str]
+    kind: str  # "def", "class", "alias", or another statement's kind
+    path: str  # the chapter it was saved in (config.ini for an alias)
+    line: int | None
+    cell: int | None
+    methods: list[dict]  # each added method: name, path, line, cell
+    lib_lines: list[int]  # first and last line in the library file
+    uses: list[str]  # the library names its code mentions
+    digest: str  # of its code: the cache keys of notebooks that reach it
+
+
+class LibraryIndex(TypedDict):
+    """What extract records about a tab's library for eval and check (``build/library/TAB.json``)."""
+
+    tab: str
+    library: str  # the library file, relative to the book
+    sections: int
+    header_digest: str
+    definitions: list[Definition]
+    source_map: list[list]  # [library line, count, chapter, chapter line, cell]: where each run of lines came from
+
+
+DEFINITION_FIELDS = {"names": list, "kind": str, "uses": list, "digest": str, "lib_lines": list}
+INDEX_FIELDS = {"tab": str, "library": str, "sections": int, "header_digest": str, "definitions": list, "source_map": list}
+
+
+def _index_shape(data) -> bool:
+    return has_fields(data, INDEX_FIELDS) and all(has_fields(item, DEFINITION_FIELDS) for item in data["definitions"])
+
+
+LIBRARY_INDEX_STORE = StoreType("library-index", 1, _index_shape, compact=True)
+
+
+def read_library_index(root: Path, tab: str) -> LibraryIndex:
+    """The index extract wrote for ``tab``; a missing or damaged one is an error saying to run extract."""
+    relpath = library_index_path(tab)
+    index = LIBRARY_INDEX_STORE.read(root / relpath)
+    if index is None:
+        raise BuildError(relpath, "missing or not written by this d2lbuild; run d2lbuild extract")
+    return index
 
 WARNING_LINE = "#################   WARNING   ################"
 GENERATED_NOTE = (
@@ -33,7 +82,7 @@ class Library:
     """The text of a library file and what the execution side needs to know about it."""
 
     text: str
-    index: dict
+    index: LibraryIndex
     warnings: tuple[Warning_, ...]  # names saved again
     source_warnings: tuple[Warning_, ...] = ()  # sloppy #@save marks, read as d2lbook reads them
 
@@ -115,11 +164,11 @@ def build_library(
     for definition in definitions:
         definition["uses"] = [name for name in definition["uses"] if name in defined]
     text = header + out.text()
-    index = {
+    index: LibraryIndex = {
         "tab": library.tab,
         "library": library.lib_file,
         "sections": sections,
-        "header_digest": _digest(header),
+        "header_digest": digest(header),
         "definitions": definitions,
         "source_map": out.runs,
     }
@@ -261,7 +310,7 @@ def _definitions(entry: _Entry, start: int, end: int) -> list[dict]:
                 "methods": [{"name": m.names[0], "path": m.path, "line": m.line, "cell": m.cell} for m in methods],
                 "lib_lines": [start + first - 1, end if methods else start + last - 1],
                 "uses": sorted(set().union(*(used_names(text) for text in texts)) - set(names)),
-                "digest": _digest("\n".join(texts)),
+                "digest": digest("\n".join(texts)),
             }
         )
     return found
@@ -277,7 +326,7 @@ def _alias_definition(names: list[str], text: str, line: int) -> dict:
         "methods": [],
         "lib_lines": [line, line],
         "uses": [],
-        "digest": _digest(text),
+        "digest": digest(text),
     }
 
 
@@ -314,5 +363,3 @@ def used_names(code: str) -> set[str]:
     return set(IDENTIFIER.findall(code))
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

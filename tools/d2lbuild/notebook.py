@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 
 from .config import TabLibrary
+from .formats import is_markdown
 from .formatting import CodeFormatter
 from .saving import remap_lines
 from .source import Cell, Line
@@ -130,7 +131,7 @@ def _markdown_body(lines: tuple[Line, ...], path: str, number: int | None, share
     cell = Cell("markdown", lines, None if shared else (), path, number)
     kept = _trimmed(cell)
     texts = [line.text for line in kept]
-    if path.endswith(".md"):
+    if is_markdown(path):
         texts = markdown_layout(texts, shared)
     return tuple(text + "\n" for text in texts or [""]), tuple(_position(cell, kept, False).items())
 

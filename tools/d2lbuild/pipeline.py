@@ -15,32 +15,22 @@ from .booklock import book_lock
 from .checks import CheckReport, check_book
 from .config import Config, load_config
 from .errors import BuildError, Warning_
+from .formats import NOTEBOOK_SUFFIX
 from .formatting import CodeFormatter, isort_version, isort_view
-from .fsutil import digest, file_digest, source_digest, write_if_changed
+from .fsutil import file_digest, source_digest, write_if_changed
 from .guard import check_build_links, check_library_outputs, inside_build
-from .library import Library, build_library
+from .hashing import digest
+from .layout import FORMATTING_STORE, READING_ORDER, library_index_path, notebook_path, notebooks_dir
+from .library import LIBRARY_INDEX_STORE, Library, build_library
 from .notebook import dumps, notebook_for
 from .saving import SavedBlock, kept_statements, saved_blocks
 from .source import Cell, read_document
-from .state import STATE_DIR, BuildState
+from .state import BuildState
 from .stopping import checkpoint
+from .stores import StoreType, has_fields
 from .transforms import in_tab, select_tab
 
-BUILD_DIR = "build"
-
-
-def library_index_path(tab: str) -> str:
-    """Where extract writes a tab's library index and source map (read by eval)."""
-    return f"{BUILD_DIR}/library/{tab}.json"
-
-
-READING_ORDER = f"{BUILD_DIR}/notebooks/order.json"  # the chapters in toc order, and the orphans (read by html)
-
-
-def notebook_path(tab: str, chapter: str) -> str:
-    """Where a chapter's notebook for ``tab`` goes."""
-    stem = re.sub(r"\.(md|ipynb|py)$", "", chapter)
-    return f"{BUILD_DIR}/notebooks/{tab}/{stem}.ipynb"
+READING_ORDER_STORE = StoreType("reading-order", 1, lambda data: has_fields(data, {"order": list, "orphans": list}))
 
 
 def check_tabs(config: Config, tabs: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -68,7 +58,7 @@ class ExtractReport:
 
 def code_formatter(config: Config) -> CodeFormatter:
     """The book's code formatter, keeping what it formatted under build/ for the next run."""
-    return CodeFormatter(config.root, config.root / STATE_DIR / "formatted.json", written_names(config))
+    return CodeFormatter(config.root, config.root / FORMATTING_STORE, written_names(config))
 
 
 def written_names(config: Config) -> frozenset[str]:
@@ -314,7 +304,7 @@ def _extract(inputs: BookInputs, tabs: tuple[str, ...], check: bool, state: Buil
         report.diffs = [diff for path, text in outputs.items() if (diff := _diff(root, path, text))]
         return report
     for tab, lib in built.items():
-        outputs[library_index_path(tab)] = json.dumps(lib.index, separators=(",", ":"), sort_keys=True) + "\n"
+        outputs[library_index_path(tab)] = LIBRARY_INDEX_STORE.dumps(lib.index)
     checkpoint()  # the last point a stop leaves every file as it was
     for path, text in outputs.items():
         write_if_changed(root / path, text)
@@ -423,7 +413,7 @@ def build(root: Path, tabs: tuple[str, ...] | None = None) -> tuple[ExtractRepor
 def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> NotebookReport:
     root = inputs.config.root
     if state.fresh(inputs.settings, inputs.chapters) and _has_texts(state.data, "warnings"):
-        notebooks = sorted(path for path in state.data["outputs"] if path.endswith(".ipynb"))
+        notebooks = sorted(path for path in state.data["outputs"] if path.endswith(NOTEBOOK_SUFFIX))
         return NotebookReport(unchanged=notebooks, warnings=state.data["warnings"], skipped=True)
     book = inputs.book
     save_warnings: list[Warning_] = []
@@ -439,7 +429,7 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
             (report.written if write_if_changed(root / path, text) else report.unchanged).append(path)
         report.unchanged.extend(kept[tab])
         report.removed.extend(_remove_stale(root, tab, set(expected[tab]) | set(kept[tab])))
-    order = json.dumps({"order": list(book.order), "orphans": list(book.orphans)}, ensure_ascii=False) + "\n"
+    order = READING_ORDER_STORE.dumps({"order": list(book.order), "orphans": list(book.orphans)})
     write_if_changed(root / READING_ORDER, order)
     inputs.save_caches()
     outputs = {path: text for notebooks in expected.values() for path, text in notebooks.items()}
@@ -451,9 +441,9 @@ def _notebooks(inputs: BookInputs, tabs: tuple[str, ...], state: BuildState) -> 
 
 
 def _remove_stale(root: Path, tab: str, expected: set[str]) -> list[str]:
-    folder = root / BUILD_DIR / "notebooks" / tab
+    folder = root / notebooks_dir(tab)
     removed = []
-    for path in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
+    for path in sorted(folder.rglob(f"*{NOTEBOOK_SUFFIX}")) if folder.is_dir() else []:
         relpath = path.relative_to(root).as_posix()
         if relpath not in expected and inside_build(root, path):
             path.unlink()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -10,6 +9,10 @@ from xml.etree import ElementTree
 from .fsutil import write_atomic
 from .runner import RunResult
 from .schedule import Job, Status
+from .stores import StoreType, has_fields
+
+# build/eval/TAB/report.json: people read it too, so its fields stay at the top beside kind and version
+REPORT_STORE = StoreType("eval-report", 1, lambda data: has_fields(data, {"notebooks": list}), inline=True)
 
 RUN_WORDS = {Status.CACHED: "cached", Status.NOT_RUN: "-", Status.SKIPPED: "-"}
 
@@ -154,8 +157,7 @@ def cluster_record(result: RunResult) -> dict:
 def write_report(path: Path, tab: str, results: list[RunResult], meta: dict, kept: list[dict] = ()) -> None:
     """``report.json``: this eval's notebooks, and ``kept``, the last report's lines of sections it left out."""
     records = sorted([result_record(r) for r in results] + list(kept), key=lambda record: record["chapter"])
-    data = {"tab": tab, **meta, "notebooks": records}
-    write_atomic(path, json.dumps(data, indent=1) + "\n")
+    REPORT_STORE.write(path, {"tab": tab, **meta, "notebooks": records})
 
 
 def write_junit(path: Path, results: list[RunResult]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from .book import matches_any
 from .errors import BuildError
-from .fsutil import read_json_object
+from .report import REPORT_STORE
 from .schedule import Job
 
 
@@ -72,7 +72,5 @@ def select(root: Path, arguments: tuple[str, ...], chapters: list[str], cwd: Pat
 def kept_records(report: Path, others: list[Job], warn) -> list[dict]:
     """The last report's lines of the sections a selection left out (and that still exist), as they were."""
     wanted = {job.chapter for job in others}
-    records = read_json_object(report, warn).get("notebooks") if wanted else None
-    if not isinstance(records, list):
-        return []
+    records = (REPORT_STORE.read(report, warn) or {}).get("notebooks", []) if wanted else []
     return [record for record in records if isinstance(record, dict) and record.get("chapter") in wanted]

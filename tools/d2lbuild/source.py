@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import BuildError, Position, Warning_
-from .fsutil import digest
+from .formats import MARKDOWN, chapter_format
+from .hashing import digest
 
 CODE_INFO = re.compile(r"^\{\.python\s+\.input\b")
 OUTPUT_INFO = re.compile(r"^\{[^}]*\.output\b")
@@ -76,7 +77,7 @@ ChapterFilter = Callable[[str, str, str], bool]
 
 
 def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: ChapterFilter | None = None) -> Document:
-    """Read the chapter at ``root/relpath`` (.md, .ipynb or .py) into a Document.
+    """Read the chapter at ``root/relpath`` (one of ``formats.CHAPTER_FORMATS``) into a Document.
 
     When ``wanted`` says the caller does not need the cells, they are not read: the Document is skimmed
     (its digest only, no cells, no warnings). It must still be UTF-8.
@@ -87,9 +88,10 @@ def read_document(root: Path, relpath: str, tabs: tuple[str, ...], wanted: Chapt
     if wanted is not None and not wanted(relpath, text, content):
         return Document(relpath, (), (), content, False, skimmed=True)
     notes = Notes(relpath)
-    if relpath.endswith(".ipynb"):
+    reader = (chapter_format(relpath) or MARKDOWN).reader  # a toc may name a file of another suffix: read as Markdown
+    if reader == "notebook":
         cells = read_ipynb(relpath, text, tabs, notes)
-    elif relpath.endswith(".py"):
+    elif reader == "percent":
         cells = read_percent_script(relpath, text, tabs, notes)
     else:
         cells = read_markdown(relpath, split_lines(text), tabs, notes=notes)

@@ -7,14 +7,16 @@ read and again after: a file edited while the command ran is recorded as unknown
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .fsutil import digest, file_digest, read_json_object, source_digest, write_atomic
+from .fsutil import file_digest, source_digest
+from .hashing import digest
+from .layout import STATE_DIR, state_path
+from .stores import StoreType, has_fields
 
-STATE_DIR = "build/.d2lbuild"
 UNKNOWN = "?"
 _SHAPE = {"tool": str, "config": str, "notebook_files": list, "inputs": dict, "outputs": dict}
+STATE_STORE = StoreType("build-state", 1, lambda data: has_fields(data, _SHAPE), compact=True)
 
 
 class BuildState:
@@ -22,12 +24,9 @@ class BuildState:
 
     def __init__(self, root: Path, name: str):
         self.root = root
-        self.relpath = f"{STATE_DIR}/{name}.json"
+        self.relpath = state_path(name)
         self.warnings: list[str] = []
-        self.data = read_json_object(root / self.relpath, self.warnings.append, self.relpath)
-        if self.data and not all(isinstance(self.data.get(key), kind) for key, kind in _SHAPE.items()):
-            self.warnings.append(f"{self.relpath}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
-            self.data = {}
+        self.data: dict = STATE_STORE.read(root / self.relpath, self.warnings.append, self.relpath) or {}
         self.before: dict[str, str | None] = {}
 
     def snapshot(self, candidates: list[str]) -> None:
@@ -80,7 +79,7 @@ class BuildState:
             "outputs": dict(sorted({**{path: digest(text) for path, text in outputs.items()}, **(kept or {})}.items())),
             **extra,
         }
-        write_atomic(self.root / self.relpath, json.dumps(data))
+        STATE_STORE.write(self.root / self.relpath, data)
 
 
 def discard_states(root: Path) -> None:

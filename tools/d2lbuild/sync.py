@@ -10,7 +10,6 @@ from pathlib import Path
 from .booklock import book_lock
 from .config import Config, load_config
 from .edit import (
-    EDIT_DIR,
     Block,
     Chapter,
     Exported,
@@ -32,7 +31,9 @@ from .edit import (
     text_digest,
 )
 from .errors import BuildError, Position
+from .formats import MARKDOWN, NOTEBOOK_SUFFIX
 from .fsutil import write_atomic, write_if_changed
+from .layout import EDIT_DIR
 from .notebook import dumps
 from .pipeline import check_tabs
 from .source import TAB_MARK, tab_marker
@@ -480,11 +481,11 @@ def edited_notebooks(config: Config, chapters: list[str], tabs: tuple[str, ...])
         return found
     for tab in tabs:
         folder = config.root / EDIT_DIR / tab
-        for path in sorted(folder.rglob("*.ipynb")) if folder.is_dir() else []:
+        for path in sorted(folder.rglob(f"*{NOTEBOOK_SUFFIX}")) if folder.is_dir() else []:
             if ".ipynb_checkpoints" in path.parts:
                 continue
-            stem = path.relative_to(folder).as_posix()[: -len(".ipynb")]
-            found.setdefault(f"{stem}.md", {})[tab] = path
+            stem = path.relative_to(folder).as_posix()[: -len(NOTEBOOK_SUFFIX)]
+            found.setdefault(stem + MARKDOWN.extension, {})[tab] = path  # only Markdown chapters are edited
     return found
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -11,10 +10,12 @@ from pathlib import Path, PurePosixPath
 from .book import SKIPPED_DIRS
 from .config import Config, config_position
 from .errors import BuildError
-from .fsutil import read_json_object, write_atomic
 from .guard import check_build_links
+from .layout import BUILD_DIR
+from .stores import StoreType, has_fields
 
 MANIFEST = ".resources.json"
+MANIFEST_STORE = StoreType("resource-copies", 1, lambda data: has_fields(data, {"files": list}))
 
 
 def resource_files(config: Config) -> dict[str, Path]:
@@ -77,11 +78,11 @@ def copy_resources(config: Config, folder: Path, warn) -> None:
     for relpath, source in files.items():
         _refresh(source, folder / relpath)
     manifest = folder / MANIFEST
-    earlier = read_json_object(manifest, warn, f"{manifest.relative_to(config.root).as_posix()}").get("files", [])
-    for relpath in earlier if isinstance(earlier, list) else []:
+    earlier = (MANIFEST_STORE.read(manifest, warn, manifest.relative_to(config.root).as_posix()) or {}).get("files", [])
+    for relpath in earlier:
         if isinstance(relpath, str) and relpath not in files and _inside(folder, folder / relpath):
             (folder / relpath).unlink(missing_ok=True)
-    write_atomic(manifest, json.dumps({"files": sorted(files)}) + "\n")
+    MANIFEST_STORE.write(manifest, {"files": sorted(files)})
 
 
 def _refresh(source: Path, target: Path) -> None:
@@ -110,7 +111,7 @@ def _inside(folder: Path, path: Path) -> bool:
 
 def check_build_folder(root: Path) -> None:
     """``build`` must be a folder (or absent): anything else is one clear line, not a traceback."""
-    build = root / "build"
+    build = root / BUILD_DIR
     if build.exists() and not build.is_dir():
-        raise BuildError("build", "is not a folder; d2lbuild writes every output under build/ (move it away)")
+        raise BuildError(BUILD_DIR, "is not a folder; d2lbuild writes every output under build/ (move it away)")
     check_build_links(root)

@@ -84,5 +84,5 @@ def test_a_second_run_is_cached_and_a_selected_run_leaves_the_others_alone(d2l_e
     assert {chapter: executed(d2l_en, chapter) for chapter in SECTIONS[1:]} == others
     after = report(d2l_en)
     assert {chapter: after[chapter] for chapter in SECTIONS[1:]} == {chapter: before[chapter] for chapter in SECTIONS[1:]}
-    cache = json.loads((d2l_en / "build/eval/mxnet/cache.json").read_text())
+    cache = json.loads((d2l_en / "build/eval/mxnet/cache.json").read_text())["data"]
     assert set(cache) == set(SECTIONS)

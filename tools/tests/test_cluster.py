@@ -334,8 +334,8 @@ def test_cluster_gives_what_a_local_run_gives_and_a_second_run_sends_nothing(clu
     assert remote_results["ch/fails.md"].reason == local_results["ch/fails.md"].reason  # the chapter line, not a node path
     assert (remote / "build/eval/pytorch/ch/written.txt").read_text() == "made here"  # came back with its notebook
     assert any(" on head " in line or " on second " in line for line in lines)
-    assert json.loads((remote / "build/eval/pytorch/cache.json").read_text()).keys() == json.loads(
-        (local / "build/eval/pytorch/cache.json").read_text()).keys()
+    assert json.loads((remote / "build/eval/pytorch/cache.json").read_text())["data"].keys() == json.loads(
+        (local / "build/eval/pytorch/cache.json").read_text())["data"].keys()
 
     again, _ = eval_book(remote, cluster=ADDRESS)
     failing = {"ch/fails.md", "ch/hangs.md"}

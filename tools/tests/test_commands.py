@@ -33,7 +33,7 @@ def test_extract_writes_each_library_and_reports_counts(book):
         "d2l/tensorflow.py: 1 definitions from 1 sections",
     ]
     assert "def one():" in (root / "d2l/torch.py").read_text()
-    index = json.loads((root / "build/library/pytorch.json").read_text())
+    index = json.loads((root / "build/library/pytorch.json").read_text())["data"]
     assert index["definitions"][0]["names"] == ["one"] and index["definitions"][0]["line"] == 6
 
 
@@ -183,7 +183,7 @@ def test_library_follows_toc_order_and_orphans_only_get_notebooks(book):
     text = (root / "d2l/torch.py").read_text()
     assert text.index("SECOND") < text.index("FIRST") and "ORPHAN" not in text
     assert (root / "build/notebooks/pytorch/orphan.ipynb").is_file()
-    recorded = json.loads((root / "build/notebooks/order.json").read_text())  # what the site pages follow
+    recorded = json.loads((root / "build/notebooks/order.json").read_text())["data"]  # what the site pages follow
     assert recorded == {"order": ["index.md", "part/index.md", "part/second.md", "part/first.md"], "orphans": ["orphan.md"]}
     result = run(root, "check")
     assert "orphan.md:1: warning: no toc reaches this file" in result.stderr

@@ -13,7 +13,8 @@ from conftest import TESTS, run
 
 from d2lbuild.book import notebook_files
 from d2lbuild.config import load_config
-from d2lbuild.edit import cell_lines, edit_path, export, export_cells, read_chapter, source_text
+from d2lbuild.edit import cell_lines, export, export_cells, read_chapter, source_text
+from d2lbuild.layout import edit_path
 from d2lbuild.notebook import dumps
 from d2lbuild.sync import sync, sync_chapter
 from d2lbuild.transforms import in_tab

@@ -11,7 +11,7 @@ import pytest
 from conftest import write_book
 
 from d2lbuild.config import load_config
-from d2lbuild.envs import _stamp, ensure_environment
+from d2lbuild.envs import ENV_STAMP, _stamp, ensure_environment
 from d2lbuild.errors import BuildError
 from d2lbuild.report import LiveProgress, PlainProgress, summary_lines, write_junit, write_report
 from d2lbuild.runner import RunResult
@@ -29,7 +29,7 @@ def fake_environment(config) -> Path:
     (folder / "bin").mkdir(parents=True)
     (folder / "bin/python").symlink_to(sys.executable)
     (folder / "freeze.txt").write_text("numpy==2.0\ntorch==2.13.0\n")
-    (folder / "d2lbuild-env.json").write_text(json.dumps(_stamp(config, "pytorch")))
+    ENV_STAMP.write(folder / "d2lbuild-env.json", _stamp(config, "pytorch"))
     return folder
 
 

@@ -110,7 +110,7 @@ def test_library_files_stay_out_of_the_resources_digest(tmp_path):
     (root / "ch/lib.md").write_text(LIBRARY.replace("return 2", "return 3"))  # g changes: only its own section reruns
     second, _ = statuses(root)
     assert {chapter for chapter, status in second.items() if status == "ok"} == {"ch/lib.md"}
-    assert json.loads((root / "build/eval/pytorch/.resources.json").read_text())["files"][0] == "d2l/__init__.py"  # still copied
+    assert json.loads((root / "build/eval/pytorch/.resources.json").read_text())["data"]["files"][0] == "d2l/__init__.py"  # still copied
     (root / "setup.py").write_text("# setup, edited\n")  # any other resource keeps its digest: everything reruns
     third, _ = statuses(root)
     assert set(third.values()) == {"ok"}

@@ -53,14 +53,14 @@ def test_only_selected_sections_run_and_the_others_are_kept(three):
     results, _ = eval_book(three)
     assert len(results) == 4
     before = {path: (three / "build/eval/pytorch" / path).read_bytes() for path in ("ch/b.ipynb", "other/c.ipynb")}
-    cache = json.loads((three / "build/eval/pytorch/cache.json").read_text())
+    cache = json.loads((three / "build/eval/pytorch/cache.json").read_text())["data"]
     for name in ("a", "c"):  # both change; only a is selected
         path = three / ("ch" if name == "a" else "other") / f"{name}.md"
         path.write_text(SECTION.format(name=name, value=2))
     results, _ = eval_book(three, sections=("ch/*",))
     assert {chapter: r.status for chapter, r in results.items()} == {"ch/a.md": "ok", "ch/b.md": "cached"}
     assert {path: (three / "build/eval/pytorch" / path).read_bytes() for path in before} == before
-    after = json.loads((three / "build/eval/pytorch/cache.json").read_text())
+    after = json.loads((three / "build/eval/pytorch/cache.json").read_text())["data"]
     assert after["other/c.md"] == cache["other/c.md"] and after["index.md"] == cache["index.md"]
     lines = report(three)
     assert set(lines) == {"ch/a.md", "ch/b.md", "index.md", "other/c.md"}
@@ -105,7 +105,7 @@ def test_a_failure_is_remembered_until_something_it_depends_on_changes(tmp_path)
     assert "remembered" not in forced.stderr and "2 ran ok" in forced.stdout
     (root / "ch/f.md").write_text(SECTION.format(name="f", value=3))  # fixed: ok, and forgotten
     assert run(root, "eval", "-j", "2").exit_code == 0
-    assert "ch/f.md" not in json.loads((root / "build/eval/pytorch/failures.json").read_text())
+    assert "ch/f.md" not in json.loads((root / "build/eval/pytorch/failures.json").read_text())["data"]
 
 
 GPU_SECTION = "# G\n\n```{.python .input}\n#@gpus 2\nimport os\nprint(os.environ['CUDA_VISIBLE_DEVICES'] or 'none')\n```\n"

@@ -21,7 +21,7 @@ def test_ipynb_chapter_positions_name_the_cell(tmp_path):
     result = run(root, "extract")
     assert result.exit_code == 0
     assert 'Defined in :numref:`sec_nb`' in (root / "d2l/torch.py").read_text()
-    index = json.loads((root / "build/library/pytorch.json").read_text())
+    index = json.loads((root / "build/library/pytorch.json").read_text())["data"]
     assert (index["definitions"][0]["cell"], index["definitions"][0]["line"]) == (3, 3)
     notebook.cells[3].source = "#@tab pytorch\nx = 1  #@save\ny = (\n"
     nbformat.write(notebook, root / "nb.ipynb")
@@ -44,6 +44,6 @@ def test_percent_script_chapter_positions_are_script_lines(tmp_path):
     script = "# %% [markdown]\n# # Script\n# :label:`sec_py`\n\n# %%\n#@tab all\ndef g():  #@save\n    return 2\n\n# %%\n#@tab pytorch\nz = 3\n"
     root = write_book(tmp_path / "b", {"index.md": "# B\n\n```toc\nscript.py\n```\n", "script.py": script})
     assert run(root, "extract").exit_code == 0
-    index = json.loads((root / "build/library/pytorch.json").read_text())
+    index = json.loads((root / "build/library/pytorch.json").read_text())["data"]
     assert index["definitions"][0]["path"] == "script.py" and index["definitions"][0]["line"] == 7
     assert "def g():" in (root / "d2l/mxnet.py").read_text()

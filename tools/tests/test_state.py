@@ -251,11 +251,12 @@ def test_results_kept_by_another_d2lbuild_are_not_used(book, tmp_path, monkeypat
     (root / "config.ini").write_text((root / "config.ini").read_text() + FLUENT)
     assert run(root, "build").exit_code == 0
     store = root / "build" / ".d2lbuild" / "formatted.json"
-    data = json.loads(store.read_text())
+    stored = json.loads(store.read_text())
+    data = stored["data"]
     assert data["parsed"] and data["texts"]
     data["parsed"] = {key: [] for key in data["parsed"]}  # what an older d2lbuild might have found
     data["texts"] = {key: "x = 'from another d2lbuild'" for key in data["texts"]}
-    store.write_text(json.dumps(data))
+    store.write_text(json.dumps(stored))
     for state in (root / "build" / ".d2lbuild").glob("*-*.json"):
         state.unlink()  # the states, and the store of saved blocks, which names the tool already
     shutil.rmtree(root / "build" / "notebooks")

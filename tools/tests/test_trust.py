@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import run, write_book
 
+from d2lbuild.cache import EvalCache
 from d2lbuild.config import load_config
 from d2lbuild.evaluate import EvalOptions, evaluate, prepare_tab
-from d2lbuild.fsutil import digest
-from d2lbuild.report import PlainProgress
+from d2lbuild.hashing import digest
+from d2lbuild.report import REPORT_STORE, PlainProgress
 
 CONFIG = """\
 [build]
@@ -252,7 +253,7 @@ def test_a_cache_file_of_the_wrong_shape_is_discarded_with_a_warning(tmp_path):
     (root / "build/eval/pytorch/ch/a.ipynb").write_text("{}")
     cache = root / "build/eval/pytorch/cache.json"
     for text, warning in [
-        (json.dumps({"ch/a.md": "not an entry"}), "build/eval/pytorch/cache.json: warning: entry 'ch/a.md' is not one d2lbuild wrote; discarded"),
+        (json.dumps({"kind": "eval-cache", "version": 1, "data": {"ch/a.md": "not an entry"}}), "build/eval/pytorch/cache.json: warning: entry 'ch/a.md' is not one d2lbuild wrote; discarded"),
         ("[]", "build/eval/pytorch/cache.json: warning: not a state file d2lbuild wrote; discarded and rebuilt"),
     ]:
         cache.write_text(text)
@@ -267,11 +268,11 @@ def test_results_of_deleted_chapters_are_removed(tmp_path):
     (folder / "ch").mkdir(parents=True)
     for name in ("b.ipynb", "b.failed.ipynb"):  # what an earlier eval left of a chapter deleted since
         (folder / "ch" / name).write_text("{}")
-    (folder / "report.json").write_text(json.dumps({"notebooks": [{"notebook": "build/eval/pytorch/ch/b.ipynb"}]}))
-    (folder / "cache.json").write_text(json.dumps({"ch/b.md": {"key": "k", "seconds": 1.0}}))
+    REPORT_STORE.write(folder / "report.json", {"notebooks": [{"notebook": "build/eval/pytorch/ch/b.ipynb"}]})
+    EvalCache.STORE.write(folder / "cache.json", {"ch/b.md": {"key": "k", "seconds": 1.0}})
     assert run(root, "eval").exit_code == 0
     assert sorted(p.name for p in (folder / "ch").iterdir()) == ["a.ipynb"]
-    assert set(json.loads((folder / "cache.json").read_text())) == {"ch/a.md"}
+    assert set(EvalCache.STORE.read(folder / "cache.json")) == {"ch/a.md"}
 
 
 def test_a_second_eval_of_a_tab_waits_for_the_first(tmp_path):
@@ -300,7 +301,7 @@ def test_force_rebuilds_a_library_whose_state_says_unchanged(evaluated, monkeypa
     library = root / "d2l/torch.py"
     text = library.read_text()
     library.write_text(text.replace("return 2 * x", "return 9 * x"))
-    data["outputs"]["d2l/torch.py"] = digest(library.read_text())
+    data["data"]["outputs"]["d2l/torch.py"] = digest(library.read_text())
     state.write_text(json.dumps(data))  # a state that vouches for the edited library
     try:
         plan, _, _ = prepare_tab(load_config(root), "pytorch", EvalOptions(workers=2, force=True), log=lambda line: None)

@@ -7,10 +7,10 @@ the site needs no framework. The site writes it as one JSON file that the ``api_
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path, PurePosixPath
 
 from ..config import Config
+from ..stores import StoreType, is_str_map
 
 API_FILE = "_api.json"
 
@@ -101,13 +101,12 @@ def _signature(args: ast.arguments, drop_first: bool = False) -> str:
     return ast.unparse(args)
 
 
+API_STORE = StoreType("library-api", 1, lambda data: is_str_map(data, dict))  # tab -> its library's public names
+
+
 def api_json(config: Config) -> str:
-    return json.dumps(library_api(config), sort_keys=True, indent=1) + "\n"
+    return API_STORE.dumps(library_api(config))
 
 
 def read_api(path: Path) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return API_STORE.read(path) or {}

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from ..booklock import book_lock
 from ..config import load_config
-from ..pipeline import BUILD_DIR, build
+from ..layout import HTML_DIR, PAGE_SUFFIX, SITE_DIR
+from ..pipeline import build
 from .publish import install_mathjax, prune_unserved, restore_buildinfo, stash_buildinfo, sync_extra
-from .site import EXTRA_DIR, SITE_DIR, SiteReport, html_settings, write_site
+from .site import EXTRA_DIR, SiteReport, html_settings, write_site
 from .sphinx_build import SphinxReport, chapter_warnings, run_sphinx
-
-HTML_DIR = f"{BUILD_DIR}/html"
 
 
 @dataclass
@@ -39,7 +38,7 @@ def _build_html(root: Path, jobs: int | None, sphinx: bool) -> HtmlReport:
         install_mathjax(out)
     prefix = EXTRA_DIR + "/"
     sync_extra(root / SITE_DIR / EXTRA_DIR, out, {relpath[len(prefix) :]: stamp for relpath, stamp in site.extra.items()})
-    pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
+    pages = sum(1 for relpath in site.written if relpath.endswith(PAGE_SUFFIX))
     restore_buildinfo(out)
     try:
         result = run_sphinx(root / SITE_DIR, out, jobs, pages_written=pages)

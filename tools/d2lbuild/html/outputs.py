@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from collections.abc import Callable
+
+from ..hashing import digest
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
@@ -104,4 +105,4 @@ def _joined_streams(outputs) -> list[dict]:
 
 def image_name(extension: str, payload: bytes) -> str:
     """A file name made of the image's content, so that equal images share a file."""
-    return f"{hashlib.sha256(payload).hexdigest()[:16]}.{extension}"
+    return f"{digest(payload, length=16)}.{extension}"

@@ -9,13 +9,13 @@ files no longer in the site are removed.
 
 from __future__ import annotations
 
-import json
 import shutil
 from importlib import metadata
 from pathlib import Path
 
 from ..errors import BuildError
-from ..fsutil import write_atomic, write_if_changed
+from ..fsutil import write_atomic
+from ..stores import StoreType, is_str_map
 
 MATHJAX_DISTRIBUTION = "django-static-mathjax"  # MathJax 3's files, as a wheel without dependencies
 MATHJAX_FOLDER = "mathjax/static/mathjax/es5"
@@ -26,6 +26,8 @@ MATHJAX_PARTS = ("startup.js", "core.js", "output/chtml.js", "tex-mml-chtml.js",
 MATHJAX_TARGET = "_static/mathjax"
 MATHJAX_STAMP = ".d2lbuild-mathjax.json"
 EXTRA_RECORD = ".d2lbuild-extra.json"
+COPIED_STORE = StoreType("copied-files", 1, lambda data: is_str_map(data, str))  # relative path -> digest of what was copied
+MATHJAX_STORE = StoreType("mathjax-copy", 1, lambda data: isinstance(data, dict))  # where MathJax came from, its files
 
 
 def state_dir(out: Path) -> Path:
@@ -36,11 +38,7 @@ def state_dir(out: Path) -> Path:
 def sync_extra(extra: Path, out: Path, stamps: dict[str, str]) -> list[str]:
     """Copy the files of ``extra`` (paths relative to it -> digests) into ``out``; return the paths copied."""
     record_path = state_dir(out) / EXTRA_RECORD
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        record = {}
-    record = record if isinstance(record, dict) else {}
+    record = COPIED_STORE.read(record_path) or {}
     copied = []
     for relpath, stamp in sorted(stamps.items()):
         target = out / relpath
@@ -48,9 +46,9 @@ def sync_extra(extra: Path, out: Path, stamps: dict[str, str]) -> list[str]:
             write_atomic(target, (extra / relpath).read_bytes())
             copied.append(relpath)
     for relpath in sorted(set(record) - set(stamps)):
-        if isinstance(relpath, str) and ".." not in relpath.split("/"):
+        if ".." not in relpath.split("/"):
             (out / relpath).unlink(missing_ok=True)
-    write_if_changed(record_path, json.dumps(stamps, sort_keys=True))
+    COPIED_STORE.write_if_changed(record_path, stamps)
     return copied
 
 
@@ -74,16 +72,15 @@ def install_mathjax(out: Path, source: Path | None = None) -> bool:
         for path in ([source / part] if (source / part).is_file() else sorted((source / part).rglob("*")))
         if path.is_file()
     )
-    stamp = json.dumps({"source": str(source), "files": {name: (source / name).stat().st_size for name in files}}, sort_keys=True)
+    stamp = {"source": str(source), "files": {name: (source / name).stat().st_size for name in files}}
     target, stamp_path = out / MATHJAX_TARGET, state_dir(out) / MATHJAX_STAMP
-    if stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp:
-        if all((target / name).is_file() for name in files):
-            return False
+    if MATHJAX_STORE.read(stamp_path) == stamp and all((target / name).is_file() for name in files):
+        return False
     if target.exists():
         shutil.rmtree(target)
     for name in files:
         write_atomic(target / name, (source / name).read_bytes())
-    write_if_changed(stamp_path, stamp)
+    MATHJAX_STORE.write(stamp_path, stamp)
     return True
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import html
 import json
 import re
@@ -22,9 +21,13 @@ from pathlib import Path, PurePosixPath
 from .. import __version__
 from ..config import Config, load_config
 from ..errors import BuildError
-from ..fsutil import digest, write_atomic, write_if_changed
-from ..pipeline import BUILD_DIR, READING_ORDER, notebook_path
+from ..formats import chapter_stem, is_markdown
+from ..fsutil import write_atomic, write_if_changed
+from ..hashing import FULL_LENGTH, digest, digest_of
+from ..layout import PAGE_SUFFIX, READING_ORDER, SITE_DIR, eval_path, notebook_path
+from ..pipeline import READING_ORDER_STORE
 from ..stopping import checkpoint
+from ..stores import StoreType, is_str_map
 from ..workspace import resource_files
 from .api import API_FILE, api_json
 from .markup import Converted, Reference, citation_keys, reference_label
@@ -34,7 +37,6 @@ from .published import Service, for_service, published, services
 from .published import dumps as notebook_text
 from .render import PageLinks, display_name, render_page
 
-SITE_DIR = f"{BUILD_DIR}/site"
 OUTPUTS_DIR = "_outputs"
 EXTRA_DIR = "_extra"
 NOTEBOOKS_URL = "notebooks"
@@ -104,20 +106,15 @@ def header_links(value: str) -> tuple[tuple[str, str, str], ...]:
 
 def page_name(chapter: str) -> str:
     """The site page of a chapter file: its path without the suffix (Sphinx's docname)."""
-    return re.sub(r"\.(md|ipynb|py)$", "", chapter)
-
-
-def eval_path(tab: str, chapter: str) -> str:
-    return f"{BUILD_DIR}/eval/{tab}/{page_name(chapter)}.ipynb"
+    return chapter_stem(chapter)
 
 
 def sections(config: Config) -> tuple[list[str], list[str]]:
     """The chapters in toc order, and the notebook files no toc reaches (orphan pages), as notebooks recorded them."""
-    try:
-        data = json.loads((config.root / READING_ORDER).read_text(encoding="utf-8"))
-        return [str(path) for path in data["order"]], [str(path) for path in data["orphans"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise BuildError(READING_ORDER, "missing or unreadable; run d2lbuild notebooks first") from None
+    data = READING_ORDER_STORE.read(config.root / READING_ORDER)
+    if data is None:
+        raise BuildError(READING_ORDER, "missing or unreadable; run d2lbuild notebooks first")
+    return [str(path) for path in data["order"]], [str(path) for path in data["orphans"]]
 
 
 def load_section(root: Path, tabs: tuple[str, ...], chapter: str) -> SectionNotebooks:
@@ -131,7 +128,7 @@ def load_section(root: Path, tabs: tuple[str, ...], chapter: str) -> SectionNote
         elif fresh is not None:
             notebooks[tab] = fresh
     lines = None
-    if chapter.endswith(".md"):
+    if is_markdown(chapter):
         lines = tuple((root / chapter).read_text(encoding="utf-8", errors="replace").split("\n"))
     return SectionNotebooks(chapter, tabs, notebooks, frozenset(executed), lines)
 
@@ -215,7 +212,7 @@ class SiteWriter:
             self.cache.put(chapter, key, self.page_files, found, numbers)
             self.making = None
         if numbers:
-            self.report.sources[page_name(chapter) + ".md"] = (chapter, numbers)
+            self.report.sources[page_name(chapter) + PAGE_SUFFIX] = (chapter, numbers)
         return found
 
     def make_page(self, chapter: str, numbered: bool, orphan: bool, citations: bool) -> tuple[list[Converted], list[int]]:
@@ -223,25 +220,26 @@ class SiteWriter:
         section = load_section(self.root, self.config.tabs, chapter)
         if section.notebooks:
             page = merge(section)
-        elif chapter.endswith(".md"):
+        elif is_markdown(chapter):
             page = chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), self.config.tabs)
         else:
             return [], []
         rendered = render_page(page, self.links(chapter, page, section), self.save_image, numbered, citations)
         front = "---\norphan: true\n---\n\n" if orphan else ""
-        self.emit(page_name(chapter) + ".md", front + rendered.text)
+        self.emit(page_name(chapter) + PAGE_SUFFIX, front + rendered.text)
         self.report.pages.append(chapter)
         return rendered.found, [1] * front.count("\n") + rendered.line_numbers
 
     def page_key(self, chapter: str, flags: tuple[bool, ...]) -> str:
         """A digest of everything a page is made from: the chapter, each tab's notebooks, settings, this code."""
-        digest = hashlib.sha256(repr((_code_digest(), self.config.tabs, self.settings, flags)).encode())
-        for relpath in [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]:
+        relpaths = [chapter] + [path for tab in self.config.tabs for path in (notebook_path(tab, chapter), eval_path(tab, chapter))]
+        parts = [repr((_code_digest(), self.config.tabs, self.settings, flags))]
+        for relpath in relpaths:
             try:
-                digest.update(relpath.encode() + b"\0" + (self.root / relpath).read_bytes() + b"\0")
+                parts += [relpath, (self.root / relpath).read_bytes()]
             except OSError:
-                digest.update(relpath.encode() + b"\0-\0")
-        return digest.hexdigest()
+                parts += [relpath, "-"]
+        return digest(*parts, length=FULL_LENGTH)
 
     def links(self, chapter: str, page: Page, section: SectionNotebooks | None = None) -> PageLinks:
         """Publish the page's notebooks (to download, and for each notebook service); return the page's links."""
@@ -475,15 +473,15 @@ class SiteWriter:
                 self.report.removed.append(path.relative_to(self.site).as_posix())
 
 
+PAGE_CACHE_STORE = StoreType("site-pages", 1, lambda data: is_str_map(data, dict), compact=True)
+
+
 class _PageCache:
     """Per page: the digest of its inputs, the files it wrote, and what its prose defines and cites."""
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self.data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
+        self.data: dict[str, dict] = PAGE_CACHE_STORE.read(path) or {}
         self.fresh: dict[str, dict] = {}
 
     def get(self, chapter: str, key: str) -> tuple[list[str], list[Converted], list[int]] | None:
@@ -503,7 +501,7 @@ class _PageCache:
         self.fresh[chapter] = {"key": key, "files": sorted(set(files)), "found": found_data, "lines": numbers}
 
     def save(self) -> None:
-        write_if_changed(self.path, json.dumps(self.fresh, sort_keys=True))
+        PAGE_CACHE_STORE.write_if_changed(self.path, self.fresh)
 
 
 def _found(converted: Converted) -> dict:
@@ -523,11 +521,8 @@ def _converted(data: dict) -> Converted:
 def _code_digest() -> str:
     """The html package's own source: a new version of the page writer makes every page again."""
     folder = Path(__file__).parent
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".css", ".html"):
-            digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file() and path.suffix in (".py", ".js", ".css", ".html")]
+    return digest_of([__version__, *(part for path in files for part in (path.name, path.read_bytes()))], length=FULL_LENGTH)
 
 
 def missing_image(relpath: str) -> bytes:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BuildError
+from ..layout import SITE_DIR
 
 INSTALL_HINT = "the html extra is not installed: pip install 'd2lbuild[html]' (make html installs it)"
 
@@ -79,10 +80,10 @@ def _one_line(err: BaseException) -> str:
 def _relative(line: str, site: Path) -> str:
     line = re.sub(r"\x1b\[[0-9;]*m", "", line)
     prefix = str(site) + os.sep
-    return line.replace(prefix, "build/site/")
+    return line.replace(prefix, f"{SITE_DIR}/")
 
 
-def chapter_warnings(lines: list[str], sources: dict[str, tuple[str, list[int]]], site_prefix: str = "build/site/") -> list[str]:
+def chapter_warnings(lines: list[str], sources: dict[str, tuple[str, list[int]]], site_prefix: str = f"{SITE_DIR}/") -> list[str]:
     """Sphinx's warnings, one line each, at the chapter's ``path:line`` when they name a line of a page.
 
     ``sources`` maps each page file (relative to the site) to its chapter and the chapter line of each page line.

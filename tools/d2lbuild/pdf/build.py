@@ -6,7 +6,6 @@ the book is copied to build/pdf/NAME-TAB.pdf, the default tab's also to build/pd
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,12 +13,14 @@ from ..booklock import book_lock
 from ..config import Config, load_config
 from ..errors import BuildError
 from ..fsutil import write_atomic, write_if_changed
+from ..hashing import FULL_LENGTH, digest_of
 from ..html.site import sections
 from ..html.sphinx_build import chapter_warnings
+from ..layout import PAGE_SUFFIX, SITE_DIR, pdf_doctrees_dir, pdf_latex_dir, pdf_site_dir, published_pdf
 from ..pipeline import build
 from ..stopping import checkpoint
 from .latex_conf import TITLE_FILE, tex_name, title_page
-from .pages import PDF_DIR, PdfSiteWriter, tab_dir
+from .pages import PdfSiteWriter, tab_dir
 from .settings import PdfSettings, pdf_settings
 from .tex import LatexReport, PageLines, latexmk_errors, missing_tex, read_log, run_latex_builder, run_latexmk
 
@@ -73,24 +74,24 @@ def _build_pdf(root: Path, tabs: tuple[str, ...] | None = None) -> PdfReport:
 def build_tab(root: Path, tab: str, settings: PdfSettings, config: Config | None = None) -> TabPdf:
     writer = PdfSiteWriter(root, tab, settings, config)
     site = writer.write()
-    folder = root / tab_dir(tab)
-    out = folder / "latex"
-    pages = sum(1 for relpath in site.written if relpath.endswith(".md"))
+    folder, site_dir = root / tab_dir(tab), root / pdf_site_dir(tab)
+    out = root / pdf_latex_dir(tab)
+    pages = sum(1 for relpath in site.written if relpath.endswith(PAGE_SUFFIX))
     name = tex_name(settings, tab)
-    stamp = _sphinx_stamp(folder / "site")
+    stamp = _sphinx_stamp(site_dir)
     if not (out / f"{name}.tex").is_file() or _read(out / STAMP) != stamp:
-        sphinx = run_latex_builder(folder / "site", out, folder / "doctrees", pages)
+        sphinx = run_latex_builder(site_dir, out, root / pdf_doctrees_dir(tab), pages)
         write_if_changed(folder / "sphinx-warnings.txt", "\n".join(sphinx))
         write_if_changed(out / STAMP, stamp)
     else:  # nothing Sphinx reads changed: its .tex and warnings are those of the last build
         sphinx = [line for line in _read(folder / "sphinx-warnings.txt").split("\n") if line]
-    warnings = site.warnings + chapter_warnings(sphinx, site.sources, "build/site/")
-    warnings = [warning.replace("build/site/", f"{tab_dir(tab)}/site/") for warning in warnings]
+    warnings = site.warnings + chapter_warnings(sphinx, site.sources, f"{SITE_DIR}/")
+    warnings = [warning.replace(f"{SITE_DIR}/", f"{pdf_site_dir(tab)}/") for warning in warnings]
     order, _ = sections(writer.config)
     logo = _logo(root, settings, out)
     write_if_changed(out / TITLE_FILE, title_page(settings, tab, writer.not_run(order), logo))
     done = run_latexmk(out, name)
-    log_name = f"{tab_dir(tab)}/latex/{name}.log"
+    log_name = f"{pdf_latex_dir(tab)}/{name}.log"
     latex = read_log(out / f"{name}.log", name, PageLines.read(out / f"{name}.tex", site.sources), log_name)
     failed = latexmk_errors(done, log_name) if not latex.errors else []
     latex.errors += failed
@@ -102,14 +103,12 @@ def _sphinx_stamp(site: Path) -> str:
     """What Sphinx's .tex is made of: every file of the site (pages, conf.py, images), d2lbuild's code, Sphinx's version."""
     import sphinx
 
-    digest = hashlib.sha256(sphinx.__version__.encode())
-    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "html"):
-        for path in sorted(folder.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for path in sorted(site.rglob("*")):
-        if path.is_file() and path.name != ".pages.json":
-            digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    code = [path for folder in (Path(__file__).parent, Path(__file__).parent.with_name("html")) for path in sorted(folder.glob("*.py"))]
+    pages = [path for path in sorted(site.rglob("*")) if path.is_file() and path.name != ".pages.json"]
+    parts = [sphinx.__version__]
+    parts += (part for path in code for part in (path.name, path.read_bytes()))
+    parts += (part for path in pages for part in (path.relative_to(site).as_posix(), path.read_bytes()))
+    return digest_of(parts, length=FULL_LENGTH)
 
 
 def _read(path: Path) -> str:
@@ -133,10 +132,10 @@ def _logo(root: Path, settings: PdfSettings, out: Path) -> str | None:
 def _publish(root: Path, built: Path, settings: PdfSettings, tab: str, default_tab: str, latex: LatexReport) -> str | None:
     """Copy LaTeX's PDF to build/pdf/NAME-TAB.pdf (and NAME.pdf for the default tab)."""
     if not built.is_file():
-        latex.errors.append(f"{PDF_DIR}/{tab}/latex/{built.name}: LaTeX wrote no PDF")
+        latex.errors.append(f"{pdf_latex_dir(tab)}/{built.name}: LaTeX wrote no PDF")
         return None
     payload = built.read_bytes()
-    targets = [f"{PDF_DIR}/{settings.name}-{tab}.pdf"] + ([f"{PDF_DIR}/{settings.name}.pdf"] if tab == default_tab else [])
+    targets = [published_pdf(settings.name, tab)] + ([published_pdf(settings.name)] if tab == default_tab else [])
     for target in targets:
         path = root / target
         if not path.is_file() or path.read_bytes() != payload:

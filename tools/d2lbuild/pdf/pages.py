@@ -10,26 +10,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import hashlib
-import json
 import re
 import struct
 import zlib
 from pathlib import Path
 
 from ..config import Config
-from ..html.api import API_FILE
+from ..formats import is_markdown
+from ..hashing import FULL_LENGTH, digest_of
+from ..html.api import API_FILE, API_STORE
 from ..html.markup import Converted
 from ..html.merge import Page, Prose, SectionNotebooks, merge
 from ..html.render import PageLinks, render_page
 from ..html.site import CACHE_NAME, SiteWriter, _PageCache, chapter_page, load_section, missing_image, page_name, sections
+from ..layout import PAGE_SUFFIX, SVG_CACHE, pdf_dir, pdf_site_dir
 from ..notebook import DISPLAY_NAMES
-from ..pipeline import BUILD_DIR
 from .latex_conf import conf_text
 from .settings import PdfSettings
 
-PDF_DIR = f"{BUILD_DIR}/pdf"
-SVG_CACHE = f"{PDF_DIR}/svg-cache"
 MAX_OUTPUT_LINES = 60
 MAX_LINE_CHARS = 2000
 REFERENCES = "_references"  # the page the site writes with the bibliography when no chapter lists it
@@ -37,7 +35,7 @@ TOCTREE = re.compile(r"^(`{3,}|:{3,})\{toctree\}")
 
 
 def tab_dir(tab: str) -> str:
-    return f"{PDF_DIR}/{tab}"
+    return pdf_dir(tab)
 
 
 class PdfSiteWriter(SiteWriter):
@@ -47,7 +45,7 @@ class PdfSiteWriter(SiteWriter):
         super().__init__(root, config)
         self.tab = tab
         self.pdf = settings
-        self.site = root / tab_dir(tab) / "site"
+        self.site = root / pdf_site_dir(tab)
         self.cache = _PageCache(self.site / CACHE_NAME)
         self.index_page = sections(self.config)[0][0]
 
@@ -65,7 +63,7 @@ class PdfSiteWriter(SiteWriter):
         if missing:
             lines = after_title(lines, f"This section has no {DISPLAY_NAMES.get(self.tab, self.tab)} version: only its text is shown.")
         front = "---\norphan: true\n---\n\n" if orphan else ""
-        self.emit(page_name(chapter) + ".md", front + "\n".join(text for text, _ in lines) + "\n")
+        self.emit(page_name(chapter) + PAGE_SUFFIX, front + "\n".join(text for text, _ in lines) + "\n")
         self.report.pages.append(chapter)
         return rendered.found, [1] * front.count("\n") + [number for _, number in lines]
 
@@ -79,7 +77,7 @@ class PdfSiteWriter(SiteWriter):
             shared = merge(others)
             blocks = tuple(block for block in shared.blocks if isinstance(block, Prose))
             return Page(chapter, (self.tab,), (), (), blocks), True
-        if chapter.endswith(".md"):
+        if is_markdown(chapter):
             return chapter_page(chapter, (self.root / chapter).read_text(encoding="utf-8", errors="replace"), (self.tab,)), False
         return None, False
 
@@ -96,11 +94,9 @@ class PdfSiteWriter(SiteWriter):
     def emit(self, relpath: str, text: str) -> None:
         """The API pages' names (the site's ``_api.json``) of this tab's library only."""
         if relpath == API_FILE:
-            try:
-                mine = {tab: value for tab, value in json.loads(text).items() if tab == self.tab}
-                text = json.dumps(mine, sort_keys=True, indent=1) + "\n"
-            except (ValueError, AttributeError):
-                pass
+            data = API_STORE.loads(text)
+            if data is not None:
+                text = API_STORE.dumps({tab: value for tab, value in data.items() if tab == self.tab})
         super().emit(relpath, text)
 
     def emit_bytes(self, relpath: str, payload: bytes) -> None:
@@ -211,7 +207,5 @@ def _text(value) -> str:
 @functools.cache
 def _pdf_code_digest() -> str:
     """The pdf package's own source: a new version of it writes every page again."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+    files = sorted(Path(__file__).parent.glob("*.py"))
+    return digest_of((part for path in files for part in (path.name, path.read_bytes())), length=FULL_LENGTH)

@@ -7,7 +7,6 @@ chapter line. SVG conversions are kept by content in a cache shared by the tabs'
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -20,6 +19,8 @@ from docutils.utils import get_source_line
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.transforms.post_transforms.images import ImageConverter
 from sphinx.writers.latex import LaTeXTranslator
+
+from ..hashing import digest
 
 MARK = "%d2l@"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
@@ -82,7 +83,7 @@ class SvgToPdf(ImageConverter):
             payload = source.read_bytes()
         except OSError:
             return False
-        cached = cache / (hashlib.sha256(payload).hexdigest()[:24] + ".pdf")
+        cached = cache / (digest(payload, length=24) + ".pdf")
         if not cached.is_file():
             cache.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(f".{os.getpid()}.part")

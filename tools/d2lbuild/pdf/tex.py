@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import BuildError
 from ..html.sphinx_build import INSTALL_HINT, PARALLEL_FROM
+from ..layout import SITE_DIR
 from .settings import font_installed
 from .sphinx_ext import MARK
 
@@ -110,7 +111,7 @@ class PageLines:
             return None
         page, line = self.places[index]
         if page not in self.sources:
-            return f"build/site/{page}:{line}"
+            return f"{SITE_DIR}/{page}:{line}"
         chapter, numbers = self.sources[page]
         return f"{chapter}:{numbers[min(line, len(numbers)) - 1] if numbers else 1}"
 
@@ -162,7 +163,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def _relative(line: str, site: Path) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", line).replace(str(site) + os.sep, "build/site/")
+    return re.sub(r"\x1b\[[0-9;]*m", "", line).replace(str(site) + os.sep, f"{SITE_DIR}/")
 
 
 def _where(file: str, line: int, tex_name: str, lines: PageLines, log_name: str) -> str:
