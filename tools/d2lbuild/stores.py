@@ -4,8 +4,8 @@ A store file is a JSON object ``{"kind": KIND, "version": N, "data": ...}`` (a r
 keeps its fields at the top: ``{"kind": KIND, "version": N, FIELD: ..., ...}``). Reading checks all three: a file
 that is missing, not JSON, of another kind or version, or whose data has not the store's shape is treated as
 absent, so what it held is computed again (a damaged file says so in one warning line; a file of another
-version is quietly replaced). A FIFO, a device or a folder is never opened for reading. Writes are atomic and
-flushed to disk before the rename. ``update`` is a read-modify-write under a lock file beside the store, so two
+version, or of an earlier d2lbuild whose files named no kind, is quietly replaced). A FIFO, a device or a
+folder is never opened for reading. Writes are atomic and flushed to disk before the rename. ``update`` is a read-modify-write under a lock file beside the store, so two
 processes (two tabs built at once) that both add entries keep both.
 """
 
@@ -55,6 +55,8 @@ class StoreType:
             envelope = json.loads(text)
         except (ValueError, RecursionError):
             envelope = None
+        if isinstance(envelope, dict) and "kind" not in envelope and "version" not in envelope:
+            return None  # written before stores named their kind (an earlier d2lbuild): computed again, nothing to fix
         if not isinstance(envelope, dict) or envelope.get("kind") != self.kind or not isinstance(envelope.get("version"), int):
             warn(f"{shown}: warning: not a state file d2lbuild wrote; discarded and rebuilt")
             return None

@@ -71,7 +71,7 @@ def test_a_state_file_of_the_wrong_shape_is_discarded_with_a_warning(book):
     run(root, "extract")
     run(root, "notebooks")
     for path in (root / "build/.d2lbuild").glob("*.json"):
-        path.write_text(json.dumps({"tool": 1, "inputs": []}))
+        path.write_text(json.dumps({"kind": "other", "version": 1, "data": {"tool": 1, "inputs": []}}))
     (root / "a.md").write_text(SECTION.replace("return 1", "return 3"))
     result = run(root, "extract")
     assert result.exit_code == 0

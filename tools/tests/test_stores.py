@@ -26,7 +26,7 @@ def test_a_store_reads_back_what_it_wrote_with_its_kind_and_version(tmp_path: Pa
 
 @pytest.mark.parametrize(
     "text",
-    ["{not json", "[1, 2]", '{"a": 1}', '{"kind": "other", "version": 2, "data": {"a": 1}}', '{"kind": "numbers", "version": 2, "data": {"a": "x"}}'],
+    ["{not json", "[1, 2]", '{"kind": "numbers", "data": {"a": 1}}', '{"kind": "other", "version": 2, "data": {"a": 1}}', '{"kind": "numbers", "version": 2, "data": {"a": "x"}}'],
 )
 def test_a_damaged_or_foreign_store_is_absent_with_one_warning(tmp_path: Path, text: str):
     path = tmp_path / "numbers.json"
@@ -39,6 +39,13 @@ def test_a_damaged_or_foreign_store_is_absent_with_one_warning(tmp_path: Path, t
 def test_a_store_of_another_version_is_absent_without_a_word(tmp_path: Path):
     path = tmp_path / "numbers.json"
     path.write_text(json.dumps({"kind": "numbers", "version": 1, "data": {"a": 1}}))
+    warnings: list[str] = []
+    assert NUMBERS.read(path, warnings.append) is None and warnings == []
+
+
+def test_a_store_an_earlier_d2lbuild_wrote_without_kind_is_absent_without_a_word(tmp_path: Path):
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps({"a": 1}))  # the layout before stores named their kind and version
     warnings: list[str] = []
     assert NUMBERS.read(path, warnings.append) is None and warnings == []
 
