@@ -501,6 +501,40 @@ def evaluate_test(net, test_iter):
     print(f'test acc {test_acc:.3f}')
     return test_acc
 
+def init_std(scheme, fan_in, fan_out):
+    """Standard deviation of the Gaussian initial weights of a layer under `scheme`.
+
+    Defined in :numref:`sec_propagation`"""
+    stds = {'too small': 0.01, 'too large': 0.2,
+            'Xavier': (2 / (fan_in + fan_out)) ** 0.5, 'He': (2 / fan_in) ** 0.5}
+    return stds[scheme]
+
+def deep_mlp(scheme, num_layers, num_hiddens, num_inputs=784, num_outputs=10):
+    """A ReLU MLP with `num_layers` hidden layers, Gaussian weights drawn by `scheme`.
+
+    Defined in :numref:`sec_propagation`"""
+    sizes = [num_inputs] + [num_hiddens] * num_layers + [num_outputs]
+    net = nn.Sequential()
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        std = d2l.init_std(scheme, n_in, n_out)
+        net.add(nn.Dense(n_out, activation='relu' if i < num_layers else None,
+                         in_units=n_in, weight_initializer=init.Normal(std),
+                         bias_initializer=init.Zero()))
+    net.initialize()
+    return net
+
+def train_and_validate(net, trainer, train_iter, val_iter, num_epochs):
+    """Train a classifier with cross-entropy; return the validation accuracy of each epoch.
+
+    Defined in :numref:`sec_propagation`"""
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    step = d2l.train_step_ch3(net, loss, trainer)
+    val_accs = []
+    for _ in range(num_epochs):
+        d2l.train_epoch_ch3(net, train_iter, loss, trainer, step)
+        val_accs.append(d2l.evaluate_accuracy(net, val_iter))
+    return val_accs
+
 def evaluate_loss(net, data_iter, loss):
     """Average loss of `net` over a data set (loss: one value per example).
 
@@ -529,6 +563,12 @@ def dropout_layer(X, dropout):
         return X
     mask = (np.random.uniform(0, 1, X.shape, ctx=X.ctx) > dropout).astype(np.float32)
     return mask * X / (1.0 - dropout)
+
+def num_params(net):
+    """The number of scalar parameters of `net`, each shared parameter counted once.
+
+    Defined in :numref:`sec_modules_parameters`"""
+    return sum(param.data().size for param in net.collect_params().values())
 
 def corr2d(X, K):
     """Two-dimensional cross-correlation of the matrix X with the kernel K (no padding, stride 1).

@@ -507,6 +507,39 @@ def evaluate_test(net, test_iter):
     print(f'test acc {test_acc:.3f}')
     return test_acc
 
+def init_std(scheme, fan_in, fan_out):
+    """Standard deviation of the Gaussian initial weights of a layer under `scheme`.
+
+    Defined in :numref:`sec_propagation`"""
+    stds = {'too small': 0.01, 'too large': 0.2,
+            'Xavier': (2 / (fan_in + fan_out)) ** 0.5, 'He': (2 / fan_in) ** 0.5}
+    return stds[scheme]
+
+def deep_mlp(scheme, num_layers, num_hiddens, num_inputs=784, num_outputs=10):
+    """A ReLU MLP with `num_layers` hidden layers, Gaussian weights drawn by `scheme`.
+
+    Defined in :numref:`sec_propagation`"""
+    sizes = [num_inputs] + [num_hiddens] * num_layers + [num_outputs]
+    layers = [nn.Flatten()]
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        linear = nn.Linear(n_in, n_out)
+        nn.init.normal_(linear.weight, std=d2l.init_std(scheme, n_in, n_out))
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])  # no ReLU after the output layer
+
+def train_and_validate(net, trainer, train_iter, val_iter, num_epochs):
+    """Train a classifier with cross-entropy; return the validation accuracy of each epoch.
+
+    Defined in :numref:`sec_propagation`"""
+    loss = nn.CrossEntropyLoss(reduction='none')
+    step = d2l.train_step_ch3(net, loss, trainer)
+    val_accs = []
+    for _ in range(num_epochs):
+        d2l.train_epoch_ch3(net, train_iter, loss, trainer, step)
+        val_accs.append(d2l.evaluate_accuracy(net, val_iter))
+    return val_accs
+
 def evaluate_loss(net, data_iter, loss):
     """Average loss of `net` over a data set (loss: one value per example).
 
@@ -536,6 +569,12 @@ def dropout_layer(X, dropout):
         return X
     mask = (torch.rand(X.shape, device=X.device) > dropout).float()
     return mask * X / (1.0 - dropout)
+
+def num_params(net):
+    """The number of scalar parameters of `net`, each shared parameter counted once.
+
+    Defined in :numref:`sec_modules_parameters`"""
+    return sum(param.numel() for param in net.parameters())
 
 def corr2d(X, K):
     """Two-dimensional cross-correlation of the matrix X with the kernel K (no padding, stride 1).
