@@ -5,8 +5,9 @@ keeps its fields at the top: ``{"kind": KIND, "version": N, FIELD: ..., ...}``).
 that is missing, not JSON, of another kind or version, or whose data has not the store's shape is treated as
 absent, so what it held is computed again (a damaged file says so in one warning line; a file of another
 version, or of an earlier d2lbuild whose files named no kind, is quietly replaced). A FIFO, a device or a
-folder is never opened for reading. Writes are atomic and flushed to disk before the rename. ``update`` is a read-modify-write under a lock file beside the store, so two
-processes (two tabs built at once) that both add entries keep both.
+folder is never opened for reading. Writes are atomic and flushed to disk before the rename. ``update`` is a
+read-modify-write under a lock file beside the store, so two processes (two tabs built at once) that both add
+entries keep both.
 """
 
 from __future__ import annotations
