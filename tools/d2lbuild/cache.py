@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +45,11 @@ def library_facts(root: Path, lib_file: str, index: dict) -> LibraryFacts:
             digests[name] = definition["digest"] if name not in digests else digest(digests[name] + definition["digest"])
             uses[name] = sorted(set(uses.get(name, [])) | set(definition["uses"]))
     text = _read(root / lib_file)
-    import_digest, names = import_time(text)
+    import_digest, names = import_time(text, frozenset(digests))
     packages = [parent / "__init__.py" for parent in Path(lib_file).parents if parent != Path(".")]
     init_texts = [_read(root / path) for path in packages]
     for init in init_texts:  # what the package's __init__.py reaches in the library, it reaches at import time
-        init_names = import_time(init)[1]
+        init_names = import_time(init, frozenset())[1]
         names = None if names is None or init_names is None else names | init_names
     inits = "\0".join(f"{path}\0{init}" for path, init in zip(packages, init_texts, strict=True))
     module = ".".join(Path(lib_file).with_suffix("").parts)
@@ -84,23 +85,39 @@ def imports_sibling(text: str, module: str) -> bool:
     return False
 
 
-def import_time(text: str) -> tuple[str, frozenset[str] | None]:
+def import_time(text: str, digested: frozenset[str]) -> tuple[str, frozenset[str] | None]:
     """The digest of what importing a module runs, and every identifier that code mentions (``d2l.f`` mentions
     ``f``: the library reaches its own names through the module too).
 
-    The bodies of the module's top-level functions and of its top-level classes' methods are left out: the
-    notebooks that call them depend on their own digests. A function defined anywhere else (under an ``if`` or a
-    ``try``) has no digest of its own and is kept whole, and so is a decorated top-level function: its decorator
-    runs at import and may put it anywhere (``@add_to_class(C)`` of a class outside the library).
+    The bodies of the module's top-level functions and of its top-level classes' methods are left out when the
+    index has a digest of their own (``digested``: the definitions extract wrote, which the notebooks that call
+    them depend on) and the module defines that name once. Every other function is kept whole: one written by
+    hand above the library's generated part, one defined under an ``if`` or a ``try``, and a decorated top-level
+    function (its decorator runs at import and may put it anywhere: ``@add_to_class(C)`` of a class outside the
+    library).
     """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return digest(text), None
+    bound = Counter(name for statement in tree.body for name in bound_names(statement))
     for statement in tree.body:
-        for function in top_level_functions(statement):
-            function.body = [ast.Pass()]
+        if getattr(statement, "name", None) in digested and bound[statement.name] == 1:
+            for function in top_level_functions(statement):
+                function.body = [ast.Pass()]
     return digest(ast.unparse(tree)), frozenset(identifiers(tree.body))
+
+
+def bound_names(statement: ast.stmt) -> list[str]:
+    """The names a top-level statement binds by definition or assignment (enough to see a name defined twice)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return [node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)]
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
+    return []
 
 
 def top_level_functions(statement: ast.stmt):

@@ -45,12 +45,43 @@ def test_a_notebook_that_never_names_the_library_depends_on_none_of_it():
 
 def test_import_time_code_leaves_function_bodies_out():
     base = "import torch\n\ndef f(x, scale=2):\n    return x * scale\n\nclass C:\n    size = 3\n\n    def m(self):\n        return 1\n"
-    digest, names = import_time(base)
-    assert import_time(base.replace("return x * scale", "return x + scale"))[0] == digest
-    assert import_time(base.replace("return 1", "return 2"))[0] == digest
-    assert import_time(base.replace("scale=2", "scale=helper()"))[0] != digest
-    assert import_time(base.replace("size = 3", "size = 4"))[0] != digest
-    assert "helper" in import_time(base.replace("scale=2", "scale=helper()"))[1]
+    indexed = frozenset({"f", "C"})
+    digest, names = import_time(base, indexed)
+    assert import_time(base.replace("return x * scale", "return x + scale"), indexed)[0] == digest
+    assert import_time(base.replace("return 1", "return 2"), indexed)[0] == digest
+    assert import_time(base.replace("scale=2", "scale=helper()"), indexed)[0] != digest
+    assert import_time(base.replace("size = 3", "size = 4"), indexed)[0] != digest
+    assert "helper" in import_time(base.replace("scale=2", "scale=helper()"), indexed)[1]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("return x * scale", "return x + scale"),  # a function the index does not know (written by hand)
+        ("    def m(self):\n        return 1", "    def m(self):\n        return 2"),  # a method of such a class
+    ],
+)
+def test_bodies_without_a_digest_of_their_own_stay_in_the_import_digest(edit):
+    base = "import torch\n\ndef f(x, scale=2):\n    return x * scale\n\nclass C:\n    size = 3\n\n    def m(self):\n        return 1\n"
+    assert import_time(base, frozenset())[0] != import_time(base.replace(*edit), frozenset())[0]
+
+
+def test_a_name_the_index_knows_but_the_module_defines_twice_is_kept_whole():
+    base = "def f():\n    return 1\n\ndef f():\n    return 2\n"
+    assert import_time(base, frozenset({"f"}))[0] != import_time(base.replace("return 1", "return 3"), frozenset({"f"}))[0]
+
+
+def test_a_function_written_by_hand_above_the_generated_part_is_in_the_key(tmp_path):
+    """A library header kept by extract (above its WARNING line) has no index digest: editing it re-runs."""
+    header = "import sys\n\nd2l = sys.modules[__name__]\n\ndef helper():\n    return 1\n\n"
+    generated = "#################   WARNING   ################\n\ndef f():\n    return helper()\n"
+    index = {"definitions": [{"names": ["f"], "digest": "d-f", "uses": ["helper"]}]}
+    (tmp_path / "d2l").mkdir()
+    library = tmp_path / "d2l" / "torch.py"
+    library.write_text(header + generated)
+    before = library_facts(tmp_path, "d2l/torch.py", index)
+    library.write_text(header.replace("return 1", "return 2") + generated)
+    assert library_facts(tmp_path, "d2l/torch.py", index).import_digest != before.import_digest
 
 
 @pytest.mark.parametrize(
@@ -69,11 +100,12 @@ def test_import_time_code_leaves_function_bodies_out():
 def test_edits_that_import_time_code_can_see_change_the_import_digest(edit):
     before, after = edit
     head = "import sys\n\nd2l = sys.modules[__name__]\nX = 1\n\nclass C:\n    pass\n\n"
-    assert import_time(head + before)[0] != import_time(head + after)[0]
+    indexed = frozenset({"C", "A", "B", "f", "g", "h", "m"})
+    assert import_time(head + before, indexed)[0] != import_time(head + after, indexed)[0]
 
 
 def test_import_time_names_include_those_reached_through_the_module():
-    _, names = import_time("d2l = object()\n\n@d2l.add_to_class(int)\ndef f(self, x=d2l.try_gpu()):\n    return 1\n")
+    _, names = import_time("d2l = object()\n\n@d2l.add_to_class(int)\ndef f(self, x=d2l.try_gpu()):\n    return 1\n", frozenset({"f"}))
     assert {"add_to_class", "try_gpu"} <= names
 
 
