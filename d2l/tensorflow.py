@@ -1031,7 +1031,8 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
         with tf.GradientTape() as tape:
             logits, state = net(X, state)
             l = loss(tf.reshape(Y, (-1,)), logits)
-        grads = tape.gradient(l, params)
+        # an embedding lookup's gradient comes as IndexedSlices: made dense here
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(l, params)]
         updater(grad_clipping(grads, theta) if theta else grads)
         return l, state
 
