@@ -815,35 +815,73 @@ def split_story(corpus, val_fraction=0.1, test_fraction=0.1):
     test_start = int((1 - test_fraction) * len(corpus))
     return corpus[:val_start], corpus[val_start:test_start], corpus[test_start:]
 
-def ngram_log_probs(train, test, n, vocab_size):
-    """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
+def ngram_counts(train, n):
+    """Defined in :numref:`sec_language_model`"""
+    """Kneser-Ney counts of the grams of every order 1..n of `train`, with the total
+    count and the number of distinct continuations of every context."""
+    counts = [collections.Counter() for _ in range(n + 1)]
+    for i in range(len(train) - n + 1):
+        counts[n][tuple(train[i:i + n])] += 1
+    for k in range(n - 1, 0, -1):  # lower orders: distinct tokens seen before the gram
+        for gram in counts[k + 1]:
+            counts[k][gram[1:]] += 1
+    totals = [collections.Counter() for _ in range(n + 1)]
+    followers = [collections.Counter() for _ in range(n + 1)]
+    for k in range(1, n + 1):
+        for gram, count in counts[k].items():
+            totals[k][gram[:-1]] += count
+            followers[k][gram[:-1]] += 1
+    return counts, totals, followers
+
+def ngram_log_probs(counts, text, vocab_size, discount):
+    """Log-probabilities of the tokens of `text` under interpolated Kneser-Ney smoothing.
 
     Defined in :numref:`sec_language_model`"""
-    grams = collections.Counter(tuple(train[i:i + n])
-                                for i in range(len(train) - n + 1))
-    contexts = collections.Counter(tuple(train[i:i + n - 1])
-                                   for i in range(len(train) - n + 2))
-    log_probs = []
-    for i in range(n - 1, len(test)):
-        gram = tuple(test[i - n + 1:i + 1])
-        log_probs.append(math.log((grams[gram] + 1) /
-                                  (contexts[gram[:-1]] + vocab_size)))
+    counts, totals, followers = counts
+    n, log_probs = len(counts) - 1, []
+    for i in range(len(text)):
+        p = 1 / vocab_size
+        for k in range(1, min(n, i + 1) + 1):
+            gram = tuple(text[i - k + 1:i + 1])
+            total = totals[k][gram[:-1]]
+            if total:
+                p = (max(counts[k][gram] - discount, 0) +
+                     discount * followers[k][gram[:-1]] * p) / total
+        log_probs.append(math.log(p))
     return log_probs
 
-def ngram_perplexity(train, test, n, vocab_size):
-    """Perplexity of an add-one smoothed n-gram model counted on `train`, on `test`.
+def perplexity(mean_loss):
+    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
 
     Defined in :numref:`sec_language_model`"""
-    nll = -d2l.tensor(ngram_log_probs(train, test, n, vocab_size), dtype=d2l.float32)
-    return float(d2l.exp(d2l.reduce_mean(nll)))
+    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
 
-def ngram_baseline(train, valid, test, vocab_size, orders=(1, 2, 3, 4, 5)):
-    """n chosen on `valid` (counted on `train`), and its perplexity on `test` (counted on both).
+def ngram_perplexity(counts, text, vocab_size, discount):
+    """Perplexity on `text` of the Kneser-Ney n-gram model with `counts`.
 
     Defined in :numref:`sec_language_model`"""
-    val_ppl = {n: ngram_perplexity(train, valid, n, vocab_size) for n in orders}
-    n = min(val_ppl, key=val_ppl.get)
-    return n, ngram_perplexity(train + valid, test, n, vocab_size)
+    log_probs = ngram_log_probs(counts, text, vocab_size, discount)
+    return perplexity(-sum(log_probs) / len(log_probs))
+
+def ngram_grid(train, valid, vocab_size, orders=(2, 3, 4, 5, 6, 7, 8),
+               discounts=(0.6, 0.8, 0.9)):
+    """Validation perplexity of every (n, discount) of the grid, counted on `train`.
+
+    Defined in :numref:`sec_language_model`"""
+    grid = {}
+    for n in orders:
+        counts = ngram_counts(train, n)
+        for discount in discounts:
+            grid[n, discount] = ngram_perplexity(counts, valid, vocab_size, discount)
+    return grid
+
+def ngram_baseline(train, valid, test, vocab_size):
+    """Defined in :numref:`sec_language_model`"""
+    """(n, discount) chosen on `valid`, and the test perplexity of that model, all
+    counted on `train`."""
+    grid = ngram_grid(train, valid, vocab_size)
+    n, discount = min(grid, key=grid.get)
+    return n, discount, ngram_perplexity(ngram_counts(train, n), test, vocab_size, discount)
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -887,10 +925,13 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps):
         yield Xs[:, j:j + num_steps], Ys[:, j:j + num_steps]
 
 class SeqDataLoader:
-    """Iterate over minibatches of (input, target) windows of the story."""
+    """Iterate over minibatches of (input, target) windows of the story's training part."""
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
         """Defined in :numref:`sec_language_model`"""
-        self.corpus, self.vocab = d2l.load_corpus_story(max_tokens)
+        corpus, self.vocab = d2l.load_corpus_story()
+        self.corpus = split_story(corpus)[0]  # never the validation or test text
+        if max_tokens > 0:
+            self.corpus = self.corpus[:max_tokens]
         self.batch_size, self.num_steps = batch_size, num_steps
         self.sampler = (seq_data_iter_random if use_random_iter
                         else seq_data_iter_sequential)
@@ -906,9 +947,9 @@ def __len__(self):
 
 def load_data_story(batch_size, num_steps, use_random_iter=False,
                     max_tokens=10000):
-    """Return a minibatch iterator over the story and its vocabulary.
-
-    Defined in :numref:`sec_language_model`"""
+    """Defined in :numref:`sec_language_model`"""
+    """A minibatch iterator over the first `max_tokens` characters of the story's training
+    part (all of it with -1), and the vocabulary."""
     data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter,
                               max_tokens)
     return data_iter, data_iter.vocab
@@ -930,8 +971,7 @@ class RNNModelScratch:
                                     self.W_hq, self.b_q]
 
     def __call__(self, X, state):
-        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
-        XW = tf.tensordot(inputs, self.W_xh, 1) + self.b_h
+        XW = tf.gather(self.W_xh, tf.transpose(X)) + self.b_h  # all time steps at once
         H, hiddens = state, []
         for t in range(XW.shape[0]):
             H = tf.tanh(XW[t] + tf.matmul(H, self.W_hh))
@@ -967,12 +1007,6 @@ def grad_clipping(grads, theta):
     scale = tf.minimum(1.0, theta / norm)
     return [g * scale for g in grads]
 
-def perplexity(mean_loss):
-    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
-
-    Defined in :numref:`sec_rnn_scratch`"""
-    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
-
 def evaluate_perplexity(net, corpus, device, num_streams=8):
     """Perplexity of a character model on `corpus`, read as parallel streams.
 
@@ -983,7 +1017,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     forward = getattr(net, 'forward_graph', net)  # compiled, for the Keras models of later sections
     logits, _ = forward(X, net.begin_state(num_streams, device))
     loss = tf.keras.losses.sparse_categorical_crossentropy(Y, logits, from_logits=True)
-    return perplexity(float(tf.reduce_mean(loss)))
+    return d2l.perplexity(float(tf.reduce_mean(loss)))
 
 class BestParams:
     """A copy of the parameters of `net` from the epoch with the lowest validation score."""
@@ -1015,23 +1049,27 @@ def train_epoch_rnn(net, train_iter, train_step, device, use_random_iter):
             state = net.begin_state(X.shape[0], device)
         l, state = train_step(X, Y, state)
         metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
-    return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
+    return d2l.perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False, theta=1, val_corpus=None):
+              use_random_iter=False, theta=1, val_corpus=None, optimizer='sgd',
+              verbose=True):
     """Defined in :numref:`sec_rnn_scratch`"""
-    """Train a character RNN (scratch or Keras); return the last perplexity and speed.
+    """Train a character RNN (scratch or Keras model); return the last training perplexity,
+    the speed in tokens per second and the epoch whose parameters are kept.
 
-    With `val_corpus`, the validation perplexity is measured after epoch 1, every
-    fifth epoch and the last one, and the parameters of the best of them are kept."""
+    With `val_corpus`, the validation perplexity is measured after every epoch and the
+    parameters of the best epoch are kept. `optimizer` is 'sgd' or, for a Keras model,
+    'adam'; with `verbose=False` nothing is plotted or printed."""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if isinstance(net, tf.keras.Model):  # build all layers before training
         net(tf.zeros((1, 1), dtype=tf.int32), net.begin_state(1, device))
     params = net.trainable_variables
     if isinstance(net, tf.keras.Model):
-        optimizer = tf.keras.optimizers.SGD(learning_rate=float(lr))
-        optimizer.build(params)
-        updater = lambda grads: optimizer.apply_gradients(zip(grads, params))
+        Optimizer = {'sgd': tf.keras.optimizers.SGD, 'adam': tf.keras.optimizers.Adam}[optimizer]
+        trainer = Optimizer(learning_rate=float(lr))
+        trainer.build(params)
+        updater = lambda grads: trainer.apply_gradients(zip(grads, params))
     else:
         updater = lambda grads: d2l.sgd(params, grads, lr, 1)
 
@@ -1040,52 +1078,54 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
         with tf.GradientTape() as tape:
             logits, state = net(X, state)
             l = loss(tf.reshape(Y, (-1,)), logits)
-        grads = tape.gradient(l, params)
+        # an embedding lookup's gradient comes as IndexedSlices: made dense here
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(l, params)]
         updater(grad_clipping(grads, theta) if theta else grads)
         return l, state
 
     legend = ['train'] if val_corpus is None else ['train', 'validation']
     animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
-                            xlim=[1, num_epochs])
+                            xlim=[1, num_epochs]) if verbose else None
     best = BestParams(net)
     with tf.device(device):
         for epoch in range(num_epochs):
             ppl, speed = train_epoch_rnn(net, train_iter, train_step, device,
                                          use_random_iter)
-            check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
             val_ppl = (evaluate_perplexity(net, val_corpus, device)
-                       if check and val_corpus is not None else None)
+                       if val_corpus is not None else None)
             if val_ppl is not None:
                 best.update(epoch + 1, val_ppl)
             if epoch == 0:
                 first_ppl = ppl
-            if check:
+            if verbose:
                 animator.add(epoch + 1, [ppl, val_ppl])
-        print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} '
-              f'{ppl:.2f}; {speed:.0f} tokens/sec on {device}')
         if best.values is not None:
             best.restore()
-            print(f'lowest validation perplexity {best.score:.2f} after epoch '
-                  f'{best.epoch}; its parameters are kept')
-        print(predict_rnn('the clock ', 60, net, vocab, device))
-    return ppl, speed
+        if verbose:
+            print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} '
+                  f'{ppl:.2f}; {speed:.0f} tokens/sec on {device}')
+            if best.values is not None:
+                print(f'lowest validation perplexity {best.score:.2f} after epoch '
+                      f'{best.epoch}; its parameters are kept')
+            print(predict_rnn('the clock ', 60, net, vocab, device))
+    return ppl, speed, best.epoch
 
 class RNNModel(tf.keras.Model):
     """A language model around a Keras recurrent layer.
 
     Defined in :numref:`sec_rnn_concise`"""
-    def __init__(self, rnn_layer, vocab_size, **kwargs):
+    def __init__(self, rnn_layer, vocab_size, embed_size, **kwargs):
         super().__init__(**kwargs)
         self.rnn, self.vocab_size = rnn_layer, vocab_size
         self.num_hiddens = rnn_layer.units
+        self.embedding = tf.keras.layers.Embedding(vocab_size, embed_size)
         self.dense = tf.keras.layers.Dense(vocab_size)
         # the forward pass compiled for evaluate_perplexity and predict_rnn, any shape
         self.forward_graph = tf.function(lambda X, state: self(X, state),
                                          reduce_retracing=True)
 
     def call(self, X, state):
-        inputs = tf.one_hot(X, self.vocab_size)
-        hiddens, state = self.rnn(inputs, initial_state=state)
+        hiddens, state = self.rnn(self.embedding(X), initial_state=state)
         logits = self.dense(tf.reshape(hiddens, (-1, self.num_hiddens)))
         return logits, state
 
@@ -1116,12 +1156,12 @@ class GRUScratch(d2l.RNNModelScratch):
             self.W_xh, self.W_hh, self.b_h, self.W_hq, self.b_q]
 
     def __call__(self, X, state):
-        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
-        XR = tf.tensordot(inputs, self.W_xr, 1) + self.b_r  # all time steps at once
-        XZ = tf.tensordot(inputs, self.W_xz, 1) + self.b_z
-        XH = tf.tensordot(inputs, self.W_xh, 1) + self.b_h
+        # the rows of the input weights are embeddings: all time steps at once
+        XR = tf.gather(self.W_xr, tf.transpose(X)) + self.b_r
+        XZ = tf.gather(self.W_xz, tf.transpose(X)) + self.b_z
+        XH = tf.gather(self.W_xh, tf.transpose(X)) + self.b_h
         H, hiddens = state, []
-        for t in range(inputs.shape[0]):
+        for t in range(X.shape[1]):
             R = tf.sigmoid(XR[t] + tf.matmul(H, self.W_hr))
             Z = tf.sigmoid(XZ[t] + tf.matmul(H, self.W_hz))
             H_tilde = tf.tanh(XH[t] + tf.matmul(R * H, self.W_hh))
@@ -1145,6 +1185,7 @@ class LSTMScratch(d2l.RNNModelScratch):
                     tf.Variable(tf.zeros(num_hiddens)))
         self.W_xi, self.W_hi, self.b_i = block()
         self.W_xf, self.W_hf, self.b_f = block()
+        self.b_f = tf.Variable(tf.ones(num_hiddens))  # the forget gate starts open
         self.W_xo, self.W_ho, self.b_o = block()
         self.W_xc, self.W_hc, self.b_c = block()
         self.W_hq = gaussian(num_hiddens, vocab_size)
@@ -1155,13 +1196,13 @@ class LSTMScratch(d2l.RNNModelScratch):
             self.W_hq, self.b_q]
 
     def __call__(self, X, state):
-        inputs = tf.one_hot(tf.transpose(X), self.vocab_size)
-        XI = tf.tensordot(inputs, self.W_xi, 1) + self.b_i  # all time steps at once
-        XF = tf.tensordot(inputs, self.W_xf, 1) + self.b_f
-        XO = tf.tensordot(inputs, self.W_xo, 1) + self.b_o
-        XC = tf.tensordot(inputs, self.W_xc, 1) + self.b_c
+        # the rows of the input weights are embeddings: all time steps at once
+        XI = tf.gather(self.W_xi, tf.transpose(X)) + self.b_i
+        XF = tf.gather(self.W_xf, tf.transpose(X)) + self.b_f
+        XO = tf.gather(self.W_xo, tf.transpose(X)) + self.b_o
+        XC = tf.gather(self.W_xc, tf.transpose(X)) + self.b_c
         (H, C), hiddens = state, []
-        for t in range(inputs.shape[0]):
+        for t in range(X.shape[1]):
             I = tf.sigmoid(XI[t] + tf.matmul(H, self.W_hi))
             F_t = tf.sigmoid(XF[t] + tf.matmul(H, self.W_hf))
             O = tf.sigmoid(XO[t] + tf.matmul(H, self.W_ho))
@@ -1180,8 +1221,7 @@ class LSTMModel(d2l.RNNModel):
 
     Defined in :numref:`sec_lstm`"""
     def call(self, X, state):
-        inputs = tf.one_hot(X, self.vocab_size)
-        hiddens, H, C = self.rnn(inputs, initial_state=list(state))
+        hiddens, H, C = self.rnn(self.embedding(X), initial_state=list(state))
         return self.dense(tf.reshape(hiddens, (-1, self.num_hiddens))), (H, C)
 
     def begin_state(self, batch_size, device=None):
@@ -1195,28 +1235,17 @@ def set_seed(seed):
     random.seed(seed)
     tf.random.set_seed(seed)
 
-def heldout_runs(make_net, train_iter, vocab, valid, test, lr, num_epochs, device,
-                 seeds=(0, 1, 2)):
-    """Defined in :numref:`sec_lstm`"""
-    """Test perplexities of fresh models `make_net()`, one per seed, each trained by
-    train_rnn and kept at its epoch with the lowest perplexity on `valid`."""
-    values = []
-    for seed in seeds:
-        set_seed(seed)
-        net = make_net()
-        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device, val_corpus=valid)
-        values.append(d2l.evaluate_perplexity(net, test, device))
-    return values
-
-def concise_rnn(kind, vocab_size, num_hiddens, device):
+def concise_rnn(kind, vocab_size, embed_size, num_hiddens, device):
     """A language model around the framework's 'rnn', 'gru' or 'lstm' layer.
 
     Defined in :numref:`sec_lstm`"""
     Model = LSTMModel if kind == 'lstm' else d2l.RNNModel
+    options = {'return_sequences': True, 'return_state': True}
+    if kind == 'lstm':
+        options['unit_forget_bias'] = True
     layer = {'rnn': tf.keras.layers.SimpleRNN, 'gru': tf.keras.layers.GRU,
              'lstm': tf.keras.layers.LSTM}[kind]
-    return Model(layer(num_hiddens, return_sequences=True, return_state=True),
-                 vocab_size)
+    return Model(layer(num_hiddens, **options), vocab_size, embed_size)
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
@@ -1420,28 +1449,30 @@ def evaluate_perplexity_windows(net, corpus, num_steps, device):
     mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
     return d2l.perplexity(mean_loss)
 
-def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None):
+def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None,
+             optimizer='adam', verbose=True):
     """Defined in :numref:`sec_transformer`"""
-    """Train a stateless language model `net(X) -> logits` with Adam, keeping the parameters
-    of the epoch best on `val_corpus`; return the last training perplexity, that epoch and
-    its validation perplexity."""
+    """Train a stateless language model `net(X) -> logits` with `optimizer` ('adam' or
+    'sgd'), keeping the parameters of the epoch best on `val_corpus`; return the last
+    training perplexity, that epoch and its validation perplexity."""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     X, _ = next(iter(train_iter))
     net(X)  # create the weights before the optimizer
-    optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
-    optimizer.build(net.trainable_variables)
+    Optimizer = {'sgd': tf.keras.optimizers.SGD, 'adam': tf.keras.optimizers.Adam}[optimizer]
+    trainer = Optimizer(learning_rate=lr)
+    trainer.build(net.trainable_variables)
 
     @tf.function
     def train_step(X, Y):
         with tf.GradientTape() as tape:
             l = loss(tf.reshape(Y, (-1,)), net(X, training=True))
         grads = tape.gradient(l, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        trainer.apply_gradients(zip(grads, net.trainable_variables))
         return l
 
     legend = ['train'] if val_corpus is None else ['train', 'validation']
     animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
-                            xlim=[1, num_epochs])
+                            xlim=[1, num_epochs]) if verbose else None
     best = d2l.BestParams(net)
     for epoch in range(num_epochs):
         metric = d2l.Accumulator(2)
@@ -1449,13 +1480,12 @@ def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None):
             l = train_step(X, Y)
             metric.add(float(l) * tf.size(Y).numpy(), tf.size(Y).numpy())
         ppl = d2l.perplexity(metric[0] / metric[1])
-        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
         val_ppl = (evaluate_perplexity_windows(net, val_corpus, train_iter.num_steps,
                                                device)
-                   if check and val_corpus is not None else None)
+                   if val_corpus is not None else None)
         if val_ppl is not None:
             best.update(epoch + 1, val_ppl)
-        if check:
+        if verbose:
             animator.add(epoch + 1, [ppl, val_ppl])
     if best.values is not None:
         best.restore()

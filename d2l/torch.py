@@ -800,35 +800,73 @@ def split_story(corpus, val_fraction=0.1, test_fraction=0.1):
     test_start = int((1 - test_fraction) * len(corpus))
     return corpus[:val_start], corpus[val_start:test_start], corpus[test_start:]
 
-def ngram_log_probs(train, test, n, vocab_size):
-    """Log-probabilities of the test tokens under an n-gram model with add-one smoothing.
+def ngram_counts(train, n):
+    """Defined in :numref:`sec_language_model`"""
+    """Kneser-Ney counts of the grams of every order 1..n of `train`, with the total
+    count and the number of distinct continuations of every context."""
+    counts = [collections.Counter() for _ in range(n + 1)]
+    for i in range(len(train) - n + 1):
+        counts[n][tuple(train[i:i + n])] += 1
+    for k in range(n - 1, 0, -1):  # lower orders: distinct tokens seen before the gram
+        for gram in counts[k + 1]:
+            counts[k][gram[1:]] += 1
+    totals = [collections.Counter() for _ in range(n + 1)]
+    followers = [collections.Counter() for _ in range(n + 1)]
+    for k in range(1, n + 1):
+        for gram, count in counts[k].items():
+            totals[k][gram[:-1]] += count
+            followers[k][gram[:-1]] += 1
+    return counts, totals, followers
+
+def ngram_log_probs(counts, text, vocab_size, discount):
+    """Log-probabilities of the tokens of `text` under interpolated Kneser-Ney smoothing.
 
     Defined in :numref:`sec_language_model`"""
-    grams = collections.Counter(tuple(train[i:i + n])
-                                for i in range(len(train) - n + 1))
-    contexts = collections.Counter(tuple(train[i:i + n - 1])
-                                   for i in range(len(train) - n + 2))
-    log_probs = []
-    for i in range(n - 1, len(test)):
-        gram = tuple(test[i - n + 1:i + 1])
-        log_probs.append(math.log((grams[gram] + 1) /
-                                  (contexts[gram[:-1]] + vocab_size)))
+    counts, totals, followers = counts
+    n, log_probs = len(counts) - 1, []
+    for i in range(len(text)):
+        p = 1 / vocab_size
+        for k in range(1, min(n, i + 1) + 1):
+            gram = tuple(text[i - k + 1:i + 1])
+            total = totals[k][gram[:-1]]
+            if total:
+                p = (max(counts[k][gram] - discount, 0) +
+                     discount * followers[k][gram[:-1]] * p) / total
+        log_probs.append(math.log(p))
     return log_probs
 
-def ngram_perplexity(train, test, n, vocab_size):
-    """Perplexity of an add-one smoothed n-gram model counted on `train`, on `test`.
+def perplexity(mean_loss):
+    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
 
     Defined in :numref:`sec_language_model`"""
-    nll = -d2l.tensor(ngram_log_probs(train, test, n, vocab_size), dtype=d2l.float32)
-    return float(d2l.exp(d2l.reduce_mean(nll)))
+    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
 
-def ngram_baseline(train, valid, test, vocab_size, orders=(1, 2, 3, 4, 5)):
-    """n chosen on `valid` (counted on `train`), and its perplexity on `test` (counted on both).
+def ngram_perplexity(counts, text, vocab_size, discount):
+    """Perplexity on `text` of the Kneser-Ney n-gram model with `counts`.
 
     Defined in :numref:`sec_language_model`"""
-    val_ppl = {n: ngram_perplexity(train, valid, n, vocab_size) for n in orders}
-    n = min(val_ppl, key=val_ppl.get)
-    return n, ngram_perplexity(train + valid, test, n, vocab_size)
+    log_probs = ngram_log_probs(counts, text, vocab_size, discount)
+    return perplexity(-sum(log_probs) / len(log_probs))
+
+def ngram_grid(train, valid, vocab_size, orders=(2, 3, 4, 5, 6, 7, 8),
+               discounts=(0.6, 0.8, 0.9)):
+    """Validation perplexity of every (n, discount) of the grid, counted on `train`.
+
+    Defined in :numref:`sec_language_model`"""
+    grid = {}
+    for n in orders:
+        counts = ngram_counts(train, n)
+        for discount in discounts:
+            grid[n, discount] = ngram_perplexity(counts, valid, vocab_size, discount)
+    return grid
+
+def ngram_baseline(train, valid, test, vocab_size):
+    """Defined in :numref:`sec_language_model`"""
+    """(n, discount) chosen on `valid`, and the test perplexity of that model, all
+    counted on `train`."""
+    grid = ngram_grid(train, valid, vocab_size)
+    n, discount = min(grid, key=grid.get)
+    return n, discount, ngram_perplexity(ngram_counts(train, n), test, vocab_size, discount)
 
 @d2l.add_to_class(d2l.Vocab)
 def encode(self, text):
@@ -872,10 +910,13 @@ def seq_data_iter_sequential(corpus, batch_size, num_steps):
         yield Xs[:, j:j + num_steps], Ys[:, j:j + num_steps]
 
 class SeqDataLoader:
-    """Iterate over minibatches of (input, target) windows of the story."""
+    """Iterate over minibatches of (input, target) windows of the story's training part."""
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
         """Defined in :numref:`sec_language_model`"""
-        self.corpus, self.vocab = d2l.load_corpus_story(max_tokens)
+        corpus, self.vocab = d2l.load_corpus_story()
+        self.corpus = split_story(corpus)[0]  # never the validation or test text
+        if max_tokens > 0:
+            self.corpus = self.corpus[:max_tokens]
         self.batch_size, self.num_steps = batch_size, num_steps
         self.sampler = (seq_data_iter_random if use_random_iter
                         else seq_data_iter_sequential)
@@ -891,9 +932,9 @@ def __len__(self):
 
 def load_data_story(batch_size, num_steps, use_random_iter=False,
                     max_tokens=10000):
-    """Return a minibatch iterator over the story and its vocabulary.
-
-    Defined in :numref:`sec_language_model`"""
+    """Defined in :numref:`sec_language_model`"""
+    """A minibatch iterator over the first `max_tokens` characters of the story's training
+    part (all of it with -1), and the vocabulary."""
     data_iter = SeqDataLoader(batch_size, num_steps, use_random_iter,
                               max_tokens)
     return data_iter, data_iter.vocab
@@ -915,8 +956,7 @@ class RNNModelScratch:
             p.requires_grad_(True)
 
     def __call__(self, X, state):
-        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
-        XW = inputs @ self.W_xh + self.b_h  # all time steps at once
+        XW = self.W_xh[X.T] + self.b_h  # embeddings of all time steps at once
         H, hiddens = state, []
         for XW_t in XW:
             H = torch.tanh(XW_t + H @ self.W_hh)
@@ -956,12 +996,6 @@ def grad_clipping(net, theta):
         for p in params:
             p.grad *= theta / norm
 
-def perplexity(mean_loss):
-    """exp of a mean cross-entropy; infinite when that overflows (or the loss is not a number).
-
-    Defined in :numref:`sec_rnn_scratch`"""
-    return math.exp(mean_loss) if mean_loss < 700 else float('inf')
-
 def evaluate_perplexity(net, corpus, device, num_streams=8):
     """Perplexity of a character model on `corpus`, read as parallel streams.
 
@@ -971,7 +1005,7 @@ def evaluate_perplexity(net, corpus, device, num_streams=8):
     Y = d2l.tensor(corpus[1:n + 1]).to(device)  # row-major, like the logits
     with torch.no_grad():
         logits, _ = net(X, net.begin_state(num_streams, device))
-        return perplexity(float(F.cross_entropy(logits, Y)))
+        return d2l.perplexity(float(F.cross_entropy(logits, Y)))
 
 class BestParams:
     """A copy of the parameters of `net` from the epoch with the lowest validation score."""
@@ -1017,21 +1051,25 @@ def train_epoch_rnn(net, train_iter, loss, updater, device, use_random_iter,
             grad_clipping(net, theta)
         updater()
         metric.add(float(l.detach()) * Y.numel(), Y.numel())
-    return perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
+    return d2l.perplexity(metric[0] / metric[1]), metric[1] / timer.stop()
 
 def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False, theta=1, val_corpus=None):
+              use_random_iter=False, theta=1, val_corpus=None, optimizer='sgd',
+              verbose=True):
     """Defined in :numref:`sec_rnn_scratch`"""
-    """Train a character RNN (scratch or nn.Module); return the last perplexity and speed.
+    """Train a character RNN (scratch or nn.Module); return the last training perplexity,
+    the speed in tokens per second and the epoch whose parameters are kept.
 
-    With `val_corpus`, the validation perplexity is measured after epoch 1, every
-    fifth epoch and the last one, and the parameters of the best of them are kept."""
+    With `val_corpus`, the validation perplexity is measured after every epoch and the
+    parameters of the best epoch are kept. `optimizer` is 'sgd' or, for a nn.Module,
+    'adam'; with `verbose=False` nothing is plotted or printed."""
     loss = nn.CrossEntropyLoss()
     if isinstance(net, nn.Module):
-        optimizer = torch.optim.SGD(net.parameters(), lr)
+        Optimizer = {'sgd': torch.optim.SGD, 'adam': torch.optim.Adam}[optimizer]
+        trainer = Optimizer(net.parameters(), lr)
         def updater():
-            optimizer.step()
-            optimizer.zero_grad()
+            trainer.step()
+            trainer.zero_grad()
     else:
         def updater():
             d2l.sgd(net.params, lr, 1)
@@ -1039,43 +1077,44 @@ def train_rnn(net, train_iter, vocab, lr, num_epochs, device,
                 p.grad = None
     legend = ['train'] if val_corpus is None else ['train', 'validation']
     animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
-                            xlim=[1, num_epochs])
+                            xlim=[1, num_epochs]) if verbose else None
     best = BestParams(net)
     for epoch in range(num_epochs):
         ppl, speed = train_epoch_rnn(net, train_iter, loss, updater, device,
                                      use_random_iter, theta)
-        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
         val_ppl = (evaluate_perplexity(net, val_corpus, device)
-                   if check and val_corpus is not None else None)
+                   if val_corpus is not None else None)
         if val_ppl is not None:
             best.update(epoch + 1, val_ppl)
         if epoch == 0:
             first_ppl = ppl
-        if check:
+        if verbose:
             animator.add(epoch + 1, [ppl, val_ppl])
-    print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} {ppl:.2f}; '
-          f'{speed:.0f} tokens/sec on {device}')
     if best.values is not None:
         best.restore()
-        print(f'lowest validation perplexity {best.score:.2f} after epoch {best.epoch}; '
-              f'its parameters are kept')
-    with torch.no_grad():
-        print(predict_rnn('the clock ', 60, net, vocab, device))
-    return ppl, speed
+    if verbose:
+        print(f'perplexity: epoch 1 {first_ppl:.1f}, epoch {num_epochs} {ppl:.2f}; '
+              f'{speed:.0f} tokens/sec on {device}')
+        if best.values is not None:
+            print(f'lowest validation perplexity {best.score:.2f} after epoch '
+                  f'{best.epoch}; its parameters are kept')
+        with torch.no_grad():
+            print(predict_rnn('the clock ', 60, net, vocab, device))
+    return ppl, speed, best.epoch
 
 class RNNModel(nn.Module):
     """A language model around a batch-first recurrent layer of PyTorch.
 
     Defined in :numref:`sec_rnn_concise`"""
-    def __init__(self, rnn_layer, vocab_size):
+    def __init__(self, rnn_layer, vocab_size, embed_size):
         super().__init__()
         self.rnn, self.vocab_size = rnn_layer, vocab_size
         self.num_hiddens = rnn_layer.hidden_size
+        self.embedding = nn.Embedding(vocab_size, embed_size)
         self.output = nn.Linear(self.num_hiddens, vocab_size)
 
     def forward(self, X, state):
-        inputs = F.one_hot(X, self.vocab_size).type(torch.float32)
-        hiddens, state = self.rnn(inputs, state)
+        hiddens, state = self.rnn(self.embedding(X), state)
         return self.output(hiddens.reshape(-1, self.num_hiddens)), state
 
     def begin_state(self, batch_size, device):
@@ -1106,12 +1145,12 @@ class GRUScratch(d2l.RNNModelScratch):
             p.requires_grad_(True)
 
     def __call__(self, X, state):
-        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
-        XR = inputs @ self.W_xr + self.b_r  # all time steps at once
-        XZ = inputs @ self.W_xz + self.b_z
-        XH = inputs @ self.W_xh + self.b_h
+        # the rows of the input weights are embeddings: all time steps at once
+        XR = self.W_xr[X.T] + self.b_r
+        XZ = self.W_xz[X.T] + self.b_z
+        XH = self.W_xh[X.T] + self.b_h
         H, hiddens = state, []
-        for t in range(inputs.shape[0]):
+        for t in range(X.shape[1]):
             R = torch.sigmoid(XR[t] + H @ self.W_hr)
             Z = torch.sigmoid(XZ[t] + H @ self.W_hz)
             H_tilde = torch.tanh(XH[t] + (R * H) @ self.W_hh)
@@ -1134,6 +1173,7 @@ class LSTMScratch(d2l.RNNModelScratch):
                     torch.zeros(num_hiddens, device=device))
         self.W_xi, self.W_hi, self.b_i = block()
         self.W_xf, self.W_hf, self.b_f = block()
+        self.b_f = torch.ones(num_hiddens, device=device)  # the forget gate starts open
         self.W_xo, self.W_ho, self.b_o = block()
         self.W_xc, self.W_hc, self.b_c = block()
         self.W_hq = gaussian(num_hiddens, vocab_size)
@@ -1145,13 +1185,13 @@ class LSTMScratch(d2l.RNNModelScratch):
             p.requires_grad_(True)
 
     def __call__(self, X, state):
-        inputs = F.one_hot(X.T, self.vocab_size).type(torch.float32)
-        XI = inputs @ self.W_xi + self.b_i  # all time steps at once
-        XF = inputs @ self.W_xf + self.b_f
-        XO = inputs @ self.W_xo + self.b_o
-        XC = inputs @ self.W_xc + self.b_c
+        # the rows of the input weights are embeddings: all time steps at once
+        XI = self.W_xi[X.T] + self.b_i
+        XF = self.W_xf[X.T] + self.b_f
+        XO = self.W_xo[X.T] + self.b_o
+        XC = self.W_xc[X.T] + self.b_c
         (H, C), hiddens = state, []
-        for t in range(inputs.shape[0]):
+        for t in range(X.shape[1]):
             I = torch.sigmoid(XI[t] + H @ self.W_hi)
             F_t = torch.sigmoid(XF[t] + H @ self.W_hf)
             O = torch.sigmoid(XO[t] + H @ self.W_ho)
@@ -1166,9 +1206,19 @@ class LSTMScratch(d2l.RNNModelScratch):
                 torch.zeros((batch_size, self.num_hiddens), device=device))
 
 class LSTMModel(d2l.RNNModel):
-    """A language model around PyTorch's nn.LSTM (batch first).
+    """A language model around PyTorch's nn.LSTM (batch first), forget gates' bias at 1.
 
     Defined in :numref:`sec_lstm`"""
+    def __init__(self, rnn_layer, vocab_size, embed_size):
+        super().__init__(rnn_layer, vocab_size, embed_size)
+        h = self.num_hiddens
+        with torch.no_grad():  # biases of the gates i, f, g, o, stacked
+            for name, bias in self.rnn.named_parameters():
+                if name.startswith('bias_ih'):
+                    bias[h:2 * h] = 1.0
+                if name.startswith('bias_hh'):  # added to bias_ih: keep the sum at 1
+                    bias[h:2 * h] = 0.0
+
     def begin_state(self, batch_size, device):
         shape = (self.rnn.num_layers, batch_size, self.num_hiddens)
         return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
@@ -1180,27 +1230,14 @@ def set_seed(seed):
     random.seed(seed)
     torch.manual_seed(seed)
 
-def heldout_runs(make_net, train_iter, vocab, valid, test, lr, num_epochs, device,
-                 seeds=(0, 1, 2)):
-    """Defined in :numref:`sec_lstm`"""
-    """Test perplexities of fresh models `make_net()`, one per seed, each trained by
-    train_rnn and kept at its epoch with the lowest perplexity on `valid`."""
-    values = []
-    for seed in seeds:
-        set_seed(seed)
-        net = make_net()
-        d2l.train_rnn(net, train_iter, vocab, lr, num_epochs, device, val_corpus=valid)
-        values.append(d2l.evaluate_perplexity(net, test, device))
-    return values
-
-def concise_rnn(kind, vocab_size, num_hiddens, device):
+def concise_rnn(kind, vocab_size, embed_size, num_hiddens, device):
     """A language model around the framework's 'rnn', 'gru' or 'lstm' layer.
 
     Defined in :numref:`sec_lstm`"""
     Model = LSTMModel if kind == 'lstm' else d2l.RNNModel
     layer = {'rnn': nn.RNN, 'gru': nn.GRU, 'lstm': nn.LSTM}[kind]
-    return Model(layer(vocab_size, num_hiddens, batch_first=True),
-                 vocab_size).to(device)
+    return Model(layer(embed_size, num_hiddens, batch_first=True),
+                 vocab_size, embed_size).to(device)
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
@@ -1401,16 +1438,18 @@ def evaluate_perplexity_windows(net, corpus, num_steps, device):
     mean_loss = float(d2l.reduce_sum(losses * counted) / d2l.reduce_sum(counted))
     return d2l.perplexity(mean_loss)
 
-def train_lm(net, train_iter, lr, num_epochs, device, val_corpus=None):
+def train_lm(net, train_iter, lr, num_epochs, device, val_corpus=None,
+             optimizer='adam', verbose=True):
     """Defined in :numref:`sec_transformer`"""
-    """Train a stateless language model `net(X) -> logits` with Adam, keeping the parameters
-    of the epoch best on `val_corpus`; return the last training perplexity, that epoch and
-    its validation perplexity."""
+    """Train a stateless language model `net(X) -> logits` with `optimizer` ('adam' or
+    'sgd'), keeping the parameters of the epoch best on `val_corpus`; return the last
+    training perplexity, that epoch and its validation perplexity."""
     net.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    Optimizer = {'sgd': torch.optim.SGD, 'adam': torch.optim.Adam}[optimizer]
+    trainer = Optimizer(net.parameters(), lr=lr)
     legend = ['train'] if val_corpus is None else ['train', 'validation']
     animator = d2l.Animator(xlabel='epoch', ylabel='perplexity', legend=legend,
-                            xlim=[1, num_epochs])
+                            xlim=[1, num_epochs]) if verbose else None
     best = d2l.BestParams(net)
     for epoch in range(num_epochs):
         net.train()
@@ -1418,19 +1457,18 @@ def train_lm(net, train_iter, lr, num_epochs, device, val_corpus=None):
         for X, Y in train_iter:
             X, Y = X.to(device), Y.to(device)
             l = F.cross_entropy(net(X), Y.reshape(-1))
-            optimizer.zero_grad()
+            trainer.zero_grad()
             l.backward()
-            optimizer.step()
+            trainer.step()
             metric.add(float(l.detach()) * Y.numel(), Y.numel())
         ppl = d2l.perplexity(metric[0] / metric[1])
         net.eval()
-        check = epoch == 0 or (epoch + 1) % 5 == 0 or epoch + 1 == num_epochs
         val_ppl = (evaluate_perplexity_windows(net, val_corpus, train_iter.num_steps,
                                                device)
-                   if check and val_corpus is not None else None)
+                   if val_corpus is not None else None)
         if val_ppl is not None:
             best.update(epoch + 1, val_ppl)
-        if check:
+        if verbose:
             animator.add(epoch + 1, [ppl, val_ppl])
     if best.values is not None:
         best.restore()
