@@ -691,8 +691,8 @@ class Residual(tf.keras.layers.Layer):
         self.conv2 = tf.keras.layers.Conv2D(num_channels, 3, padding='same')
         self.conv3 = (tf.keras.layers.Conv2D(num_channels, 1, strides=strides)
                       if use_1x1conv and shortcut else None)
-        self.bn1 = tf.keras.layers.BatchNormalization(epsilon=1e-5) if norm else None
-        self.bn2 = tf.keras.layers.BatchNormalization(epsilon=1e-5) if norm else None
+        self.bn1 = tf.keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9) if norm else None
+        self.bn2 = tf.keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9) if norm else None
         self.shortcut = shortcut
 
     def call(self, X, training=None):
