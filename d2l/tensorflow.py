@@ -710,6 +710,90 @@ def init_glorot(net):
             layer.bias.assign(tf.zeros_like(layer.bias))
     return net
 
+def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum, training):
+    """Defined in :numref:`sec_batchnorm_resnet`"""
+    """Batch normalization of X, by batch statistics when training, else by the running ones.
+
+    Returns the output and the updated running mean and variance."""
+    if not training:
+        X_hat = (X - moving_mean) / (moving_var + eps) ** 0.5
+        return gamma * X_hat + beta, moving_mean, moving_var
+    if len(X.shape) == 2:  # a dense layer: statistics per feature
+        axes = (0,)
+    axes = (0, 1, 2)
+    mean = tf.reduce_mean(X, axis=axes, keepdims=True)
+    var = tf.reduce_mean((X - mean) ** 2, axis=axes, keepdims=True)
+    X_hat = (X - mean) / (var + eps) ** 0.5
+    moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
+    moving_var = momentum * moving_var + (1.0 - momentum) * var
+    return gamma * X_hat + beta, moving_mean, moving_var
+
+class Residual(tf.keras.layers.Layer):
+    """Two 3x3 convolutions added to the input (through a 1x1 convolution when use_1x1conv).
+
+    Defined in :numref:`sec_batchnorm_resnet`"""
+    def __init__(self, num_channels, use_1x1conv=False, strides=1, shortcut=True, norm=True):
+        super().__init__()
+        self.conv1 = tf.keras.layers.Conv2D(num_channels, 3, padding='same', strides=strides)
+        self.conv2 = tf.keras.layers.Conv2D(num_channels, 3, padding='same')
+        self.conv3 = (tf.keras.layers.Conv2D(num_channels, 1, strides=strides)
+                      if use_1x1conv and shortcut else None)
+        self.bn1 = tf.keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9) if norm else None
+        self.bn2 = tf.keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9) if norm else None
+        self.shortcut = shortcut
+
+    def call(self, X, training=None):
+        Y = self.conv1(X)
+        if self.bn1 is not None:
+            Y = self.bn1(Y, training=training)
+        Y = self.conv2(tf.nn.relu(Y))
+        if self.bn2 is not None:
+            Y = self.bn2(Y, training=training)
+        if self.shortcut:
+            Y = Y + (self.conv3(X) if self.conv3 is not None else X)
+        return tf.nn.relu(Y)
+
+class SGDScratch:
+    """Gradient descent with (heavy-ball) momentum on a list of tensors; momentum 0: plain SGD."""
+    def __init__(self, lr, momentum=0.0):
+        """Defined in :numref:`sec_optimizers`"""
+        self.lr, self.momentum, self.velocities = lr, momentum, None
+
+    def step(self, params, grads):
+        """Return the parameters after one step along the given gradients."""
+        if self.velocities is None:
+            self.velocities = [0 * g for g in grads]
+        self.velocities = [self.momentum * v + g for v, g in zip(self.velocities, grads)]
+        return [p - self.lr * v for p, v in zip(params, self.velocities)]
+
+class AdamScratch:
+    """Adam on a list of tensors."""
+    def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        """Defined in :numref:`sec_optimizers`"""
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t, self.m, self.s = 0, None, None
+
+    def step(self, params, grads):
+        """Return the parameters after one step along the given gradients."""
+        if self.m is None:
+            self.m, self.s = [0 * g for g in grads], [0 * g for g in grads]
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        self.m = [b1 * m + (1 - b1) * g for m, g in zip(self.m, grads)]
+        self.s = [b2 * s + (1 - b2) * g ** 2 for s, g in zip(self.s, grads)]
+        return [p - self.lr * (m / (1 - b1 ** self.t))
+                / ((s / (1 - b2 ** self.t)) ** 0.5 + self.eps)
+                for p, m, s in zip(params, self.m, self.s)]
+
+def warmup_cosine(step, num_steps, lr, warmup_steps=0, final_lr=0.0):
+    """Learning rate at `step` (from 0): linear warm-up to lr, then cosine decay to final_lr.
+
+    Defined in :numref:`sec_optimizers`"""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, num_steps - warmup_steps)
+    return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * progress)) / 2
+
 import collections
 import os
 import re
