@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .fsutil import file_digest, source_digest
@@ -36,6 +36,11 @@ class CodeFormatter:
         self.known: dict[str, str] = {k: v for k, v in data.get("formatted", {}).items() if isinstance(v, str)}
         self.parsed: dict[str, list] = {k: v for k, v in data.get("parsed", {}).items() if isinstance(v, list)}
         self.texts: dict[str, str] = {k: v for k, v in data.get("texts", {}).items() if isinstance(v, str)}
+
+    @cached_property
+    def isort_view(self) -> str:
+        """What isort sees of the book's root, looked at once per formatter (one run)."""
+        return isort_view(self.root, self.own) if self.root else ""
 
     def kept_text(self, material: str, compute: Callable[[], str]) -> str:
         """``compute()``, kept by a digest of ``material`` (what the result depends on besides d2lbuild itself)."""
@@ -67,10 +72,9 @@ class CodeFormatter:
         if "import " not in source:
             return source
         directory = str(self.root) if self.root else ""
-        view = isort_view(self.root, self.own) if self.root else ""
-        key = digest(isort_version(), directory, view, source, length=32)
+        key = digest(isort_version(), directory, self.isort_view, source, length=32)
         if key not in self.known:
-            self.known[key] = sort_imports(source, directory, view)
+            self.known[key] = sort_imports(source, directory, self.isort_view)
             self.added = True
         return self.known[key]
 
