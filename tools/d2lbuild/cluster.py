@@ -37,6 +37,8 @@ PREPARE_SECONDS = 3600.0  # building an environment on a node may take long (pip
 STOP_SECONDS = 20.0  # after Ctrl-C, how long interrupted notebooks may take to come back before they are cancelled
 CLOSE_SECONDS = 30.0
 REACH_SECONDS = 10.0
+CONNECT_ATTEMPTS = 3  # a Ray client server (ray://) that fails to start a session is asked this many times in all
+CONNECT_PAUSE_SECONDS = 5.0  # before the second try; twice that before the third
 
 
 def ray_module():
@@ -55,10 +57,7 @@ class Cluster:
         ray = ray_module()
         self.ray, self.address, self.log = ray, address, log
         check_reachable(address)
-        try:
-            ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=True)
-        except Exception as err:  # noqa: BLE001 - Ray raises many kinds; each is one line here
-            raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {first_line(err)}") from None
+        connect(ray, address, log)
         self.run_id = uuid.uuid4().hex[:12]
         self.task = ray.remote(notebook_task)
         self.agent = ray.remote(NodeAgent)
@@ -106,6 +105,29 @@ def check_reachable(address: str) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
     except OSError as err:
         raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {err.strerror or err}") from None
+
+
+def connect(ray, address: str, log, attempts: int = CONNECT_ATTEMPTS, pause: float = CONNECT_PAUSE_SECONDS) -> None:
+    """``ray.init`` on the address; a Ray client server that fails to start the session is asked again, saying why."""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=True)
+            return
+        except ConnectionAbortedError as err:  # the client server's own failure, sent back as its traceback
+            reason = server_reason(err)
+            if attempt == attempts:
+                raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {reason}") from None
+            log(f"cluster {address}: the server could not start a session ({reason}); trying again ({attempt + 1} of {attempts})")
+            ray.shutdown()
+            time.sleep(pause * attempt)
+        except Exception as err:  # noqa: BLE001 - Ray raises many kinds; each is one line here
+            raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {first_line(err)}") from None
+
+
+def server_reason(err: BaseException) -> str:
+    """The last line of what a Ray client server sent back (its traceback's exception), or the error's first line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if len(lines) > 1 else first_line(err)
 
 
 def first_line(err: BaseException) -> str:

@@ -89,6 +89,43 @@ def test_cluster_without_ray_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "Ray is not installed" in result.stderr  # [eval] cluster = does the same
 
 
+class FlakyRay:
+    """A stand-in for Ray whose client server fails to start a session ``failures`` times, as Ray reports it."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls, self.shutdowns = failures, 0, 0
+
+    def init(self, **_):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                         "  File \"proxier.py\", line 1\nRuntimeError: Proxy failed to Connect to backend!\n")
+
+    def shutdown(self):
+        self.shutdowns += 1
+
+
+def test_a_client_server_that_fails_to_start_a_session_is_asked_again():
+    from d2lbuild.cluster import connect
+
+    lines: list[str] = []
+    ray = FlakyRay(failures=2)
+    connect(ray, "ray://127.0.0.1:10001", lines.append, pause=0)
+    assert (ray.calls, ray.shutdowns) == (3, 2)
+    assert lines == [f"cluster ray://127.0.0.1:10001: the server could not start a session (RuntimeError: Proxy failed to Connect to backend!); trying again ({n} of 3)" for n in (2, 3)]
+
+
+def test_a_client_server_that_never_starts_a_session_is_one_line_with_its_reason():
+    from d2lbuild.cluster import connect
+    from d2lbuild.errors import BuildError
+
+    ray = FlakyRay(failures=5)
+    with pytest.raises(BuildError) as caught:
+        connect(ray, "ray://127.0.0.1:10001", lambda line: None, pause=0)
+    assert ray.calls == 3
+    assert str(caught.value) == "--cluster: cannot connect to the Ray cluster at ray://127.0.0.1:10001: RuntimeError: Proxy failed to Connect to backend!"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the cluster
 
@@ -146,6 +183,11 @@ class LocalCluster:
         result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, env=self.env("client"))
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def client_server_logs(self, lines: int = 40) -> str:
+        """The last lines of the head's Ray client server logs (the proxy and the session servers it started)."""
+        found = sorted(self.temp.glob("session_latest/logs/ray_client_server*"))
+        return "\n".join(f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) for path in found)
 
     def wait_for_nodes(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -353,8 +395,13 @@ def test_cluster_gives_what_a_local_run_gives_and_a_second_run_sends_nothing(clu
 def test_through_the_ray_client_and_a_bad_address(cluster, tmp_path):
     from conftest import run
 
+    from d2lbuild.errors import BuildError
+
     root = make_book(tmp_path / "book", FILES)
-    results, _ = eval_book(root, cluster="ray://127.0.0.1:10001")
+    try:
+        results, _ = eval_book(root, cluster="ray://127.0.0.1:10001")
+    except BuildError as err:  # what the head's client server logged says why
+        raise AssertionError(f"{err}\n{cluster.client_server_logs()}") from None
     expected = {"ch/lib.md": "ok", "ch/uses.md": "ok", "ch/data.md": "ok", "ch/fails.md": "failed", "ch/hangs.md": "failed", "index.md": "ok"}
     assert {c: r.status for c, r in results.items()} == expected
     assert {r.node.split()[0] for r in results.values()} <= {"head", "second"}
