@@ -1303,6 +1303,7 @@ def concise_rnn(kind, vocab_size, embed_size, num_hiddens, device):
     layer = {'rnn': gluon.rnn.RNN, 'gru': gluon.rnn.GRU, 'lstm': gluon.rnn.LSTM}[kind]
     net = Model(layer(num_hiddens, **options), vocab_size, embed_size)
     net.initialize(init.Xavier(), ctx=device)
+    net.embedding.initialize(init.Normal(1.0), ctx=device, force_reinit=True)
     return net
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):

@@ -1329,7 +1329,9 @@ def concise_rnn(kind, vocab_size, embed_size, num_hiddens, device):
         options['unit_forget_bias'] = True
     layer = {'rnn': tf.keras.layers.SimpleRNN, 'gru': tf.keras.layers.GRU,
              'lstm': tf.keras.layers.LSTM}[kind]
-    return Model(layer(num_hiddens, **options), vocab_size, embed_size)
+    net = Model(layer(num_hiddens, **options), vocab_size, embed_size)
+    net.embedding.embeddings_initializer = tf.keras.initializers.RandomNormal(stddev=1.0)
+    return net
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """Draw a grid of heatmaps from an array shaped (rows, cols, queries, keys).
