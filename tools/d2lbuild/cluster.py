@@ -104,7 +104,7 @@ def check_reachable(address: str) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
     except OSError as err:
-        raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {err.strerror or err}") from None
+        raise unreachable(address, str(err.strerror or err)) from None
 
 
 def connect(ray, address: str, log, attempts: int = CONNECT_ATTEMPTS, pause: float = CONNECT_PAUSE_SECONDS) -> None:
@@ -116,12 +116,16 @@ def connect(ray, address: str, log, attempts: int = CONNECT_ATTEMPTS, pause: flo
         except ConnectionAbortedError as err:  # the client server's own failure, sent back as its traceback
             reason = server_reason(err)
             if attempt == attempts:
-                raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {reason}") from None
+                raise unreachable(address, reason) from None
             log(f"cluster {address}: the server could not start a session ({reason}); trying again ({attempt + 1} of {attempts})")
             ray.shutdown()
             time.sleep(pause * attempt)
         except Exception as err:  # noqa: BLE001 - Ray raises many kinds; each is one line here
-            raise BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {first_line(err)}") from None
+            raise unreachable(address, first_line(err)) from None
+
+
+def unreachable(address: str, reason: str) -> BuildError:
+    return BuildError("--cluster", f"cannot connect to the Ray cluster at {address}: {reason}")
 
 
 def server_reason(err: BaseException) -> str:
