@@ -11,7 +11,7 @@ from .config import TabLibrary
 from .formats import is_markdown
 from .formatting import CodeFormatter
 from .saving import remap_lines
-from .source import Cell, Line
+from .source import Cell, Line, hidden_code
 from .transforms import apply_aliases
 
 NBFORMAT, NBFORMAT_MINOR = 4, 5
@@ -204,11 +204,14 @@ def _fence_end(texts: list[str], start: int, fence: str) -> int | None:
 
 def _code_cell(cell: Cell, index: int) -> dict:
     lines = _trimmed(cell)
+    metadata: dict = {"d2lbuild": _position(cell, lines, True)}
+    if hidden_code(line.text for line in lines):
+        metadata["jupyter"] = {"source_hidden": True}  # Jupyter shows the cell collapsed
     return {
         "cell_type": "code",
         "execution_count": None,
         "id": _cell_id("code", index),
-        "metadata": {"d2lbuild": _position(cell, lines, True)},
+        "metadata": metadata,
         "outputs": [],
         "source": _source(lines),
     }

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .errors import Warning_
 from .formatting import CodeFormatter
-from .source import Cell, Document, Line
+from .source import Cell, Document, Line, hide_mark
 from .transforms import parse_cell
 
 SAVE_MARK = re.compile(r"\s*#\s*@save\s*$")
@@ -131,12 +131,16 @@ def cell_block(cell: Cell, label: str | None, formatter: CodeFormatter, warnings
         # the saved lines do not parse: d2lbook would cut a statement, or the cell is broken
         chosen = _whole_statements(cell, lines, chosen, cell_statements(cell, lines), warnings)
         block = _laid_out(cell, lines, chosen, label, formatter)
+    hides = [index for index in sorted(chosen) if hide_mark(lines[index].text)]
+    if hides:
+        message = "this #@hide line is inside the saved code; d2lbook would write it into the library, so it is left out; move it above"
+        warnings.append(Warning_(cell.position_of(lines[hides[0]].number), message))
     return block
 
 
 def _laid_out(cell: Cell, lines: list[Line], chosen: set[int], label: str | None, formatter: CodeFormatter) -> SavedBlock | None:
     """The chosen lines as the library shows them: marks removed, formatted, with their notes."""
-    kept = [Line(SAVE_MARK.sub("", lines[index].text), lines[index].number) for index in sorted(chosen)]
+    kept = [Line(SAVE_MARK.sub("", lines[index].text), lines[index].number) for index in sorted(chosen) if not hide_mark(lines[index].text)]
     formatted = _formatted(kept, formatter)
     if not formatted:
         return None

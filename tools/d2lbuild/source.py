@@ -22,6 +22,17 @@ TAB_MARK = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b(.*)$")
 TAB_MARK_ANY_CASE = re.compile(r"^\s*(?:#\s*@tab|#?\s*%%tab)\b", re.IGNORECASE)
 BEGIN_TAB = re.compile(r":begin_tab:`([ *+,\-./\\\w]+)`")  # the names d2lbook takes: in backticks, right after the mark
 HELPER = "%load_ext d2lbook.tab"
+HIDE_MARK = "#@hide"  # a line of its own: the notebook runs the cell, the page and the PDF leave it out
+
+
+def hide_mark(text: str) -> bool:
+    """Whether a code line is the hidden-cell mark (alone on its line; d2lbook reads it as a comment)."""
+    return text.strip() == HIDE_MARK
+
+
+def hidden_code(texts: Iterable[str]) -> bool:
+    """Whether code with these lines is a hidden cell."""
+    return any(HIDE_MARK in text and hide_mark(text) for text in texts)
 
 
 class Line(NamedTuple):
@@ -307,25 +318,27 @@ def _closing_fence(lines: list[Line], candidates: list[int], fence: str) -> int 
 def code_cell(
     path: str, lines: list[Line], tabs: tuple[str, ...], cell: int | None = None, outputs: bool = False, notes: Notes | None = None
 ) -> Cell:
-    """A code cell; a first line ``#@tab a, b`` or ``%%tab a, b`` chooses its tabs and is dropped."""
+    """A code cell; its first ``#@tab a, b`` or ``%%tab a, b`` line chooses its tabs (as in d2lbook, wherever it
+    stands; it belongs on the first line), and every tab mark is dropped."""
     notes = notes if notes is not None else Notes(path, cell)
     selected: tuple[str, ...] = (tabs[0],)
     named: tuple[str, ...] = (tabs[0],)  # a cell without a mark names the default tab
     body = list(lines)
     first = next((i for i, line in enumerate(body) if line.text.strip()), None)
-    if first is not None:
-        mark = TAB_MARK.match(body[first].text)
-        if mark:
-            what = "%%tab" if body[first].text.lstrip().startswith("%%") else "#@tab"
-            selected, explicit = parse_tab_names(mark.group(1), body[first].number, tabs, what, notes)
-            named = selected if explicit else ()
-            del body[first]
-        elif TAB_MARK_ANY_CASE.match(body[first].text):
-            message = "write the tab mark #@tab in lower case; as it is, the line is a comment and the cell the default tab's"
-            notes.warn(body[first].number, message)
-    for line in [line for line in body if "tab" in line.text and TAB_MARK.match(line.text)]:
-        notes.warn(line.number, "a tab mark below the first line is ignored (and dropped, as d2lbook does); split the cell instead")
-        body.remove(line)
+    if first is not None and not TAB_MARK.match(body[first].text) and TAB_MARK_ANY_CASE.match(body[first].text):
+        message = "write the tab mark #@tab in lower case; as it is, the line is a comment and the cell the default tab's"
+        notes.warn(body[first].number, message)
+    marks = [index for index, line in enumerate(body) if "tab" in line.text and TAB_MARK.match(line.text)]
+    if marks:
+        line = body[marks[0]]
+        what = "%%tab" if line.text.lstrip().startswith("%%") else "#@tab"
+        selected, explicit = parse_tab_names(TAB_MARK.match(line.text).group(1), line.number, tabs, what, notes)
+        named = selected if explicit else ()
+        if marks[0] != first:
+            notes.warn(line.number, "a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line")
+    for index in marks[1:]:
+        notes.warn(body[index].number, "a second tab mark is dropped (d2lbook ignores it); split the cell instead")
+    body = [line for index, line in enumerate(body) if index not in marks]
     helper = HELPER in "\n".join(line.text for line in body)  # the mark holds no line break: as good as line by line
     return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs, named=named)
 

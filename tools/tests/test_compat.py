@@ -7,8 +7,9 @@ What d2lbook made is kept small in tests/data/compat: ``BOOK.reference.txt`` hol
 each notebook, and ``BOOK/TAB/SECTION.json`` the cells of a handful of tricky sections, to show what differs
 (all written by compat_reference.py from ../shared/compat/reference.sh's output).
 
-Two small books (tests/books/compat-*) show the rules for tab blocks: one never closed, one nested and empty. They
-commit d2lbook's libraries, and the cells of all their notebooks are in tests/data/compat.
+Small books (tests/books/compat-*) show the rules for tab blocks (one never closed, one nested and empty), for
+tab marks below a cell's first line, and for hidden cells (``#@hide``, a comment to d2lbook). They commit d2lbook's libraries, and the cells of all their
+notebooks are in tests/data/compat.
 """
 
 from __future__ import annotations
@@ -152,6 +153,14 @@ RULE_WARNINGS = {
         "chapter_tabs/nested.md:13: warning: :begin_tab: inside the tab block opened at line 11; a new block starts here",
         "chapter_tabs/nested.md:17: warning: :end_tab: without a :begin_tab: before it (a code cell ends a tab block); ignored",
     ],
+    "compat-hidden": [],
+    "compat-marks": [
+        "chapter_marks/marks.md:6: warning: a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line",
+        "chapter_marks/marks.md:12: warning: a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line",
+        "chapter_marks/marks.md:19: warning: a second tab mark is dropped (d2lbook ignores it); split the cell instead",
+        "chapter_marks/marks.md:25: warning: a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line",
+        "chapter_marks/marks.md:32: warning: a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line",
+    ],
 }
 
 
@@ -191,3 +200,15 @@ def test_a_tab_block_names_its_tab_for_notebooks_but_not_for_libraries(tmp_path)
     assert "def shared" not in (root / "d2l" / "torch.py").read_text()
     assert "def shared" not in (root / "d2l" / "tensorflow.py").read_text()
     assert "chapter_tabs/nested.md:13: warning: :begin_tab: inside the tab block opened at line 11" in warnings
+
+
+def test_a_hidden_cell_keeps_its_mark_in_the_notebook_collapsed_and_none_in_the_library(tmp_path):
+    root, _ = build_copy(BOOKS / "compat-hidden", tmp_path)
+    for library in ("mxnet.py", "torch.py"):
+        text = (root / "d2l" / library).read_text()
+        assert "def plumbing():" in text and "@hide" not in text
+    assert "def lone():" in (root / "d2l" / "torch.py").read_text()
+    notebook = json.loads((root / "build/notebooks/pytorch/chapter_hidden/hidden.ipynb").read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert ["#@hide" in "".join(cell["source"]).split("\n") for cell in code] == [True, True, False]
+    assert [cell["metadata"].get("jupyter") for cell in code] == [{"source_hidden": True}] * 2 + [None]

@@ -85,7 +85,8 @@ def read_with_notes(text: str):
         ("```{.python .input}\n%%tab torch\nx = 1\n```\n", "ch.md:2", "unknown tab 'torch' in %%tab"),
         ("```{.python .input}\n#@tab\nx = 1\n```\n", "ch.md:2", "names no tab"),
         ("```{.python .input}\n#@TAB pytorch\nx = 1\n```\n", "ch.md:2", "lower case"),
-        ("```{.python .input}\n#@tab pytorch\nx = 1\n#@tab mxnet\n```\n", "ch.md:4", "below the first line"),
+        ("```{.python .input}\n#@tab pytorch\nx = 1\n#@tab mxnet\n```\n", "ch.md:4", "a second tab mark is dropped"),
+        ("```{.python .input}\nx = 1\n  #@tab mxnet\n```\n", "ch.md:3", "below the first line chooses the cell's tabs"),
     ],
 )
 def test_sloppy_input_is_read_with_one_warning_naming_the_line(text, where, words):

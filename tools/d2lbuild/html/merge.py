@@ -1,7 +1,9 @@
 """Merge one section's notebooks of every tab into a page: shared parts once, the rest as tab sets.
 
 Cells are aligned by the chapter position each came from (the ``d2lbuild`` cell metadata): a code cell by
-the code fence that holds its first line, a Markdown line by the chapter line it copies.
+the code fence that holds its first line, a Markdown line by the chapter line it copies. A hidden code cell
+(a ``#@hide`` line in its code: plumbing the notebook runs) is left out, outputs and all; the prose on either
+side of it stays two paragraphs.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+
+from ..source import hidden_code
 
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
@@ -73,7 +77,7 @@ class Page:
 @dataclass
 class _Item:
     key: tuple[int, int, int]
-    kind: str  # "prose" or "code"
+    kind: str  # "prose", "code" or "gap" (where a hidden code cell was)
     lines: list[Line] = field(default_factory=list)
     code: Code | None = None
 
@@ -104,6 +108,9 @@ def notebook_items(notebook: dict, chapter_lines, fences: dict[int, int]) -> dic
         source = _text(cell.get("source", ""))
         if cell.get("cell_type") == "code":
             key = _free_key(items, (cell_index, fences.get(start, start), 0))
+            if hidden_code(source.split("\n")):
+                items[key] = _Item(key, "gap")
+                continue
             items[key] = _Item(key, "code", code=Code(start, source, tuple(cell.get("outputs", []))))
         elif cell.get("cell_type") == "markdown":
             lines = chapter_numbers(source.split("\n"), start, chapter_lines if cell_index == 0 else None)
@@ -177,13 +184,21 @@ def _group(keys: list[tuple], items: dict[str, dict[tuple, _Item]], tabs: tuple[
     """Shared items become blocks of their own; each run of framework-specific items (prose and code), one tab set."""
     blocks: list[Block] = []
     run: list[tuple] = []
+    gap = False  # a hidden cell since the last shared block: the prose after it starts a paragraph
     for key in keys:
         present = {tab: items[tab][key] for tab in tabs if key in items[tab]}
+        if any(item.kind == "gap" for item in present.values()):
+            if run:
+                run.append(key)
+            else:
+                gap = True
+            continue
         if _shared(present, tabs):
             if run:
                 blocks.append(_tab_set(run, items, tabs))
                 run = []
-            _append_shared(blocks, present[tabs[0]])
+            _append_shared(blocks, present[tabs[0]], gap)
+            gap = False
             continue
         run.append(key)
     if run:
@@ -197,11 +212,14 @@ def _shared(present: dict[str, _Item], tabs: tuple[str, ...]) -> bool:
     return len({item.signature() for item in present.values()}) == 1
 
 
-def _append_shared(blocks: list[Block], item: _Item) -> None:
+def _append_shared(blocks: list[Block], item: _Item, gap: bool = False) -> None:
     if item.code is not None:
         blocks.append(item.code)
     elif blocks and isinstance(blocks[-1], Prose):
-        blocks[-1] = Prose(blocks[-1].lines + tuple(item.lines))
+        lines = tuple(item.lines)
+        if gap and blocks[-1].lines and blocks[-1].lines[-1].text.strip() and lines and lines[0].text.strip():
+            lines = (Line(lines[0].number, ""), *lines)  # the prose on either side of a hidden cell: two paragraphs
+        blocks[-1] = Prose(blocks[-1].lines + lines)
     else:
         blocks.append(Prose(tuple(item.lines)))
 
@@ -210,10 +228,14 @@ def _tab_set(keys: list[tuple], items: dict[str, dict[tuple, _Item]], tabs: tupl
     parts = []
     for tab in tabs:
         blocks: list[Block] = []
+        gap = False
         for key in keys:
             item = items[tab].get(key)
-            if item is not None:
-                _append_shared(blocks, item)
+            if item is not None and item.kind == "gap":
+                gap = True
+            elif item is not None:
+                _append_shared(blocks, item, gap)
+                gap = False
         parts.append((tab, tuple(_trim(blocks))))
     kinds = {items[tab][key].kind for tab in tabs for key in keys if key in items[tab]}
     return TabSet("code" if "code" in kinds else "prose", tuple(parts))

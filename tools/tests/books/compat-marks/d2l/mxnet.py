@@ -1,0 +1,13 @@
+#################   WARNING   ################
+# The below part is generated automatically through:
+#    d2lbook build lib
+# Don't edit it directly
+
+
+
+
+# Alias defined in config.ini
+
+ones = np.ones
+zeros = np.zeros
+
