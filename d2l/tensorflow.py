@@ -1536,11 +1536,12 @@ def evaluate_perplexity_windows(net, corpus, num_steps, device):
     return d2l.perplexity(mean_loss)
 
 def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None,
-             optimizer='adam', verbose=True):
+             optimizer='adam', verbose=True, patience=None):
     """Defined in :numref:`sec_transformer`"""
     """Train a stateless language model `net(X) -> logits` with `optimizer` ('adam' or
-    'sgd'), keeping the parameters of the epoch best on `val_corpus`; return the last
-    training perplexity, that epoch and its validation perplexity."""
+    'sgd'), keeping the parameters of the epoch best on `val_corpus` and stopping
+    `patience` epochs after it (if given); return the last training perplexity, the
+    kept epoch and its validation perplexity."""
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     X, _ = next(iter(train_iter))
     net(X)  # create the weights before the optimizer
@@ -1573,6 +1574,8 @@ def train_lm(net, train_iter, lr, num_epochs, device=None, val_corpus=None,
             best.update(epoch + 1, val_ppl)
         if verbose:
             animator.add(epoch + 1, [ppl, val_ppl])
+        if patience and val_ppl is not None and epoch + 1 - best.epoch >= patience:
+            break
     if best.values is not None:
         best.restore()
     return ppl, best.epoch, best.score
