@@ -119,6 +119,21 @@ def test_round_trip_leaves_d2l_en_unchanged(tmp_path: Path):
     assert round_trip(copy) > 600
 
 
+def test_a_tab_mark_below_the_first_line_survives_the_round_trip_and_an_edit(tmp_path: Path):
+    root = tmp_path / "marks"
+    shutil.copytree(TESTS / "books" / "compat-marks", root)
+    chapter = "chapter_marks/marks.md"
+    assert round_trip(root) == 6  # the index and the chapter, in each of the three tabs, unchanged
+    before = (root / chapter).read_text()
+    notebook = exported(root, "tensorflow", chapter)
+    code = cell(notebook, "print('below')")
+    assert source_text(code) == "x = 1\nprint('below')"  # the cell is tensorflow's, its mark dropped
+    code["source"] = "x = 1\nprint('below, edited')"
+    save(root, "tensorflow", notebook, chapter)
+    assert run(root, "sync").exit_code == 0
+    assert (root / chapter).read_text() == before.replace("print('below')", "print('below, edited')")
+
+
 def test_edit_then_sync_writes_nothing(small_book: Path):
     config = load_config(small_book)
     chapters = [path for path in notebook_files(config) if path.endswith(".md")]
