@@ -202,11 +202,16 @@ def _fence_end(texts: list[str], start: int, fence: str) -> int | None:
     return next((index for index in range(start + 1, len(texts)) if texts[index] == fence), None)
 
 
+def is_hidden(notebook_cell: dict) -> bool:
+    """Whether an emitted notebook cell is a hidden cell (its code had a ``#@hide`` line)."""
+    return bool(notebook_cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
+
+
 def _code_cell(cell: Cell, index: int) -> dict:
     lines = _trimmed(cell)
     metadata: dict = {"d2lbuild": _position(cell, lines, True)}
     if hidden_code(line.text for line in lines):
-        metadata["jupyter"] = {"source_hidden": True}  # Jupyter shows the cell collapsed
+        metadata["jupyter"] = {"source_hidden": True}  # Jupyter shows the cell collapsed; see is_hidden
     return {
         "cell_type": "code",
         "execution_count": None,

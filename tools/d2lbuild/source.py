@@ -32,7 +32,7 @@ def hide_mark(text: str) -> bool:
 
 def hidden_code(texts: Iterable[str]) -> bool:
     """Whether code with these lines is a hidden cell."""
-    return any(HIDE_MARK in text and hide_mark(text) for text in texts)
+    return any(hide_mark(text) for text in texts)
 
 
 class Line(NamedTuple):
@@ -338,7 +338,8 @@ def code_cell(
             notes.warn(line.number, "a tab mark below the first line chooses the cell's tabs, as in d2lbook; move it to the first line")
     for index in marks[1:]:
         notes.warn(body[index].number, "a second tab mark is dropped (d2lbook ignores it); split the cell instead")
-    body = [line for index, line in enumerate(body) if index not in marks]
+    dropped = set(marks)
+    body = [line for index, line in enumerate(body) if index not in dropped]
     helper = HELPER in "\n".join(line.text for line in body)  # the mark holds no line break: as good as line by line
     return Cell("code", tuple(body), selected, path, cell, helper=helper, has_outputs=outputs, named=named)
 

@@ -2,8 +2,8 @@
 
 Cells are aligned by the chapter position each came from (the ``d2lbuild`` cell metadata): a code cell by
 the code fence that holds its first line, a Markdown line by the chapter line it copies. A hidden code cell
-(a ``#@hide`` line in its code: plumbing the notebook runs) is left out, outputs and all; the prose on either
-side of it stays two paragraphs.
+(a ``#@hide`` line in its code: plumbing the notebook runs, marked so in its metadata when the notebook is
+emitted) is left out, outputs and all; the prose on either side of it stays two paragraphs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ..source import hidden_code
+from ..notebook import is_hidden
 
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
@@ -108,7 +108,7 @@ def notebook_items(notebook: dict, chapter_lines, fences: dict[int, int]) -> dic
         source = _text(cell.get("source", ""))
         if cell.get("cell_type") == "code":
             key = _free_key(items, (cell_index, fences.get(start, start), 0))
-            if hidden_code(source.split("\n")):
+            if is_hidden(cell):
                 items[key] = _Item(key, "gap")
                 continue
             items[key] = _Item(key, "code", code=Code(start, source, tuple(cell.get("outputs", []))))
